@@ -1,0 +1,44 @@
+# One entry point for people and CI. Every target bootstraps .venv from pinned requirements.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEMPLATES := api-backend/api-backend.yaml api-backend/vpc-api-backend.yaml \
+             api-client/api-client.yaml api-client/vpc-api-client.yaml
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help venv test lint unit demo clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv with the pinned dev tools
+
+lint: $(STAMP) ## ruff, cfn-lint (zero findings), shellcheck
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint --regions $(AWS_DEFAULT_REGION) -- $(wildcard $(TEMPLATES))
+	@shopt -s nullglob; scripts=(./*.sh); if (( $${#scripts[@]} )); then $(BIN)/shellcheck "$${scripts[@]}"; fi
+
+unit: $(STAMP) ## pytest only
+	$(BIN)/python -m pytest -q
+
+test: lint unit ## Every check (what CI runs)
+
+demo: $(STAMP) ## Run the offline two-account demo
+	$(BIN)/python -m emulation.demo
+
+clean: ## Remove the venvs and build output
+	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache
