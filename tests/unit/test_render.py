@@ -1,0 +1,132 @@
+"""The template renderer: transform + parameters + conditions + intrinsics, and the errors it must raise."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulation.render import ParameterError, RenderError, render_template
+
+TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Transform": "AWS::Serverless-2016-10-31",
+    "Parameters": {
+        "pMode": {"Type": "String", "Default": "Yes", "AllowedValues": ["Yes", "No"]},
+        "pList": {"Type": "CommaDelimitedList", "Default": "None"},
+        "pId": {"Type": "String", "Default": "vpce-0abc", "AllowedPattern": "^vpce-[0-9a-f]+$"},
+        "pCidr": {"Type": "String", "Default": "10.1.0.0/16"},
+    },
+    "Rules": {
+        "ListNeedsMode": {
+            "RuleCondition": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": [",", {"Ref": "pList"}]}, "None"]}]},
+            "Assertions": [
+                {"Assert": {"Fn::Equals": [{"Ref": "pMode"}, "Yes"]}, "AssertDescription": "pList needs pMode=Yes"}
+            ],
+        }
+    },
+    "Conditions": {
+        "IsModeOn": {"Fn::Equals": [{"Ref": "pMode"}, "Yes"]},
+        "HasList": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": [",", {"Ref": "pList"}]}, "None"]}]},
+        "IsBoth": {"Fn::And": [{"Condition": "IsModeOn"}, {"Condition": "HasList"}]},
+    },
+    "Resources": {
+        "Fn": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "Runtime": "python3.14",
+                "Handler": "a.b",
+                "CodeUri": "s3://b/k",
+                "Architectures": ["arm64"],
+            },
+        },
+        "Topic": {"Type": "AWS::SNS::Topic", "Condition": "IsModeOn", "Properties": {}},
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": {"Fn::If": ["IsModeOn", {"Fn::GetAtt": ["Topic", "TopicName"]}, {"Ref": "AWS::NoValue"}]},
+                "Tags": [
+                    {"Key": "sub", "Value": {"Fn::Sub": "${AWS::Region}/${Fn.Arn}/${!Literal}/${pId}"}},
+                    {"Key": "cidr", "Value": {"Fn::Select": [1, {"Fn::Cidr": [{"Ref": "pCidr"}, 3, 8]}]}},
+                    {"Key": "az", "Value": {"Fn::Select": [0, {"Fn::GetAZs": ""}]}},
+                ],
+            },
+        },
+    },
+    "Outputs": {
+        "TopicArn": {"Condition": "IsModeOn", "Value": {"Ref": "Topic"}},
+        "List": {"Value": {"Fn::Join": ["|", {"Ref": "pList"}]}},
+    },
+}
+
+
+def test_render_defaults_transform_sam_and_resolve_intrinsics():
+    # GIVEN the template with its defaults
+    # WHEN it is rendered
+    rendered = render_template(TEMPLATE, account_id="111122223333", region="eu-west-1", attributes={"Fn.Arn": "A"})
+    # THEN SAM turned the function into a Lambda function and its role, and every intrinsic is resolved
+    assert rendered.one("AWS::Lambda::Function")["Properties"]["Runtime"] == "python3.14"
+    assert "FnRole" in rendered.of_type("AWS::IAM::Role")
+    tags = {t["Key"]: t["Value"] for t in rendered.resources["Queue"]["Properties"]["Tags"]}
+    assert tags == {"sub": "eu-west-1/A/${Literal}/vpce-0abc", "cidr": "10.1.1.0/24", "az": "eu-west-1a"}
+    assert rendered.resources["Queue"]["Properties"]["QueueName"] == "Topic.TopicName"
+    assert rendered.outputs == {"TopicArn": "Topic", "List": "None"}
+
+
+def test_render_false_condition_removes_resource_output_and_novalue_property():
+    # GIVEN pMode=No, which removes Topic and the guarded property
+    rendered = render_template(TEMPLATE, {"pMode": "No"})
+    # THEN Topic, its output and the Fn::If-guarded property are all gone
+    assert "Topic" not in rendered.resources
+    assert "TopicArn" not in rendered.outputs
+    assert "QueueName" not in rendered.resources["Queue"]["Properties"]
+    assert rendered.conditions == {"IsModeOn": False, "HasList": False, "IsBoth": False}
+
+
+def test_render_unguarded_reference_to_removed_resource_raises():
+    # GIVEN an output that refers to Topic without its condition
+    template = {**TEMPLATE, "Outputs": {"Bad": {"Value": {"Fn::GetAtt": ["Topic", "TopicName"]}}}}
+    # WHEN rendered with the condition false THEN the dangling reference is reported by name
+    with pytest.raises(RenderError, match=r"Outputs.Bad: .*Topic, which condition IsModeOn removes"):
+        render_template(template, {"pMode": "No"})
+
+
+def test_render_sub_reference_to_removed_resource_raises():
+    template = {**TEMPLATE, "Outputs": {"Bad": {"Value": {"Fn::Sub": "x-${Topic}"}}}}
+    with pytest.raises(RenderError, match="Topic, which condition IsModeOn removes"):
+        render_template(template, {"pMode": "No"})
+
+
+def test_render_list_parameter_splits_on_commas():
+    rendered = render_template(TEMPLATE, {"pList": "a,b"})
+    assert rendered.parameters["pList"] == ["a", "b"]
+    assert rendered.outputs["List"] == "a|b"
+    assert rendered.conditions["IsBoth"] is True
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"pMode": "Maybe"}, "pMode: 'Maybe' is not one of"),
+        ({"pId": "sg-123"}, "pId: 'sg-123' does not match"),
+        ({"pNope": "x"}, "unknown parameter"),
+        ({"pList": "a", "pMode": "No"}, "rule ListNeedsMode: pList needs pMode=Yes"),
+    ],
+)
+def test_render_bad_parameter_raises_parameter_error(parameters, message):
+    with pytest.raises(ParameterError, match=message):
+        render_template(TEMPLATE, parameters)
+
+
+def test_render_missing_required_parameter_raises():
+    template = {**TEMPLATE, "Parameters": {**TEMPLATE["Parameters"], "pNeeded": {"Type": "String"}}}
+    with pytest.raises(ParameterError, match="pNeeded: a value is required"):
+        render_template(template)
+
+
+def test_render_cidr_that_does_not_fit_raises():
+    with pytest.raises(RenderError, match="do not fit"):
+        render_template(TEMPLATE, {"pCidr": "10.0.0.0/30"})
+
+
+def test_render_physical_ids_replace_resource_refs():
+    rendered = render_template(TEMPLATE, physical_ids={"Topic": "arn:aws:sns:us-east-1:1:t"})
+    assert rendered.outputs["TopicArn"] == "arn:aws:sns:us-east-1:1:t"
