@@ -12,7 +12,10 @@ TEMPLATES := api-backend/api-backend.yaml api-backend/vpc-api-backend.yaml \
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv test lint unit demo clean
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+.PHONY: help venv test lint unit scan demo clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +34,16 @@ lint: $(STAMP) ## ruff, cfn-lint (zero findings), shellcheck
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint --regions $(AWS_DEFAULT_REGION) -- $(wildcard $(TEMPLATES))
 	@shopt -s nullglob; scripts=(./*.sh); if (( $${#scripts[@]} )); then $(BIN)/shellcheck "$${scripts[@]}"; fi
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit on the Python code
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
+	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src emulation
 
 unit: $(STAMP) ## pytest only
 	$(BIN)/python -m pytest -q

@@ -12,6 +12,7 @@ import base64
 import copy
 import ipaddress
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from samtranslator.translator.translator import Translator
 __all__ = ["ParameterError", "RenderError", "Rendered", "load_template", "render_template"]
 
 _NO_VALUE = object()
+# The translator logs a warning per transform about feature toggles it was not given; it is not actionable here.
+logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(logging.ERROR)
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 
 # Managed policies SAM may be asked to resolve by name; the real loader would ask IAM.
@@ -89,7 +92,10 @@ def render_template(
     source = load_template(template) if isinstance(template, str | Path) else copy.deepcopy(dict(template))
     values = _parameter_values(source.get("Parameters", {}), dict(parameters or {}))
     pseudo = _pseudo_parameters(account_id, region, stack_name)
-    transformed = _sam_transform(source, {**values, **pseudo}, region) if "Transform" in source else source
+    if "Transform" in source:
+        transformed = _sam_transform(_as_packaged(source, region), {**values, **pseudo}, region)
+    else:
+        transformed = source
     resolver = _Resolver(transformed, values, pseudo, dict(physical_ids or {}), dict(attributes or {}))
     resolver.check_rules()
     return Rendered(
@@ -112,6 +118,36 @@ def _pseudo_parameters(account_id: str, region: str, stack_name: str) -> dict[st
         "AWS::StackId": f"arn:{partition}:cloudformation:{region}:{account_id}:stack/{stack_name}/00000000",
         "AWS::NotificationARNs": [],
     }
+
+
+# What `sam package` rewrites: local artifact paths become S3 locations (CloudFormation only sees those).
+_PACKAGED_PROPERTIES = {
+    "AWS::Serverless::Function": "CodeUri",
+    "AWS::Serverless::LayerVersion": "ContentUri",
+    "AWS::Serverless::Api": "DefinitionUri",
+    "AWS::Serverless::Application": "Location",
+}
+PACKAGE_BUCKET = "packaged-artifacts"
+
+
+def _as_packaged(template: dict[str, Any], region: str) -> dict[str, Any]:
+    packaged = copy.deepcopy(template)
+    sections = [
+        (resource["Type"], resource.get("Properties", {})) for resource in packaged.get("Resources", {}).values()
+    ]
+    sections.append(("AWS::Serverless::Function", packaged.get("Globals", {}).get("Function", {})))
+    for resource_type, properties in sections:
+        key = _PACKAGED_PROPERTIES.get(resource_type)
+        local = properties.get(key) if key else None
+        if not isinstance(local, str) or local.startswith(("s3://", "https://")):
+            continue
+        path = local.strip("./") or "root"
+        properties[key] = (
+            f"https://{PACKAGE_BUCKET}.s3.{region}.amazonaws.com/{path}"
+            if resource_type == "AWS::Serverless::Application"
+            else f"s3://{PACKAGE_BUCKET}/{path}"
+        )
+    return packaged
 
 
 def _sam_transform(template: dict[str, Any], values: dict[str, Any], region: str) -> dict[str, Any]:

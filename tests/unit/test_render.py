@@ -130,3 +130,19 @@ def test_render_cidr_that_does_not_fit_raises():
 def test_render_physical_ids_replace_resource_refs():
     rendered = render_template(TEMPLATE, physical_ids={"Topic": "arn:aws:sns:us-east-1:1:t"})
     assert rendered.outputs["TopicArn"] == "arn:aws:sns:us-east-1:1:t"
+
+
+def test_render_local_code_uri_is_packaged_like_sam_package():
+    # GIVEN a function whose CodeUri is a local folder, as in the repo's templates
+    template = {
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"CodeUri": "src/", "Handler": "a.b", "Runtime": "python3.14"},
+            }
+        },
+    }
+    # WHEN rendered THEN the transform sees an S3 location, as it does after `sam package`
+    code = render_template(template).one("AWS::Lambda::Function")["Properties"]["Code"]
+    assert code == {"S3Bucket": "packaged-artifacts", "S3Key": "src"}
