@@ -1,0 +1,415 @@
+"""One request through an emulated private REST API, in the order AWS applies its checks.
+
+1. the Host (or x-apigw-api-id) selects the API; unknown: 403 Forbidden
+2. the path must start with the stage and name a resource and method; otherwise: Missing Authentication Token
+3. a SigV4 Authorization header is verified (unknown key, bad signature, stale date answered as API Gateway does)
+   and resolved to a principal; no header: the caller is anonymous
+4. the VPC endpoint policy, for that principal (AWS evaluates it first, with the identity from the signature)
+5. an anonymous caller of an AWS_IAM method: Missing Authentication Token
+6. resource policy + identity policies, per AWS's same-account and cross-account tables
+7. the Lambda proxy integration: event in, result out (errors and malformed results: 502)
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from emulation import authz, sigv4
+from emulation.access_log import AccessLog
+from emulation.authz import ANONYMOUS, Decision, Principal
+from emulation.policy import Policy
+from emulation.proxy import (
+    Invocation,
+    LambdaContext,
+    MalformedProxyResponse,
+    ProxyResponse,
+    build_event,
+    json_body,
+    read_result,
+)
+from emulation.routes import Route, RouteMatch, match_route, routes_from_openapi
+
+Handler = Callable[[dict[str, Any], Any], Any]
+PrincipalResolver = Callable[[str], Principal | None]
+IdentityPolicies = Callable[[Principal], Sequence[Policy]]
+
+_API_HOST = re.compile(
+    r"^(?P<api>[a-z0-9]+)(?:-(?P<vpce>vpce-[0-9a-z]+))?\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$"
+)
+_RESPONSE_TYPE = {
+    sigv4.Failure.MISSING: "MISSING_AUTHENTICATION_TOKEN",
+    sigv4.Failure.INCOMPLETE: "INVALID_SIGNATURE",
+    sigv4.Failure.UNKNOWN_KEY: "UNAUTHORIZED",
+    sigv4.Failure.EXPIRED_CREDENTIALS: "EXPIRED_TOKEN",
+    sigv4.Failure.BAD_SIGNATURE: "INVALID_SIGNATURE",
+    sigv4.Failure.EXPIRED: "EXPIRED_TOKEN",
+    sigv4.Failure.NOT_YET_VALID: "INVALID_SIGNATURE",
+    sigv4.Failure.WRONG_SCOPE: "INVALID_SIGNATURE",
+}
+
+
+@dataclass(frozen=True)
+class ApiDeployment:
+    """One deployed stage of a private REST API: what a CloudFormation deployment fixes until the next one."""
+
+    api_id: str
+    account: str
+    region: str
+    stage: str
+    openapi: Mapping[str, Any]
+    resource_policy: Policy | None
+    handler: Handler
+    vpc_endpoint_ids: tuple[str, ...] = ()
+    access_log: AccessLog | None = None
+    function_name: str = "backend"
+    partition: str = "aws"
+
+    @property
+    def host(self) -> str:
+        """The API's own DNS name (resolves to the endpoint when private DNS is on)."""
+        return f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class LiveApi:
+    """A deployment with its route table built and its policy's `execute-api:/` shorthand expanded."""
+
+    deployment: ApiDeployment
+    routes: tuple[Route, ...]
+    policy: Policy | None
+
+    @classmethod
+    def of(cls, deployment: ApiDeployment) -> LiveApi:
+        """Prepare a deployment once, so requests only read it."""
+        policy = None
+        if deployment.resource_policy is not None:
+            policy = authz.expand_execute_api_resources(
+                deployment.resource_policy,
+                region=deployment.region,
+                account=deployment.account,
+                api_id=deployment.api_id,
+                partition=deployment.partition,
+            )
+        return cls(deployment=deployment, routes=routes_from_openapi(deployment.openapi), policy=policy)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An emulated execute-api interface VPC endpoint; `policy=None` is AWS's default full-access policy."""
+
+    vpce_id: str
+    vpc_id: str
+    policy: Policy | None = None
+
+    @property
+    def dns_name(self) -> str:
+        """The endpoint's regional DNS name pattern (used with a Host or x-apigw-api-id header)."""
+        return f"{self.vpce_id}.execute-api.vpce.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A request as the listener received it."""
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    source_ip: str
+
+    def header(self, name: str) -> str | None:
+        """The last value of a header, case-insensitively."""
+        found = [v for k, v in self.headers if k.lower() == name.lower()]
+        return found[-1] if found else None
+
+
+@dataclass
+class Outcome:
+    """The HTTP answer and the access-log variables of one request."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    log: dict[str, object] = field(default_factory=dict)
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    """Where the gateway learns secrets, principals and identity policies (the emulation asks moto)."""
+
+    credentials: sigv4.CredentialLookup
+    principals: PrincipalResolver
+    identity_policies: IdentityPolicies
+
+
+def _error(status: int, error_type: str, body: Mapping[str, str], log: dict[str, object]) -> Outcome:
+    message = next(iter(body.values()))
+    log.update({"status": status, "error.message": message, "error.messageString": f'"{message}"'})
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
+    return Outcome(status=status, headers=headers, body=json_body(body), log=log)
+
+
+def _missing_token(log: dict[str, object]) -> Outcome:
+    log["error.responseType"] = "MISSING_AUTHENTICATION_TOKEN"
+    return _error(403, "MissingAuthenticationTokenException", {"message": "Missing Authentication Token"}, log)
+
+
+def _denied(decision: Decision, log: dict[str, object]) -> Outcome:
+    log.update({"error.responseType": "ACCESS_DENIED", "authorize.status": 403, "authorize.error": decision.message()})
+    outcome = _error(403, "AccessDeniedException", authz.access_denied_body(decision), log)
+    outcome.decision = decision
+    return outcome
+
+
+def select_api(
+    incoming: Incoming, endpoint: Endpoint, apis: Mapping[str, LiveApi]
+) -> tuple[LiveApi | None, tuple[str, ...]]:
+    """The API a request addresses, and the hosts its signature may cover besides the Host header it sent."""
+    host = (incoming.header("host") or "").split(":", 1)[0].lower()
+    found = _API_HOST.match(host)
+    if found:
+        api = apis.get(found.group("api"))
+        if api is None or api.deployment.region != found.group("region"):
+            return None, ()
+        alias_vpce = found.group("vpce")
+        # The {api-id}-{vpce-id} alias exists only for endpoints the API lists, and resolves to that endpoint.
+        if alias_vpce and (alias_vpce != endpoint.vpce_id or alias_vpce not in api.deployment.vpc_endpoint_ids):
+            return None, ()
+        return api, ()
+    api_id = incoming.header("x-apigw-api-id")
+    api = apis.get(api_id.strip()) if api_id else None
+    return (api, (api.deployment.host,)) if api else (None, ())
+
+
+def _base_log(incoming: Incoming, endpoint: Endpoint, request_id: str, extended_id: str) -> dict[str, object]:
+    now = datetime.now(UTC)
+    return {
+        "requestId": request_id,
+        "extendedRequestId": extended_id,
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "httpMethod": incoming.method,
+        "path": incoming.target.split("?", 1)[0],
+        "protocol": "HTTP/1.1",
+        "identity.sourceIp": incoming.source_ip,
+        "identity.vpceId": endpoint.vpce_id,
+        "identity.vpcId": endpoint.vpc_id,
+        "identity.userAgent": incoming.header("user-agent"),
+        "waf.status": None,
+        "waf.error": None,
+        "waf.latency": None,
+    }
+
+
+def _condition_context(incoming: Incoming, endpoint: Endpoint) -> dict[str, object]:
+    now = datetime.now(UTC)
+    return {
+        "aws:SourceVpce": endpoint.vpce_id,
+        "aws:SourceVpc": endpoint.vpc_id,
+        "aws:VpcSourceIp": incoming.source_ip,
+        "aws:SecureTransport": True,
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+    }
+
+
+def _identity_log(principal: Principal) -> dict[str, object]:
+    return {
+        "identity.accountId": principal.account,
+        "identity.caller": principal.user_id,
+        "identity.user": principal.user_id,
+        "identity.userArn": None if principal.is_anonymous else principal.arn,
+        "identity.accessKey": principal.access_key,
+        "identity.principalOrgId": principal.org_id,
+    }
+
+
+class _Reject(Exception):
+    """A check failed: carries the answer to send."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.status)
+        self.outcome = outcome
+
+
+def _route(incoming: Incoming, api: LiveApi, log: dict[str, object]) -> tuple[RouteMatch, str]:
+    stage_prefix = f"/{api.deployment.stage}"
+    raw_path = incoming.target.split("?", 1)[0]
+    if raw_path != stage_prefix and not raw_path.startswith(stage_prefix + "/"):
+        raise _Reject(_missing_token(log))
+    path = raw_path[len(stage_prefix) :] or "/"
+    route = match_route(api.routes, path, incoming.method)
+    if route is None:
+        raise _Reject(_missing_token(log))
+    log["resourcePath"] = route.route.resource
+    return route, path
+
+
+class Pipeline:
+    """Runs the checks and the integration for one request against a snapshot of the configuration."""
+
+    def __init__(self, callbacks: Callbacks) -> None:
+        self.callbacks = callbacks
+
+    def handle(self, incoming: Incoming, endpoint: Endpoint, apis: Mapping[str, LiveApi]) -> Outcome:
+        """Answer one request; access-log variables travel in the outcome."""
+        log = _base_log(incoming, endpoint, str(uuid.uuid4()), secrets.token_urlsafe(12))
+        api, alternate_hosts = select_api(incoming, endpoint, apis)
+        if api is None:
+            return _error(403, "ForbiddenException", {"message": "Forbidden"}, log)
+        deployment = api.deployment
+        log.update({"apiId": deployment.api_id, "stage": deployment.stage, "accountId": deployment.account})
+        log.update({"domainName": incoming.header("host"), "domainPrefix": deployment.api_id})
+        try:
+            route, path = _route(incoming, api, log)
+            principal = self._authenticate(incoming, deployment, alternate_hosts, log)
+            decision = self._authorize(
+                incoming=incoming, endpoint=endpoint, api=api, path=path, principal=principal, log=log
+            )
+        except _Reject as rejected:
+            return rejected.outcome
+        invocation = Invocation(
+            api_id=deployment.api_id,
+            api_account=deployment.account,
+            stage=deployment.stage,
+            domain_name=incoming.header("host") or deployment.host,
+            method=incoming.method.upper(),
+            target=incoming.target,
+            headers=incoming.headers,
+            body=incoming.body,
+            route=route,
+            principal=principal,
+            source_ip=incoming.source_ip,
+            vpce_id=endpoint.vpce_id,
+            vpc_id=endpoint.vpc_id,
+            request_id=str(log["requestId"]),
+            extended_request_id=str(log["extendedRequestId"]),
+            received_at=datetime.now(UTC),
+        )
+        outcome = self._integrate(deployment, invocation, log)
+        outcome.decision = decision
+        return outcome
+
+    def _authenticate(
+        self, incoming: Incoming, deployment: ApiDeployment, alternate_hosts: tuple[str, ...], log: dict[str, object]
+    ) -> Principal:
+        if not incoming.header("authorization"):
+            return ANONYMOUS
+        received = sigv4.ReceivedRequest(
+            method=incoming.method, target=incoming.target, headers=incoming.headers, body=incoming.body
+        )
+        started = time.monotonic()
+        try:
+            verified = sigv4.verify(
+                received,
+                region=deployment.region,
+                service="execute-api",
+                lookup=self.callbacks.credentials,
+                alternate_hosts=alternate_hosts,
+            )
+            principal = self.callbacks.principals(verified.access_key)
+            if principal is None:
+                # Credentials moto knows but cannot attribute: AWS would not know the key either.
+                raise sigv4.SigV4Error(
+                    sigv4.Failure.UNKNOWN_KEY, "The security token included in the request is invalid."
+                )
+        except sigv4.SigV4Error as error:
+            status, error_type, body = sigv4.apigateway_error(error)
+            log.update({"authenticate.status": status, "authenticate.error": error.message})
+            log["error.responseType"] = _RESPONSE_TYPE[error.failure]
+            raise _Reject(_error(status, error_type, body, log)) from error
+        log["authenticate.latency"] = int((time.monotonic() - started) * 1000)
+        log["authenticate.status"] = 200
+        log.update(_identity_log(principal))
+        return principal
+
+    def _authorize(
+        self,
+        *,
+        incoming: Incoming,
+        endpoint: Endpoint,
+        api: LiveApi,
+        path: str,
+        principal: Principal,
+        log: dict[str, object],
+    ) -> Decision:
+        deployment = api.deployment
+        resource_arn = authz.execute_api_arn(
+            region=deployment.region,
+            account=deployment.account,
+            api_id=deployment.api_id,
+            stage=deployment.stage,
+            method=incoming.method,
+            path=path,
+            partition=deployment.partition,
+        )
+        context = _condition_context(incoming, endpoint)
+        endpoint_decision = authz.decide_endpoint(
+            principal=principal, resource_arn=resource_arn, endpoint_policy=endpoint.policy, context=context
+        )
+        if not endpoint_decision.allowed:
+            raise _Reject(_denied(endpoint_decision, log))
+        if principal.is_anonymous:
+            # Every method of this API uses AWS_IAM: an unsigned call stops here, after the endpoint policy.
+            raise _Reject(_missing_token(log))
+        started = time.monotonic()
+        decision = authz.decide_invoke(
+            principal=principal,
+            resource_arn=resource_arn,
+            resource_policy=api.policy,
+            identity_policies=self.callbacks.identity_policies(principal),
+            api_account=deployment.account,
+            context=context,
+        )
+        log["authorize.latency"] = int((time.monotonic() - started) * 1000)
+        if not decision.allowed:
+            raise _Reject(_denied(decision, log))
+        log["authorize.status"] = 200
+        return decision
+
+    def _integrate(self, deployment: ApiDeployment, invocation: Invocation, log: dict[str, object]) -> Outcome:
+        event = build_event(invocation)
+        context = LambdaContext(
+            function_name=deployment.function_name,
+            invoked_function_arn=(
+                f"arn:{deployment.partition}:lambda:{deployment.region}:{deployment.account}"
+                f":function:{deployment.function_name}"
+            ),
+            aws_request_id=str(uuid.uuid4()),
+        )
+        started = time.monotonic()
+        try:
+            response: ProxyResponse = read_result(deployment.handler(event, context))
+        except MalformedProxyResponse as error:
+            return self._bad_gateway(log, started, f"Malformed Lambda proxy response: {error}")
+        except Exception as error:  # any function error is API Gateway's 502, never a crash of the gateway
+            return self._bad_gateway(log, started, f"Lambda function error: {type(error).__name__}: {error}")
+        latency = int((time.monotonic() - started) * 1000)
+        log.update(
+            {
+                "status": response.status,
+                "integration.status": 200,
+                "integration.integrationStatus": 200,
+                "integrationStatus": 200,
+                "integration.latency": latency,
+                "integrationLatency": latency,
+                "integration.requestId": context.aws_request_id,
+                "responseLength": len(response.body),
+            }
+        )
+        return Outcome(status=response.status, headers=list(response.headers), body=response.body, log=log)
+
+    @staticmethod
+    def _bad_gateway(log: dict[str, object], started: float, reason: str) -> Outcome:
+        latency = int((time.monotonic() - started) * 1000)
+        log.update({"integration.error": reason, "integration.latency": latency, "integrationLatency": latency})
+        log["error.responseType"] = "DEFAULT_5XX"
+        return _error(502, "InternalServerErrorException", {"message": "Internal server error"}, log)
