@@ -340,7 +340,11 @@ class _Resolver:
         logical_id, attribute = arg.split(".", 1) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
         self._require_present(logical_id, "Fn::GetAtt")
         key = f"{logical_id}.{attribute}"
-        return self.attributes.get(key, key)
+        if key in self.attributes:
+            return self.attributes[key]
+        if attribute == "DnsEntries":  # a list of "hosted-zone-id:dns-name" strings, regional name first
+            return [f"Z0000000000000:{logical_id.lower()}.vpce.example", f"Z0000000000000:{logical_id.lower()}.az"]
+        return key
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))

@@ -1,0 +1,127 @@
+"""Client configuration: read from the environment once at start, with errors that name the variable."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = ["ClientConfig", "ConfigError", "load_config"]
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
+_PREFIX = re.compile(r"^(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$")
+_SESSION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9+=,.@_-]")
+
+
+class ConfigError(ValueError):
+    """A client environment variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything the client needs, already validated."""
+
+    api_host: str  # signed and sent as Host
+    api_prefix: str  # '' or '/Stage'
+    timeout: float  # seconds per attempt
+    endpoint: str  # https://host[:port] the connection goes to
+    region: str
+    ca_bundle: str | None = None
+    role_arn: str | None = None
+    role_session_name: str = "api-client"
+
+
+def load_config(environ: Mapping[str, str] | None = None, *, needs_role: bool = False) -> ClientConfig:
+    """Build a ClientConfig from environment variables; raise ConfigError naming the first bad one."""
+    env = os.environ if environ is None else environ
+    api_host = _api_host(env.get("API_HOST", ""))
+    return ClientConfig(
+        api_host=api_host,
+        api_prefix=_api_prefix(env.get("API_PREFIX", "")),
+        timeout=_timeout(env.get("API_TIMEOUT", "10")),
+        endpoint=_endpoint(env.get("API_ENDPOINT", ""), api_host),
+        region=_region(env),
+        ca_bundle=_ca_bundle(env.get("API_CA_BUNDLE", "")),
+        role_arn=_role_arn(env.get("ROLE_TO_ASSUME", "")) if needs_role else None,
+        role_session_name=_session_name(env.get("AWS_LAMBDA_FUNCTION_NAME", "")),
+    )
+
+
+def _api_host(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ConfigError("API_HOST is empty: set it to the API host, e.g. abc123.execute-api.us-east-1.amazonaws.com")
+    if not _HOST.match(value):
+        raise ConfigError(f"API_HOST {value!r} is not a host name: give the bare host, without https:// or a path")
+    return value.lower()
+
+
+def _api_prefix(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if value and not value.startswith("/"):
+        raise ConfigError(f"API_PREFIX {raw!r} must start with '/', e.g. /Prod (the stage name)")
+    if not _PREFIX.match(value) or "/./" in value + "/" or "/../" in value + "/":
+        raise ConfigError(f"API_PREFIX {raw!r} is not a plain URL path such as /Prod")
+    return value
+
+
+def _timeout(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"API_TIMEOUT {raw!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"API_TIMEOUT {raw!r} must be a positive number of seconds")
+    return value
+
+
+def _endpoint(raw: str, api_host: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value:
+        return f"https://{api_host}"
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"API_ENDPOINT {raw!r} must be an https:// URL (TLS is always verified)")
+    if parts.path or parts.query or parts.fragment or parts.username:
+        raise ConfigError(f"API_ENDPOINT {raw!r} must be scheme and host only, e.g. https://vpce-123.example.com")
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError:
+        raise ConfigError(f"API_ENDPOINT {raw!r} has an invalid port") from None
+    return value
+
+
+def _region(env: Mapping[str, str]) -> str:
+    value = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]+", value):
+        raise ConfigError(f"AWS_REGION {value!r} is not a Region name (Lambda sets it; set it when running locally)")
+    return value
+
+
+def _ca_bundle(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not os.path.isfile(value):
+        raise ConfigError(f"API_CA_BUNDLE {value!r} is not a readable PEM file")
+    return value
+
+
+def _role_arn(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ConfigError("ROLE_TO_ASSUME is empty: the assume-role client needs the provider role's ARN")
+    if not _ROLE_ARN.match(value):
+        raise ConfigError(f"ROLE_TO_ASSUME {value!r} is not a role ARN (arn:aws:iam::123456789012:role/name)")
+    return value
+
+
+def _session_name(function_name: str) -> str:
+    # Shows up in the provider's CloudTrail and access logs as the caller, so make it name the function.
+    cleaned = _SESSION_NAME_UNSAFE.sub("-", function_name)[:64]
+    return cleaned if len(cleaned) >= 2 else "api-client"

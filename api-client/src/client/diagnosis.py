@@ -1,0 +1,190 @@
+"""Explain failures in one line: API Gateway 403 classes, network errors and STS errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from client.transport import TransportError
+
+__all__ = ["Failure", "credentials_failure", "forbidden_hint", "status_hint", "transport_failure"]
+
+# Checked in order; the first phrase found in API Gateway's 403 message decides the hint.
+_FORBIDDEN_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "missing authentication token",
+        "Missing Authentication Token: the request was unsigned, or its path, stage (API_PREFIX) or method does not "
+        "exist on the API",
+    ),
+    (
+        "signature expired",
+        "Signature expired: the signing clock is more than 5 minutes off, or the request was replayed",
+    ),
+    (
+        "security token included in the request is invalid",
+        "Invalid token: API Gateway does not recognise these credentials (wrong account/partition, or a "
+        "revoked or expired session token)",
+    ),
+    (
+        "signature we calculated does not match",
+        "Signature mismatch: the signed host, path, query or body differ from what arrived (API_HOST must be "
+        "the API's own {api-id}.execute-api host)",
+    ),
+    (
+        "explicit deny in a vpc endpoint policy",
+        "Explicit deny in the VPC endpoint policy: this endpoint may not invoke this API or stage",
+    ),
+    (
+        "no vpc endpoint policy allows",
+        "Denied by the VPC endpoint policy: it does not allow execute-api:Invoke on this API and stage",
+    ),
+    (
+        "explicit deny",
+        "Explicit deny: the API resource policy rejects this VPC endpoint (pAllowedVPCEndpoints) or principal, "
+        "or the VPC endpoint policy rejects the call",
+    ),
+    (
+        "no identity-based policy allows",
+        "No identity-based policy allows execute-api:Invoke: the caller's role needs it on this API",
+    ),
+    (
+        "no resource-based policy allows",
+        "The API resource policy does not allow this principal (provider pAPIAccessList / pTrustedPrincipals)",
+    ),
+    (
+        "user: anonymous",
+        "The API saw an anonymous caller: the request was not signed with credentials it accepts",
+    ),
+    (
+        "not authorized to perform",
+        "Not authorized: the API resource policy and/or the caller's identity policy do not allow this principal",
+    ),
+)
+_FORBIDDEN_BY_TYPE = {
+    "missingauthenticationtokenexception": _FORBIDDEN_HINTS[0][1],
+    "invalidsignatureexception": _FORBIDDEN_HINTS[3][1],
+    "unrecognizedclientexception": _FORBIDDEN_HINTS[2][1],
+    "accessdeniedexception": _FORBIDDEN_HINTS[-1][1],
+}
+_FORBIDDEN_OTHER = (
+    "Forbidden without details: WAF blocked the request, or it reached the API without passing through an allowed "
+    "VPC endpoint (private DNS off and no API_ENDPOINT?); see the provider's access log"
+)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A call that produced no API answer: the status to report, what happened, and what to check."""
+
+    status: int
+    error: str
+    hint: str
+
+    def result(self) -> dict[str, object]:
+        """The handler result for this failure (same shape as an API answer, plus error and hint)."""
+        return {"statusCode": self.status, "headers": {}, "body": "", "error": self.error, "hint": self.hint}
+
+
+def forbidden_hint(body: str, headers: Mapping[str, str]) -> str:
+    """Classify an API Gateway 403 from its message and x-amzn-ErrorType header."""
+    message = _message(body).lower()
+    for phrase, hint in _FORBIDDEN_HINTS:
+        if phrase in message:
+            return hint
+    error_type = next((v for k, v in headers.items() if k.lower() == "x-amzn-errortype"), "")
+    return _FORBIDDEN_BY_TYPE.get(error_type.split(":", 1)[0].strip().lower(), _FORBIDDEN_OTHER)
+
+
+def status_hint(status: int) -> str | None:
+    """A short hint for other non-2xx answers worth explaining, or None."""
+    if status == 429:
+        return "Throttled by API Gateway (stage, account or usage-plan limits); retries were exhausted"
+    if status == 504:
+        return "The provider's integration timed out (API Gateway waits at most 29 s by default)"
+    if status >= 500:
+        return "The provider's backend failed; see its logs and the API access log"
+    if status == 404:
+        return "No such resource: check the path and API_PREFIX (stage)"
+    return None
+
+
+def transport_failure(error: TransportError, *, custom_endpoint: bool) -> Failure:
+    """Explain a network-level failure reaching the API."""
+    attempts = f" ({error.attempts} attempts)" if error.attempts > 1 else ""
+    status = 504 if error.kind in ("timeout", "connect-timeout") else 502
+    return Failure(status, error.detail + attempts, _TRANSPORT_HINTS[error.kind](custom_endpoint))
+
+
+def credentials_failure(error: Exception, role_arn: str | None) -> Failure:
+    """Explain why signing credentials could not be obtained (STS denied or unreachable, none configured)."""
+    target = f"sts:AssumeRole into {role_arn}" if role_arn else "loading credentials"
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if code == "AccessDenied":
+            return Failure(
+                502,
+                f"{target} was denied: {message}",
+                "The provider role's trust policy must trust this account or role (provider pTrustedPrincipals), "
+                "this function's role needs sts:AssumeRole on it, and the STS endpoint policy must allow it",
+            )
+        return Failure(502, f"{target} failed ({code}): {message}", "STS refused the request; see the error code")
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        return Failure(
+            504,
+            f"{target} failed: STS unreachable ({error})",
+            "No path to STS from this VPC: create the STS interface endpoint (pCreateSTSEndpoint=Yes, private DNS) "
+            "or allow the client security group to reach an existing one",
+        )
+    if isinstance(error, NoCredentialsError):
+        return Failure(502, f"{target} failed: no source credentials", "The function has no execution-role keys")
+    if isinstance(error, BotoCoreError):
+        return Failure(502, f"{target} failed: {error}", "Unexpected STS client error; see the function log")
+    return Failure(502, f"{target} failed: {type(error).__name__}: {error}", "See the function log")
+
+
+def _message(body: str) -> str:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(parsed, dict):
+        return str(parsed.get("message") or parsed.get("Message") or body)
+    return body
+
+
+def _dns_hint(custom_endpoint: bool) -> str:
+    if custom_endpoint:
+        return "API_ENDPOINT does not resolve: it must be the endpoint's current DNS name (APIGatewayEndpointDNS)"
+    return (
+        "The API host must resolve inside the VPC: enable private DNS on the execute-api endpoint (and DNS "
+        "support + host names on the VPC), or set API_ENDPOINT to the endpoint's DNS name"
+    )
+
+
+_TRANSPORT_HINTS = {
+    "dns": _dns_hint,
+    "connect": lambda _: (
+        "No network path on 443: the client security group must allow HTTPS to the endpoint's security group, "
+        "which must accept it"
+    ),
+    "connect-timeout": lambda _: (
+        "Connecting timed out: a security group or network ACL drops HTTPS between the function and the endpoint"
+    ),
+    "timeout": lambda _: "Connected but no answer within API_TIMEOUT: the provider is slow or stuck (pAPITimeout)",
+    "tls": lambda _: (
+        "TLS verification failed: API_ENDPOINT must be a name the server certificate covers; use API_CA_BUNDLE "
+        "only for private CAs"
+    ),
+    "connection": lambda _: "The connection broke mid-request; the endpoint or provider may be overloaded",
+}

@@ -1,0 +1,248 @@
+"""One API call per invocation: event -> signed HTTPS request -> result; every failure becomes an explained result."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+import urllib3
+from aws_lambda_powertools import Logger
+from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from client.config import ClientConfig, ConfigError, load_config
+from client.credentials import assume_role_credentials, own_credentials
+from client.diagnosis import Failure, credentials_failure, forbidden_hint, status_hint, transport_failure
+from client.signing import canonical_target, sign_request
+from client.transport import Answer, RetryPolicy, TransportError, new_pool, send
+
+__all__ = ["ApiRequest", "EventError", "Invoker", "build_assume_role_invoker", "build_direct_invoker", "logger"]
+
+logger = Logger()
+
+_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_SAFETY_MARGIN_S = 0.5  # left for building the result and logging before Lambda's own timeout
+
+
+class Context(Protocol):
+    """The part of the Lambda context the client uses (Powertools also reads name, memory, ARN, request id)."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before Lambda stops the invocation."""
+        ...
+
+
+class EventError(ValueError):
+    """The invocation event does not describe a request."""
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """A request as the event describes it, path relative to API_PREFIX."""
+
+    method: str = "GET"
+    path: str = "/"
+    query: Mapping[str, str | list[str]] | None = None
+    headers: Mapping[str, str] | None = None
+    body: bytes = b""
+
+    @classmethod
+    def from_event(cls, event: Any) -> ApiRequest:
+        """Validate an event ({method, path, query, headers, body}, all optional) into a request."""
+        if event is None:
+            event = {}
+        if not isinstance(event, dict):
+            raise EventError('the event must be a JSON object such as {"method": "GET", "path": "/"}')
+        method = _text(event.get("method", "GET"), "method").upper()
+        if method not in _METHODS:
+            raise EventError(f"event.method {method!r} is not one of {', '.join(sorted(_METHODS))}")
+        raw_path = _text(event.get("path", "/"), "path")
+        parts = urlsplit(raw_path if raw_path.startswith("/") else "/" + raw_path)
+        if parts.scheme or parts.netloc:
+            raise EventError("event.path must be a path such as /items, not a URL")
+        query = {**dict(parse_qsl(parts.query, keep_blank_values=True)), **_query(event.get("query"))}
+        headers = _headers(event.get("headers"))
+        body, content_type = _body(event.get("body"))
+        if content_type and not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = content_type
+        return cls(method, _clean_path(parts.path), query, headers, body)
+
+
+class Invoker:
+    """Calls the configured API with one credential source; built once per process, used by every invocation."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        credentials: Credentials,
+        *,
+        pool: urllib3.PoolManager | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.credentials = credentials
+        self.pool = pool or new_pool(config.ca_bundle)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    def invoke(self, event: Any, context: Context | None = None) -> dict[str, Any]:
+        """Send the request the event describes; return the API's answer or an explained failure."""
+        try:
+            request = ApiRequest.from_event(event)
+        except EventError as error:
+            return Failure(400, str(error), "Fix the invocation event; every key is optional").result()
+        try:
+            # Read once per invocation: refreshable credentials keep >= 10 minutes of validity after this.
+            frozen = self.credentials.get_frozen_credentials()
+        except (BotoCoreError, ClientError, RuntimeError) as error:  # botocore raises RuntimeError on stale refreshes
+            failure = credentials_failure(error, self.config.role_arn)
+            logger.warning("no credentials to sign with", extra={"error": failure.error, "hint": failure.hint})
+            return failure.result()
+        target = canonical_target(self.config.api_prefix + request.path, request.query)
+
+        def sign() -> dict[str, str]:
+            return sign_request(
+                method=request.method,
+                host=self.config.api_host,
+                target=target,
+                headers=request.headers or {},
+                body=request.body,
+                credentials=frozen,
+                region=self.config.region,
+            )
+
+        try:
+            answer = send(
+                self.pool,
+                method=request.method,
+                url=self.config.endpoint + target,
+                sign=sign,
+                body=request.body,
+                timeout=self.config.timeout,
+                policy=self.retry,
+                deadline=_deadline(context),
+                sleep=self._sleep,
+            )
+        except TransportError as error:
+            failure = transport_failure(
+                error, custom_endpoint=self.config.endpoint != f"https://{self.config.api_host}"
+            )
+            logger.warning("API unreachable", extra={"error": failure.error, "hint": failure.hint})
+            return failure.result()
+        return self._result(request, target, answer)
+
+    def _result(self, request: ApiRequest, target: str, answer: Answer) -> dict[str, Any]:
+        body = answer.body.decode("utf-8", errors="replace")
+        result: dict[str, Any] = {"statusCode": answer.status, "headers": answer.headers, "body": body}
+        log_fields = {"method": request.method, "target": target, "status": answer.status, "attempts": answer.attempts}
+        if answer.status < 400:
+            logger.info("API call succeeded", extra=log_fields)
+            return result
+        tries = f" after {answer.attempts} attempts" if answer.attempts > 1 else ""
+        result["error"] = f"{self.config.api_host} answered {answer.status}{tries}"
+        hint = forbidden_hint(body, answer.headers) if answer.status == 403 else status_hint(answer.status)
+        if hint:
+            result["hint"] = hint
+        logger.warning("API call failed", extra={**log_fields, "hint": hint})
+        return result
+
+
+def build_direct_invoker(environ: Mapping[str, str] | None = None) -> Invoker:
+    """The direct client: signs with the function's own execution-role credentials."""
+    return _build(environ, needs_role=False, credentials=lambda _: own_credentials())
+
+
+def build_assume_role_invoker(environ: Mapping[str, str] | None = None) -> Invoker:
+    """The assume-role client: signs with refreshable credentials of ROLE_TO_ASSUME."""
+
+    def assumed(config: ClientConfig) -> Credentials:
+        return assume_role_credentials(
+            str(config.role_arn), region=config.region, session_name=config.role_session_name, timeout=config.timeout
+        )
+
+    return _build(environ, needs_role=True, credentials=assumed)
+
+
+def _build(
+    environ: Mapping[str, str] | None, *, needs_role: bool, credentials: Callable[[ClientConfig], Credentials]
+) -> Invoker:
+    try:
+        config = load_config(environ, needs_role=needs_role)
+        return Invoker(config, credentials(config))
+    except ConfigError as error:
+        # Fail the cold start with the variable's name rather than limp on with a broken setup.
+        logger.error("invalid configuration", extra={"error": str(error)})
+        raise
+
+
+def _deadline(context: Context | None) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining() / 1000 - _SAFETY_MARGIN_S
+
+
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise EventError(f"event.{key} must be a string")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise EventError(f"event.{key} contains control characters")
+    return value
+
+
+def _query(value: Any) -> dict[str, str | list[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EventError("event.query must be an object of parameter names to values")
+    query: dict[str, str | list[str]] = {}
+    for key, item in value.items():
+        if isinstance(item, list):
+            query[str(key)] = [_scalar(v, f"query.{key}") for v in item]
+        else:
+            query[str(key)] = _scalar(item, f"query.{key}")
+    return query
+
+
+def _headers(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EventError("event.headers must be an object of header names to values")
+    headers: dict[str, str] = {}
+    for name, item in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise EventError(f"event.headers has an invalid header name {name!r}")
+        headers[name] = _text(_scalar(item, f"headers.{name}"), f"headers.{name}")
+    return headers
+
+
+def _scalar(value: Any, key: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise EventError(f"event.{key} must be a string or number")
+
+
+def _body(value: Any) -> tuple[bytes, str | None]:
+    if value is None:
+        return b"", None
+    if isinstance(value, str):
+        return value.encode("utf-8"), None
+    return json.dumps(value, separators=(",", ":")).encode("utf-8"), "application/json"
+
+
+def _clean_path(path: str) -> str:
+    segments = path.split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise EventError("event.path must not contain '.' or '..' segments")
+    # Collapse '//' here because SigV4 canonicalisation would, and signed and sent paths must be identical.
+    return re.sub(r"/{2,}", "/", path)

@@ -1,0 +1,147 @@
+"""HTTPS transport: one keep-alive pool per process, bounded retries with backoff and full jitter."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import urllib3
+from urllib3.exceptions import (
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
+
+__all__ = ["IDEMPOTENT_METHODS", "Answer", "RetryPolicy", "TransportError", "new_pool", "send"]
+
+# RFC 9110 idempotent methods: repeating them cannot apply a change twice.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_RETRYABLE_KINDS = frozenset({"dns", "connect", "connect-timeout", "timeout", "connection"})
+_CONNECTION_PREFIX = re.compile(r"^\w+(Pool)?\(host=[^)]*\):\s*")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts in total, and the exponential backoff (with full jitter) between them."""
+
+    max_attempts: int = 3
+    backoff_base: float = 0.2
+    backoff_cap: float = 2.0
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based); honours a short Retry-After."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        jitter = random.uniform(0, ceiling)  # noqa: S311 - spreads retries, not a secret
+        if retry_after and retry_after.strip().isdigit():
+            return max(jitter, min(float(retry_after), self.backoff_cap))
+        return jitter
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the server answered, after retries."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    attempts: int
+
+
+class TransportError(Exception):
+    """No answer from the server; ``kind`` is dns, connect, connect-timeout, timeout, tls or connection."""
+
+    def __init__(self, kind: str, detail: str, attempts: int) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.attempts = attempts
+
+
+def new_pool(ca_bundle: str | None = None) -> urllib3.PoolManager:
+    """A keep-alive pool that always verifies TLS (system trust store unless a PEM bundle is given)."""
+    return urllib3.PoolManager(num_pools=2, maxsize=2, cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle, retries=False)
+
+
+def send(
+    pool: urllib3.PoolManager,
+    *,
+    method: str,
+    url: str,
+    sign: Callable[[], dict[str, str]],
+    body: bytes,
+    timeout: float,
+    policy: RetryPolicy,
+    deadline: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Answer:
+    """Send one logical request; ``sign`` runs before every attempt so each carries a fresh signature.
+
+    Retries connection errors, timeouts, 429 and 5xx, for idempotent methods only, while attempts and the
+    ``deadline`` (a ``clock`` value) allow. Raises TransportError when no attempt got an answer.
+    """
+    attempt = 0
+
+    def may_retry(delay: float) -> bool:
+        if method not in IDEMPOTENT_METHODS or attempt >= policy.max_attempts:
+            return False
+        # Only retry when a useful attempt still fits before the function itself would time out.
+        return deadline is None or deadline - (clock() + delay) >= 1.0
+
+    while True:
+        attempt += 1
+        budget = timeout if deadline is None else min(timeout, deadline - clock())
+        try:
+            response = pool.request(
+                method,
+                url,
+                headers=sign(),
+                body=body or None,
+                timeout=urllib3.Timeout(total=max(budget, 0.05)),
+                retries=False,
+                redirect=False,  # never carry a signed request to another place
+            )
+        except HTTPError as error:
+            failure = _classify(error, attempt, url, budget)
+            delay = policy.delay(attempt)
+            if failure.kind in _RETRYABLE_KINDS and may_retry(delay):
+                sleep(delay)
+                continue
+            raise failure from None
+        answer = Answer(response.status, dict(response.headers.itermerged()), response.data, attempt)
+        if response.status == 429 or response.status >= 500:
+            delay = policy.delay(attempt, answer.headers.get("Retry-After"))
+            if may_retry(delay):
+                sleep(delay)
+                continue
+        return answer
+
+
+# Most specific first: urllib3 subclasses NameResolutionError < NewConnectionError < ConnectTimeoutError.
+_KINDS: tuple[tuple[type[HTTPError], str, str], ...] = (
+    (NameResolutionError, "dns", "DNS lookup of {host} failed"),
+    (NewConnectionError, "connect", "could not connect to {host}: {reason}"),
+    (ReadTimeoutError, "timeout", "no answer from {host} within {budget:g}s"),
+    (Urllib3TimeoutError, "connect-timeout", "connecting to {host} took longer than {budget:g}s"),
+    (SSLError, "tls", "TLS with {host} failed: {reason}"),
+    (ProtocolError, "connection", "connection to {host} broke: {reason}"),
+    (HTTPError, "connection", "request to {host} failed: {reason}"),
+)
+
+
+def _classify(error: HTTPError, attempt: int, url: str, budget: float) -> TransportError:
+    host = urllib3.util.parse_url(url).host or url
+    kind, template = next((k, t) for cls, k, t in _KINDS if isinstance(error, cls))
+    return TransportError(kind, template.format(host=host, budget=budget, reason=_reason(error)), attempt)
+
+
+def _reason(error: BaseException) -> str:
+    # Drop urllib3's "HTTPSConnection(host=..., port=...): " prefix; the OS/TLS text after it is the useful part.
+    return _CONNECTION_PREFIX.sub("", str(error))

@@ -1,0 +1,138 @@
+"""Assume-role credentials: one STS call per credential lifetime (moto STS), and explained STS failures."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from types import ModuleType
+
+import pytest
+from moto import mock_aws
+from moto.sts.models import AssumedRole, sts_backends
+
+from client.credentials import assume_role_credentials
+from client.invoke import Invoker, build_assume_role_invoker
+from tests.unit.client.support import API_HOST, FakeLambdaContext, Reply, ScriptedHTTPSServer
+
+ROLE_ARN = "arn:aws:iam::111111111111:role/private-api-access"
+
+STS_ACCESS_DENIED = """<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error><Type>Sender</Type><Code>AccessDenied</Code>
+  <Message>User: arn:aws:sts::222222222222:assumed-role/client/fn is not authorized to perform: sts:AssumeRole on
+  resource: arn:aws:iam::111111111111:role/private-api-access</Message></Error>
+  <RequestId>00000000-0000-0000-0000-000000000000</RequestId>
+</ErrorResponse>"""
+
+
+@pytest.fixture
+def role_env(client_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Client environment of the assume-role function."""
+    monkeypatch.setenv("ROLE_TO_ASSUME", ROLE_ARN)
+    return {**client_env, "ROLE_TO_ASSUME": ROLE_ARN}
+
+
+@pytest.fixture
+def moto_sts(role_env: dict[str, str]) -> Iterator[Callable[[], list[AssumedRole]]]:
+    """In-process moto STS; yields a function listing the AssumeRole calls STS has served."""
+    with mock_aws():
+        yield lambda: [r for r in sts_backends["111111111111"]["aws"].assumed_roles if r.role_arn == ROLE_ARN]
+
+
+def test_assume_role_handler_warm_invocations_call_sts_once(
+    moto_sts: Callable[[], list[AssumedRole]],
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+    load_handler: Callable[[str], ModuleType],
+) -> None:
+    # GIVEN a cold-started assume-role handler (module state built from the environment)
+    handler_module = load_handler("assume_role")
+    # WHEN five warm invocations follow
+    results = [handler_module.handler({"path": f"/n/{i}"}, lambda_context) for i in range(5)]
+    # THEN all succeed, and STS served exactly one AssumeRole for the provider role
+    assert [r["statusCode"] for r in results] == [200] * 5
+    (assumed,) = moto_sts()
+    assert assumed.session_name == "unit-test-client"
+    # AND every request was signed with those assumed credentials (key id and session token)
+    for seen in api_server.received:
+        assert f"Credential={assumed.access_key_id}/" in seen.headers["Authorization"]
+        assert seen.headers["X-Amz-Security-Token"] == assumed.session_token
+        assert seen.headers["Host"] == API_HOST
+
+
+def test_assume_role_credentials_near_expiry_refresh_calls_sts_again(
+    moto_sts: Callable[[], list[AssumedRole]],
+    role_env: dict[str, str],
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # GIVEN credentials that are inside botocore's 15-minute refresh window as soon as they arrive
+    built = build_assume_role_invoker(role_env)
+    short_lived = assume_role_credentials(
+        ROLE_ARN, region="us-east-1", session_name="refresh-test", timeout=1, duration_seconds=900
+    )
+    invoker = Invoker(built.config, short_lived)
+    # WHEN the client is invoked twice
+    first = invoker.invoke({}, lambda_context)
+    second = invoker.invoke({}, lambda_context)
+    # THEN both succeed and the second invocation refreshed them with a second AssumeRole
+    assert (first["statusCode"], second["statusCode"]) == (200, 200)
+    calls = moto_sts()
+    assert len(calls) == 2
+    assert f"Credential={calls[1].access_key_id}/" in api_server.received[1].headers["Authorization"]
+
+
+def test_assume_role_credentials_are_deferred_until_first_use(moto_sts: Callable[[], list[AssumedRole]]) -> None:
+    # GIVEN nothing
+    # WHEN the credentials object is created (as at cold start)
+    credentials = assume_role_credentials(ROLE_ARN, region="us-east-1", session_name="cold-start", timeout=1)
+    # THEN no STS call has happened yet; the first read performs exactly one
+    assert moto_sts() == []
+    frozen = credentials.get_frozen_credentials()
+    assert len(moto_sts()) == 1
+    assert frozen.token == moto_sts()[0].session_token
+
+
+def test_assume_role_sts_access_denied_returns_502_with_hint(
+    role_env: dict[str, str],
+    sts_server: ScriptedHTTPSServer,
+    api_server: ScriptedHTTPSServer,
+    ca_bundle: str,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # GIVEN an STS endpoint that refuses the AssumeRole
+    sts_server.script = [Reply(403, STS_ACCESS_DENIED, {"Content-Type": "text/xml"})]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts_server.url)
+    monkeypatch.setenv("AWS_CA_BUNDLE", ca_bundle)
+    invoker = build_assume_role_invoker(role_env)
+    # WHEN the client is invoked
+    result = invoker.invoke({}, lambda_context)
+    # THEN it answers 502 explaining the denial; the API was never called
+    assert result["statusCode"] == 502
+    assert result["error"].startswith(f"sts:AssumeRole into {ROLE_ARN} was denied: User: ")
+    assert "trust policy" in result["hint"]
+    assert api_server.received == []
+    (request,) = sts_server.received
+    assert b"Action=AssumeRole" in request.body
+    assert b"RoleSessionName=unit-test-client" in request.body
+
+
+def test_assume_role_sts_unreachable_returns_504_with_hint(
+    role_env: dict[str, str],
+    api_server: ScriptedHTTPSServer,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # GIVEN an STS endpoint address where nothing listens (no STS VPC endpoint, no egress)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"https://127.0.0.1:{closed_port}")
+    invoker = build_assume_role_invoker(role_env)
+    # WHEN the client is invoked
+    result = invoker.invoke({}, lambda_context)
+    # THEN it answers 504 saying STS is unreachable and how to give the VPC a path to it
+    assert result["statusCode"] == 504
+    assert "STS unreachable" in result["error"]
+    assert "pCreateSTSEndpoint" in result["hint"]
+    assert api_server.received == []

@@ -1,0 +1,177 @@
+"""End to end through the Invoker against a real HTTPS server on 127.0.0.1: addressing, results, failures."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from client.invoke import Invoker, build_direct_invoker
+from client.transport import RetryPolicy
+from tests.unit.client.support import API_HOST, SECRET_KEY, FakeLambdaContext, Reply, ScriptedHTTPSServer
+
+FAST_RETRY = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_cap=0.02)
+
+
+@pytest.fixture
+def invoker(client_env: dict[str, str]) -> Invoker:
+    """A direct-credential invoker built from the test environment, with fast backoff."""
+    built = build_direct_invoker(client_env)
+    return Invoker(built.config, built.credentials, retry=FAST_RETRY)
+
+
+def test_invoke_default_event_sends_signed_get_to_stage_root(
+    invoker: Invoker,
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+    verify_sigv4: Callable[..., bool],
+) -> None:
+    # GIVEN an API that answers 200 with a JSON body
+    api_server.script = [Reply(200, '{"hello": "world"}', {"Content-Type": "application/json", "X-Id": "7"})]
+    # WHEN the client is invoked with an empty event
+    result = invoker.invoke({}, lambda_context)
+    # THEN it returns the API's answer unchanged
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"]) == {"hello": "world"}
+    assert result["headers"]["X-Id"] == "7"
+    assert "error" not in result
+    # AND the server got GET /Prod/ with Host = API host, signed for that host
+    (seen,) = api_server.received
+    assert (seen.method, seen.target, seen.headers["Host"]) == ("GET", "/Prod/", API_HOST)
+    assert verify_sigv4(method="GET", target=seen.target, headers=seen.headers, body=seen.body, secret_key=SECRET_KEY)
+
+
+def test_invoke_post_event_sends_json_body_query_and_headers(
+    invoker: Invoker,
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+    verify_sigv4: Callable[..., bool],
+) -> None:
+    # GIVEN an API that answers 201
+    api_server.script = [Reply(201, '{"id": "1"}')]
+    event = {"method": "post", "path": "items", "query": {"dry run": "yes"}, "headers": {"X-Req": "a"}}
+    event["body"] = {"n": 1}
+    # WHEN the client is invoked with a POST event whose body is a JSON value
+    result = invoker.invoke(event, lambda_context)
+    # THEN the API's 201 comes back
+    assert result["statusCode"] == 201
+    assert result["body"] == '{"id": "1"}'
+    # AND the request carried the JSON body, its content type, the query and the caller's header, all signed
+    (seen,) = api_server.received
+    assert (seen.method, seen.target) == ("POST", "/Prod/items?dry%20run=yes")
+    assert json.loads(seen.body) == {"n": 1}
+    assert seen.headers["Content-Type"] == "application/json"
+    assert seen.headers["X-Req"] == "a"
+    assert verify_sigv4(method="POST", target=seen.target, headers=seen.headers, body=seen.body, secret_key=SECRET_KEY)
+
+
+def test_invoke_warm_invocations_reuse_one_connection(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a warm invoker
+    # WHEN it is invoked three times
+    results = [invoker.invoke({"path": f"/n/{i}"}, lambda_context) for i in range(3)]
+    # THEN all succeed over a single kept-alive TLS connection
+    assert [r["statusCode"] for r in results] == [200, 200, 200]
+    assert len(api_server.received) == 3
+    assert api_server.connections == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Missing Authentication Token", "Missing Authentication Token"),
+        (
+            "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: execute-api:Invoke on resource: "
+            "arn:aws:execute-api:us-east-1:2:abc123/Prod/GET/ with an explicit deny",
+            "Explicit deny",
+        ),
+        ("The security token included in the request is invalid.", "Invalid token"),
+        ("The request signature we calculated does not match the signature you provided.", "Signature mismatch"),
+        ("Signature expired: 20240101T000000Z is now earlier than 20240101T000500Z", "Signature expired"),
+        ("Forbidden", "WAF"),
+    ],
+)
+def test_invoke_api_403_gets_one_line_hint_by_class(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext, message: str, expected: str
+) -> None:
+    # GIVEN an API Gateway 403 with one of its documented messages
+    api_server.script = [Reply(403, json.dumps({"message": message}))]
+    # WHEN the client is invoked
+    result = invoker.invoke({}, lambda_context)
+    # THEN the 403 and body are passed through, with an error and a one-line hint naming the class
+    assert result["statusCode"] == 403
+    assert json.loads(result["body"]) == {"message": message}
+    assert result["error"] == f"{API_HOST} answered 403"
+    assert expected in result["hint"]
+    assert "\n" not in result["hint"]
+
+
+def test_invoke_invalid_event_returns_400_without_calling_api(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN an event with an unknown HTTP method
+    # WHEN the client is invoked
+    result = invoker.invoke({"method": "BREW"}, lambda_context)
+    # THEN it answers 400 naming the field, and nothing was sent
+    assert result["statusCode"] == 400
+    assert "event.method" in result["error"]
+    assert api_server.received == []
+
+
+def test_invoke_dns_failure_returns_502_with_hint(
+    client_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN the API host does not resolve (as without private DNS); the lookup is refused locally
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == API_HOST:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    built = build_direct_invoker({**client_env, "API_ENDPOINT": ""})
+    invoker = Invoker(built.config, built.credentials, retry=FAST_RETRY)
+    # WHEN the client is invoked
+    result = invoker.invoke({}, lambda_context)
+    # THEN it answers 502 with a DNS error and a hint about private DNS, not a stack trace
+    assert result["statusCode"] == 502
+    assert result["error"].startswith(f"DNS lookup of {API_HOST} failed")
+    assert "private DNS" in result["hint"]
+
+
+def test_invoke_connection_refused_returns_502(client_env: dict[str, str], lambda_context: FakeLambdaContext) -> None:
+    # GIVEN an endpoint where nothing listens
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    built = build_direct_invoker({**client_env, "API_ENDPOINT": f"https://127.0.0.1:{closed_port}"})
+    invoker = Invoker(built.config, built.credentials, retry=FAST_RETRY)
+    # WHEN the client is invoked
+    result = invoker.invoke({}, lambda_context)
+    # THEN it answers 502 after its retries, explaining the missing network path
+    assert result["statusCode"] == 502
+    assert "could not connect to 127.0.0.1" in result["error"]
+    assert "(3 attempts)" in result["error"]
+    assert "security group" in result["hint"]
+
+
+def test_invoke_untrusted_certificate_fails_tls_without_retry(
+    client_env: dict[str, str], api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a client that does not trust the server's private CA (no API_CA_BUNDLE)
+    built = build_direct_invoker({**client_env, "API_CA_BUNDLE": ""})
+    invoker = Invoker(built.config, built.credentials, retry=FAST_RETRY)
+    # WHEN the client is invoked
+    result = invoker.invoke({}, lambda_context)
+    # THEN verification fails closed: 502, TLS error, one handshake, no request delivered
+    assert result["statusCode"] == 502
+    assert result["error"].startswith("TLS with 127.0.0.1 failed")
+    assert "certificate" in result["hint"]
+    assert api_server.received == []
+    assert api_server.wait_for(lambda: api_server.handshake_failures == 1)
+    assert api_server.connections == 0
