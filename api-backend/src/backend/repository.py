@@ -1,0 +1,175 @@
+"""Items in DynamoDB: partition key pk = owner account id, sort key sk = time-sortable item id.
+
+Every function takes the table as an argument (built once by the caller) and only ever touches the caller's
+own partition, so one account can never read or change another account's items.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backend.errors import ConflictError, NotFoundError, StoreUnavailableError
+from backend.identity import Caller
+from backend.ids import new_item_id
+from backend.validation import ItemFields
+
+Table = Any  # boto3 DynamoDB Table resource (typed stubs are not part of the Lambda runtime)
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_NAMES = {
+    "#name": "name",
+    "#description": "description",
+    "#tags": "tags",
+    "#version": "version",
+    "#updatedAt": "updatedAt",
+    "#updatedBy": "updatedBy",
+}
+
+
+def create_item(table: Table, caller: Caller, fields: ItemFields) -> dict[str, Any]:
+    """Store a new item owned by the caller's account and return it."""
+    now = _now()
+    record = {
+        "pk": caller.account_id,
+        "sk": new_item_id(),
+        "name": fields.name,
+        "description": fields.description,
+        "tags": fields.tags,
+        "version": 1,
+        "createdAt": now,
+        "createdBy": caller.principal_arn,
+        "createdByAccount": caller.account_id,
+        "updatedAt": now,
+        "updatedBy": caller.principal_arn,
+    }
+    try:
+        table.put_item(Item=record, ConditionExpression="attribute_not_exists(sk)")
+    except ClientError as error:
+        if _code(error) == _CONDITION_FAILED:
+            raise ConflictError("Generated item id already exists; retry the request") from None
+        raise _store_error(error) from error
+    except BotoCoreError as error:
+        raise _store_error(error) from error
+    return to_api(record)
+
+
+def get_item(table: Table, owner: str, item_id: str) -> dict[str, Any]:
+    """One item of the owner's account."""
+    try:
+        found = table.get_item(Key={"pk": owner, "sk": item_id}).get("Item")
+    except (ClientError, BotoCoreError) as error:
+        raise _store_error(error) from error
+    if not found:
+        raise NotFoundError(f"Item {item_id} not found")
+    return to_api(found)
+
+
+def list_items(
+    table: Table, owner: str, limit: int, start_key: dict[str, str] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of the owner's items, oldest first, and the key to continue from (None at the end)."""
+    query: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(owner), "Limit": limit}
+    if start_key:
+        query["ExclusiveStartKey"] = start_key
+    try:
+        page = table.query(**query)
+    except (ClientError, BotoCoreError) as error:
+        raise _store_error(error) from error
+    return [to_api(record) for record in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+
+def replace_item(table: Table, caller: Caller, item_id: str, fields: ItemFields, version: int) -> dict[str, Any]:
+    """Replace an item's fields if it still has the version the caller read; the version then increases by one."""
+    try:
+        updated = table.update_item(
+            Key={"pk": caller.account_id, "sk": item_id},
+            UpdateExpression=(
+                "SET #name = :name, #description = :description, #tags = :tags, #version = :next, "
+                "#updatedAt = :now, #updatedBy = :by"
+            ),
+            ConditionExpression="attribute_exists(sk) AND #version = :expected",
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues={
+                ":name": fields.name,
+                ":description": fields.description,
+                ":tags": fields.tags,
+                ":next": version + 1,
+                ":expected": version,
+                ":now": _now(),
+                ":by": caller.principal_arn,
+            },
+            ReturnValues="ALL_NEW",
+            # On a failed condition DynamoDB returns the current item, which tells "gone" from "changed".
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if _code(error) != _CONDITION_FAILED:
+            raise _store_error(error) from error
+        current = error.response.get("Item")
+        if not current:
+            raise NotFoundError(f"Item {item_id} not found") from None
+        current_version = _deserialize_number(current.get("version"))
+        raise ConflictError(
+            f"Item {item_id} has version {current_version}, not {version}; read it again and retry",
+            currentVersion=current_version,
+        ) from None
+    except BotoCoreError as error:
+        raise _store_error(error) from error
+    return to_api(updated["Attributes"])
+
+
+def delete_item(table: Table, owner: str, item_id: str) -> None:
+    """Delete one item of the owner's account."""
+    try:
+        table.delete_item(Key={"pk": owner, "sk": item_id}, ConditionExpression="attribute_exists(sk)")
+    except ClientError as error:
+        if _code(error) == _CONDITION_FAILED:
+            raise NotFoundError(f"Item {item_id} not found") from None
+        raise _store_error(error) from error
+    except BotoCoreError as error:
+        raise _store_error(error) from error
+
+
+def to_api(record: dict[str, Any]) -> dict[str, Any]:
+    """The item as the API shows it: id instead of the table keys, plain ints instead of Decimals."""
+    return {
+        "id": record["sk"],
+        "name": record["name"],
+        "description": record.get("description", ""),
+        "tags": list(record.get("tags", [])),
+        "version": int(record["version"]),
+        "createdAt": record["createdAt"],
+        "createdBy": record["createdBy"],
+        "createdByAccount": record["createdByAccount"],
+        "updatedAt": record["updatedAt"],
+        "updatedBy": record["updatedBy"],
+    }
+
+
+def _store_error(error: Exception) -> StoreUnavailableError:
+    # The caller sees a generic 503 (with the request id added by the app); the cause stays in the log.
+    unavailable = StoreUnavailableError("The item store is unavailable; retry later")
+    unavailable.__cause__ = error
+    return unavailable
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _deserialize_number(attribute: Any) -> int | None:
+    # Items in an error response are not deserialized by the resource layer: they arrive as {"N": "3"}.
+    if isinstance(attribute, dict) and "N" in attribute:
+        return int(Decimal(attribute["N"]))
+    if isinstance(attribute, int | Decimal) and not isinstance(attribute, bool):
+        return int(attribute)
+    return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
