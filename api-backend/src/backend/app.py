@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +20,8 @@ from backend.errors import ApiError, StoreUnavailableError
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+# Read-only routes publish no business metric (API Gateway already counts requests): that is not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 app = APIGatewayRestResolver()
 
 # Built once per container and reused by warm invocations. Short timeouts and few retries so an unreachable
