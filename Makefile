@@ -33,7 +33,7 @@ lint: $(STAMP) ## ruff, cfn-lint (zero findings), shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint --regions $(AWS_DEFAULT_REGION) -- $(wildcard $(TEMPLATES))
-	@shopt -s nullglob; scripts=(./*.sh); if (( $${#scripts[@]} )); then $(BIN)/shellcheck "$${scripts[@]}"; fi
+	@shopt -s nullglob; scripts=(./*.sh scripts/*.sh); if (( $${#scripts[@]} )); then $(BIN)/shellcheck -x "$${scripts[@]}"; fi
 
 $(CHECKOV_STAMP): requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Invokes the consumer's client functions (direct and assume-role) and reports SUCCESS for a 2xx API answer.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly SCRIPT_DIR
+# Without -x ShellCheck cannot follow this (SC1091); tests/scripts runs it with -x, which checks lib.sh too.
+# shellcheck source=scripts/lib.sh disable=SC1091
+source "${SCRIPT_DIR}/scripts/lib.sh"
+
+readonly DEFAULT_PAYLOAD='{}'
+readonly DIRECT_OUTPUT="PythonDirectAuthClient"
+readonly ASSUME_ROLE_OUTPUT="PythonAssumeRoleClient"
+
+usage() {
+  cat <<USAGE
+Usage: $(basename "$0") [options] <consumer-profile>
+
+Invoke the client functions of stack <prefix>-client and show what the private API answered.
+Exits non-zero when any invoked client did not get a 2xx answer.
+
+Options:
+  --payload JSON        client event, e.g. '{"method": "GET", "path": "/"}' (default: ${DEFAULT_PAYLOAD})
+  --region REGION       region of the stack (default: the profile's region)
+  --stack-prefix NAME   stack name prefix (default: ${DEFAULT_STACK_PREFIX})
+  -h, --help            show this help
+USAGE
+}
+
+# Runs one client and prints its answer; returns 1 unless the API answered 2xx.
+invoke_client() {
+  local profile="$1" region="$2" label="$3" function_name="$4" payload_file="$5"
+  local meta="${WORK_DIR}/${label}.meta.json" response="${WORK_DIR}/${label}.response.json"
+  local err="${WORK_DIR}/${label}.err"
+  printf '\n%s== %s: %s ==%s\n' "$BOLD" "$label" "$function_name" "$RESET"
+  # fileb:// sends the JSON bytes as-is with AWS CLI v1 and v2 alike (v2 would base64-decode a literal).
+  if ! aws lambda invoke --function-name "$function_name" --payload "fileb://${payload_file}" --log-type Tail \
+    --profile "$profile" --region "$region" --output json "$response" >"$meta" 2>"$err"; then
+    log_failure "${label}: aws lambda invoke failed: $(tr '\n' ' ' <"$err")"
+    return 1
+  fi
+  if python3 "$JSON_TOOL" lambda-result --meta "$meta" --response "$response"; then
+    log_success "${label}"
+    return 0
+  fi
+  log_failure "${label}"
+  return 1
+}
+
+main() {
+  local payload="$DEFAULT_PAYLOAD" region_flag="" prefix="$DEFAULT_STACK_PREFIX" positional=()
+  while (($#)); do
+    case "$1" in
+      -h | --help) usage; exit 0 ;;
+      --payload) require_option_value "$1" "${2-}"; payload="$2"; shift 2 ;;
+      --payload=*) payload="${1#*=}"; shift ;;
+      --region) require_option_value "$1" "${2-}"; region_flag="$2"; shift 2 ;;
+      --region=*) region_flag="${1#*=}"; shift ;;
+      --stack-prefix) require_option_value "$1" "${2-}"; prefix="$2"; shift 2 ;;
+      --stack-prefix=*) prefix="${1#*=}"; shift ;;
+      -*) usage_error "unknown option: $1" ;;
+      *) positional+=("$1"); shift ;;
+    esac
+  done
+  ((${#positional[@]} == 1)) || usage_error "expected one argument: <consumer-profile>"
+  validate_stack_prefix "$prefix"
+  [[ -z "$region_flag" ]] || validate_region "$region_flag"
+  local profile="${positional[0]}" stack
+  stack="$(client_stack_name "$prefix")"
+
+  init_script
+  require_commands aws python3
+  local payload_file="${WORK_DIR}/payload.json"
+  printf '%s' "$payload" >"$payload_file"
+  python3 "$JSON_TOOL" is-json <"$payload_file" || usage_error "--payload must be one JSON document"
+
+  local region status outputs="${WORK_DIR}/outputs.json" direct assume failures=0
+  region="$(resolve_region "$region_flag" "$profile")"
+  status="$(stack_status "$profile" "$region" "$stack")"
+  if [[ "$status" == "NONE" ]]; then
+    die "no stack ${stack} for profile '${profile}' in ${region}; deploy it first with ./deploy-all.sh"
+  fi
+  fetch_stack_outputs "$profile" "$region" "$stack" "$outputs"
+  direct="$(stack_output "$outputs" "$DIRECT_OUTPUT" "$stack")"
+  assume="$(stack_output_optional "$outputs" "$ASSUME_ROLE_OUTPUT")"
+
+  invoke_client "$profile" "$region" "$DIRECT_OUTPUT" "$direct" "$payload_file" || failures=$((failures + 1))
+  if [[ -z "$assume" ]]; then
+    printf '\n%s== %s ==%s\n' "$BOLD" "$ASSUME_ROLE_OUTPUT" "$RESET"
+    log_info "not deployed (stack ${stack} has no ${ASSUME_ROLE_OUTPUT} output: it was deployed without pAPIRoleARN); skipped"
+  else
+    invoke_client "$profile" "$region" "$ASSUME_ROLE_OUTPUT" "$assume" "$payload_file" || failures=$((failures + 1))
+  fi
+
+  if ((failures > 0)); then
+    printf '\n'
+    log_error "${failures} client invocation(s) failed"
+    exit 1
+  fi
+}
+
+main "$@"

@@ -1,0 +1,467 @@
+# shellcheck shell=bash
+# Shared helpers for the top-level scripts (build, deploy, invoke, destroy). Sourced, never run.
+# Written for bash 3.2+ (macOS ships 3.2): no associative arrays, mapfile or ${var,,}, and
+# possibly-empty arrays are expanded as ${a[@]+"${a[@]}"} because `set -u` trips on them in 3.2.
+
+if [[ -n "${PRIVATE_API_LIB_LOADED:-}" ]]; then
+  return 0
+fi
+readonly PRIVATE_API_LIB_LOADED=1
+
+LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly LIB_DIR
+REPO_ROOT="$(cd "${LIB_DIR}/.." && pwd)"
+readonly REPO_ROOT
+readonly JSON_TOOL="${LIB_DIR}/awsjson.py"
+readonly BUILD_TOOL="${LIB_DIR}/buildtool.py"
+# Pinned so every sam call ignores a stray samconfig.toml in the caller's directory.
+readonly SAM_CONFIG_FILE="${REPO_ROOT}/samconfig.toml"
+# shellcheck disable=SC2034  # used by the scripts that source this file
+readonly DEFAULT_STACK_PREFIX="private-api" BACKEND_SIDE="api-backend" CLIENT_SIDE="api-client"
+# Lambda target of every function: wheels are cross-installed for it, never for the build host.
+readonly LAMBDA_PYTHON_VERSION="3.14"
+readonly LAMBDA_PLATFORM="manylinux2014_aarch64"
+SAM_CAPABILITIES=(CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND)
+readonly SAM_CAPABILITIES
+# Stack events this much older than the step's start are from an earlier run; the slack absorbs clock skew.
+readonly EVENT_CLOCK_SLACK_SECONDS=120
+
+WORK_DIR=""
+CURRENT_STEP=""
+RED="" GREEN="" YELLOW="" BOLD="" RESET=""
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------------------------------
+
+# Colours only for a terminal, and never when NO_COLOR is set (https://no-color.org).
+init_colors() {
+  if [[ -t 1 && -z "${NO_COLOR:-}" && "${TERM:-}" != "dumb" ]]; then
+    RED=$'\033[31m' GREEN=$'\033[32m' YELLOW=$'\033[33m' BOLD=$'\033[1m' RESET=$'\033[0m'
+  fi
+}
+
+log_step() {
+  local number="$1" total="$2" title="$3"
+  CURRENT_STEP="[${number}/${total}] ${title}"
+  printf '%s%s%s\n' "$BOLD" "$CURRENT_STEP" "$RESET"
+}
+
+log_info() {
+  printf '      %s\n' "$*"
+}
+
+log_success() {
+  printf '%sSUCCESS%s %s\n' "$GREEN" "$RESET" "$*"
+}
+
+log_failure() {
+  printf '%sFAILED%s %s\n' "$RED" "$RESET" "$*"
+}
+
+log_warn() {
+  printf '%sWARNING:%s %s\n' "$YELLOW" "$RESET" "$*" >&2
+}
+
+log_error() {
+  printf '%sERROR:%s %s\n' "$RED" "$RESET" "$*" >&2
+}
+
+die() {
+  log_error "$*"
+  exit 1
+}
+
+# Each script defines usage(); a bad command line prints it to stderr and exits 2.
+usage_error() {
+  log_error "$*"
+  usage >&2
+  exit 2
+}
+
+# Closing line of a multi-step run; clears the step so the exit handler has nothing to report.
+log_done() {
+  CURRENT_STEP=""
+  printf '\n%sDone in %s.%s\n' "$GREEN" "$(format_duration "$SECONDS")" "$RESET"
+}
+
+# Seconds as "1m05s", for the closing summary.
+format_duration() {
+  local seconds="$1"
+  printf '%dm%02ds' "$((seconds / 60))" "$((seconds % 60))"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Process set-up
+# ---------------------------------------------------------------------------------------------------------------------
+
+# One scratch directory per run, removed on exit; a failing run names the step it was in.
+on_exit() {
+  local status="$1"
+  if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
+    rm -rf "$WORK_DIR"
+  fi
+  # Exit 2 is a usage error, already explained; anything else names the step that failed.
+  if ((status != 0 && status != 2)) && [[ -n "$CURRENT_STEP" ]]; then
+    log_error "failed during step ${CURRENT_STEP} (exit ${status}, after $(format_duration "$SECONDS"))"
+  fi
+}
+
+init_script() {
+  init_colors
+  WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/private-api.XXXXXX")"
+  trap 'on_exit $?' EXIT
+}
+
+require_commands() {
+  local missing=() command
+  for command in "$@"; do
+    command -v "$command" >/dev/null 2>&1 || missing+=("$command")
+  done
+  if ((${#missing[@]})); then
+    die "missing required command(s): ${missing[*]} (install the AWS CLI, the SAM CLI and python3; see README)"
+  fi
+}
+
+# For `--opt value`: the value must exist and must not be the next option.
+require_option_value() {
+  local option="$1" value="${2-}"
+  if [[ -z "$value" || "$value" == --* ]]; then
+    usage_error "option ${option} needs a value"
+  fi
+}
+
+# Stack names and bucket names are derived from the prefix, so it must suit both (lowercase, short).
+validate_stack_prefix() {
+  local prefix="$1"
+  if [[ ! "$prefix" =~ ^[a-z][a-z0-9-]{0,19}$ || "$prefix" == *- ]]; then
+    usage_error "invalid --stack-prefix '${prefix}': 1-20 characters, lowercase letters, digits and hyphens, starting with a letter"
+  fi
+}
+
+validate_bucket_name() {
+  local bucket="$1"
+  if [[ ! "$bucket" =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]]; then
+    usage_error "invalid S3 bucket name '${bucket}'"
+  fi
+}
+
+validate_region() {
+  local region="$1"
+  if [[ ! "$region" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]]; then
+    usage_error "invalid region '${region}' (expected e.g. us-east-1)"
+  fi
+}
+
+backend_stack_name() {
+  printf '%s-backend\n' "$1"
+}
+
+client_stack_name() {
+  printf '%s-client\n' "$1"
+}
+
+# Deterministic per account and region, so every run (and destroy-all.sh) finds the same bucket.
+artifact_bucket_name() {
+  local prefix="$1" account="$2" region="$3"
+  printf '%s-artifacts-%s-%s\n' "$prefix" "$account" "$region"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Identity and region
+# ---------------------------------------------------------------------------------------------------------------------
+
+# The region the AWS CLI would use for a profile (AWS_REGION, then AWS_DEFAULT_REGION, then the profile's config).
+profile_region() {
+  local profile="$1"
+  if [[ -n "${AWS_REGION:-}" ]]; then
+    printf '%s\n' "$AWS_REGION"
+  elif [[ -n "${AWS_DEFAULT_REGION:-}" ]]; then
+    printf '%s\n' "$AWS_DEFAULT_REGION"
+  else
+    aws configure get region --profile "$profile" 2>/dev/null || true
+  fi
+}
+
+# One region for every profile given: PrivateLink endpoints only reach APIs in their own region.
+resolve_region() {
+  local region_flag="$1" first_region="" first_profile="" profile region
+  shift
+  if [[ -n "$region_flag" ]]; then
+    printf '%s\n' "$region_flag"
+    return 0
+  fi
+  for profile in "$@"; do
+    region="$(profile_region "$profile")"
+    [[ -n "$region" ]] || die "no region configured for profile '${profile}': pass --region or set one with 'aws configure set region REGION --profile ${profile}'"
+    if [[ -z "$first_region" ]]; then
+      first_region="$region"
+      first_profile="$profile"
+    elif [[ "$region" != "$first_region" ]]; then
+      die "profiles use different regions ('${first_profile}': ${first_region}, '${profile}': ${region}); the consumer's endpoint only reaches APIs in its own region, so pass --region to pick one"
+    fi
+  done
+  printf '%s\n' "$first_region"
+}
+
+# Account id behind a profile; proves the credentials work before anything is changed.
+caller_account() {
+  local profile="$1" region="$2" account err="${WORK_DIR}/sts.err"
+  if ! account="$(aws sts get-caller-identity --profile "$profile" --region "$region" \
+    --query Account --output text 2>"$err")"; then
+    die "profile '${profile}' has no working credentials (aws sts get-caller-identity failed): $(tr '\n' ' ' <"$err")"
+  fi
+  [[ "$account" =~ ^[0-9]{12}$ ]] || die "profile '${profile}': unexpected account id '${account}'"
+  printf '%s\n' "$account"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# CloudFormation
+# ---------------------------------------------------------------------------------------------------------------------
+
+# Prints the stack's status, or NONE when there is no such stack.
+stack_status() {
+  local profile="$1" region="$2" stack="$3" status err="${WORK_DIR}/describe.err"
+  if status="$(aws cloudformation describe-stacks --stack-name "$stack" --profile "$profile" --region "$region" \
+    --query 'Stacks[0].StackStatus' --output text 2>"$err")"; then
+    printf '%s\n' "$status"
+  elif grep -q 'does not exist' "$err"; then
+    printf 'NONE\n'
+  else
+    die "cannot describe stack ${stack}: $(tr '\n' ' ' <"$err")"
+  fi
+}
+
+# Stops early with advice when CloudFormation would refuse an update anyway.
+require_deployable_stack() {
+  local profile="$1" region="$2" stack="$3" status
+  status="$(stack_status "$profile" "$region" "$stack")"
+  case "$status" in
+    ROLLBACK_COMPLETE | ROLLBACK_FAILED | DELETE_FAILED)
+      die "stack ${stack} is ${status} and cannot be updated; delete it first (./destroy-all.sh, or aws cloudformation delete-stack --stack-name ${stack} --profile ${profile} --region ${region}) and run again"
+      ;;
+    REVIEW_IN_PROGRESS | NONE | *_COMPLETE) ;;
+    *_IN_PROGRESS)
+      die "stack ${stack} is busy (${status}); wait for it to finish and run again"
+      ;;
+    *) ;;
+  esac
+}
+
+# Writes the stack's Outputs (a JSON list) to a file for stack_output to read.
+fetch_stack_outputs() {
+  local profile="$1" region="$2" stack="$3" file="$4" err="${WORK_DIR}/outputs.err"
+  if ! aws cloudformation describe-stacks --stack-name "$stack" --profile "$profile" --region "$region" \
+    --query 'Stacks[0].Outputs' --output json >"$file" 2>"$err"; then
+    die "cannot read the outputs of stack ${stack}: $(tr '\n' ' ' <"$err")"
+  fi
+}
+
+# Value of one output; a missing output stops the run with the stack and key named.
+stack_output() {
+  local file="$1" key="$2" stack="$3" value
+  if ! value="$(python3 "$JSON_TOOL" output "$key" <"$file")"; then
+    die "stack ${stack} has no output ${key}; the template must export it (is the stack from an older template?)"
+  fi
+  printf '%s\n' "$value"
+}
+
+# Value of an output that may legitimately be absent (prints nothing then).
+stack_output_optional() {
+  local file="$1" key="$2"
+  python3 "$JSON_TOOL" output --optional "$key" <"$file"
+}
+
+# Reasons of the FAILED events since a moment, for the stack and (recursively) its failed nested stacks.
+print_failed_events() {
+  local profile="$1" region="$2" stack="$3" since_epoch="$4" depth="${5:-0}"
+  local events="${WORK_DIR}/events-${depth}.json" nested
+  if ! aws cloudformation describe-stack-events --stack-name "$stack" --profile "$profile" --region "$region" \
+    --output json >"$events" 2>/dev/null; then
+    log_warn "could not read the events of stack ${stack}"
+    return 0
+  fi
+  printf 'Failed events of %s:\n' "$stack" >&2
+  python3 "$JSON_TOOL" failed-events --since-epoch "$since_epoch" <"$events" >&2
+  ((depth < 3)) || return 0
+  for nested in $(python3 "$JSON_TOOL" failed-events --nested --since-epoch "$since_epoch" <"$events"); do
+    print_failed_events "$profile" "$region" "$nested" "$since_epoch" "$((depth + 1))"
+  done
+}
+
+# sam deploy with the flags every deploy needs; on failure prints the failed events' reasons and stops.
+deploy_stack() {
+  local profile="$1" region="$2" stack="$3" template="$4" bucket="$5" s3_prefix="$6"
+  shift 6
+  local started
+  started="$(date +%s)"
+  local cmd=(sam deploy --template-file "$template" --stack-name "$stack"
+    --s3-bucket "$bucket" --s3-prefix "$s3_prefix"
+    --capabilities "${SAM_CAPABILITIES[@]}"
+    --no-fail-on-empty-changeset --no-confirm-changeset
+    --config-file "$SAM_CONFIG_FILE"
+    --profile "$profile" --region "$region")
+  if (($#)); then
+    cmd+=(--parameter-overrides "$@")
+  fi
+  require_deployable_stack "$profile" "$region" "$stack"
+  if ! "${cmd[@]}"; then
+    print_failed_events "$profile" "$region" "$stack" "$((started - EVENT_CLOCK_SLACK_SECONDS))"
+    die "sam deploy of stack ${stack} failed (reasons above)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# S3 artifact buckets
+# ---------------------------------------------------------------------------------------------------------------------
+
+# 0 when the bucket exists in this account, 1 when there is no such bucket; stops on anything else.
+bucket_exists() {
+  local profile="$1" region="$2" bucket="$3" account="$4" err="${WORK_DIR}/head-bucket.err"
+  if aws s3api head-bucket --bucket "$bucket" --expected-bucket-owner "$account" \
+    --profile "$profile" --region "$region" >/dev/null 2>"$err"; then
+    return 0
+  fi
+  if grep -Eq '\(404\)|Not Found|NoSuchBucket' "$err"; then
+    return 1
+  fi
+  if grep -Eq '\(403\)|Forbidden|AccessDenied' "$err"; then
+    die "bucket ${bucket}: access denied. Bucket names are global: it may belong to another account (pick another --stack-prefix), or profile '${profile}' may lack s3:ListBucket"
+  fi
+  die "cannot check bucket ${bucket}: $(tr '\n' ' ' <"$err")"
+}
+
+# Creates the bucket when missing; (re)applies encryption and the public access block either way.
+ensure_artifact_bucket() {
+  local profile="$1" region="$2" bucket="$3" account="$4"
+  local aws_args=(--bucket "$bucket" --expected-bucket-owner "$account" --profile "$profile" --region "$region")
+  if bucket_exists "$profile" "$region" "$bucket" "$account"; then
+    log_info "reusing s3://${bucket}"
+  else
+    local create=(aws s3api create-bucket --bucket "$bucket" --profile "$profile" --region "$region")
+    # us-east-1 is the one region that rejects an explicit LocationConstraint.
+    if [[ "$region" != "us-east-1" ]]; then
+      create+=(--create-bucket-configuration "LocationConstraint=${region}")
+    fi
+    "${create[@]}" >/dev/null
+    log_info "created s3://${bucket}"
+  fi
+  aws s3api put-public-access-block "${aws_args[@]}" --public-access-block-configuration \
+    BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
+  aws s3api put-bucket-encryption "${aws_args[@]}" --server-side-encryption-configuration \
+    '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}'
+}
+
+# Deletes every object version and delete marker (1000 per call), then the bucket.
+empty_and_delete_bucket() {
+  local profile="$1" region="$2" bucket="$3" account="$4"
+  local listing="${WORK_DIR}/versions.json" batch="${WORK_DIR}/delete.json" count errors removed=0
+  local aws_args=(--bucket "$bucket" --expected-bucket-owner "$account" --profile "$profile" --region "$region")
+  if ! bucket_exists "$profile" "$region" "$bucket" "$account"; then
+    log_info "no bucket s3://${bucket}: nothing to delete"
+    return 0
+  fi
+  while :; do
+    aws s3api list-object-versions "${aws_args[@]}" --max-items 1000 --output json >"$listing"
+    count="$(python3 "$JSON_TOOL" version-batch --out "$batch" <"$listing")"
+    ((count > 0)) || break
+    # shellcheck disable=SC2016  # backticks are a JMESPath literal, not a shell expansion
+    errors="$(aws s3api delete-objects "${aws_args[@]}" --delete "file://${batch}" \
+      --query 'length(Errors || `[]`)' --output text)"
+    [[ "$errors" == "0" ]] || die "could not delete ${errors} object version(s) from s3://${bucket}"
+    removed=$((removed + count))
+  done
+  aws s3api delete-bucket "${aws_args[@]}"
+  log_info "deleted s3://${bucket} (${removed} object version(s) removed first)"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Build and package
+# ---------------------------------------------------------------------------------------------------------------------
+
+# True when a requirements file lists anything besides blank lines and comments.
+has_requirements() {
+  local file="$1"
+  [[ -f "$file" ]] && grep -Eqv '^[[:space:]]*(#.*)?$' "$file"
+}
+
+# Cross-installs wheels for the Lambda runtime (Python and CPU), never for the machine running the build.
+install_requirements() {
+  local requirements="$1" target="$2" pip_cmd unpinned
+  if ! has_requirements "$requirements"; then
+    log_info "no third-party requirements in ${requirements#"${REPO_ROOT}/"}: nothing to install"
+    return 0
+  fi
+  unpinned="$(grep -Ev '^[[:space:]]*(#|-|$)' "$requirements" | grep -v '==' || true)"
+  if [[ -n "$unpinned" ]]; then
+    log_warn "unpinned requirement(s) in ${requirements}: ${unpinned//$'\n'/ } (pin with == for repeatable builds)"
+  fi
+  # PIP lets a caller pick the pip to run (e.g. "python3.12 -m pip"); tests use it to record the command line.
+  read -r -a pip_cmd <<<"${PIP:-python3 -m pip}"
+  "${pip_cmd[@]}" install --requirement "$requirements" --target "$target" \
+    --platform "$LAMBDA_PLATFORM" --implementation cp --python-version "$LAMBDA_PYTHON_VERSION" \
+    --only-binary=:all: --no-compile --disable-pip-version-check --no-input --quiet
+  # Console scripts embed this machine's interpreter path and Lambda never runs them.
+  rm -rf "${target:?}/bin"
+}
+
+# Stages code + dependencies, zips them reproducibly and packages both templates of one side.
+build_side() {
+  local side="$1" bucket="$2" profile="$3" region="$4"
+  local side_dir="${REPO_ROOT}/${side}" build_dir="${REPO_ROOT}/build/${side}"
+  local stage_dir="${REPO_ROOT}/build/${side}/stage" zip_name="${side}-code.zip"
+  local template sam_args=()
+  for template in "${side}" "vpc-${side}"; do
+    [[ -f "${side_dir}/${template}.yaml" ]] || die "template ${side}/${template}.yaml not found"
+  done
+  [[ -d "${side_dir}/src" ]] || die "function code ${side}/src/ not found"
+  if [[ -n "$profile" ]]; then
+    sam_args+=(--profile "$profile")
+  fi
+  if [[ -n "$region" ]]; then
+    sam_args+=(--region "$region")
+  fi
+
+  rm -rf "$build_dir"
+  mkdir -p "$stage_dir"
+  install_requirements "${side_dir}/src/requirements.txt" "$stage_dir"
+  python3 "$BUILD_TOOL" stage --src "${side_dir}/src" --dest "$stage_dir"
+  python3 "$BUILD_TOOL" zip --src "$stage_dir" --out "${build_dir}/${zip_name}"
+  # Build copies of the templates point CodeUri at the zip; the vpc- template's relative
+  # reference to its nested template still resolves because both copies sit side by side.
+  python3 "$BUILD_TOOL" templates --side-dir "$side_dir" --out "$build_dir" --code-uri "$zip_name"
+
+  for template in "${side}" "vpc-${side}"; do
+    sam package --template-file "${build_dir}/${template}.yaml" \
+      --output-template-file "${side_dir}/${template}-deploy.yaml" \
+      --s3-bucket "$bucket" --s3-prefix "$side" \
+      --config-file "$SAM_CONFIG_FILE" ${sam_args[@]+"${sam_args[@]}"}
+    python3 "$BUILD_TOOL" check-packaged "${side_dir}/${template}-deploy.yaml"
+    log_info "packaged ${side}/${template}-deploy.yaml"
+  done
+}
+
+# Shared main of build-backend.sh and build-client.sh (each defines its own usage()).
+build_main() {
+  local side="$1" profile="" region="" positional=()
+  shift
+  while (($#)); do
+    case "$1" in
+      -h | --help) usage; exit 0 ;;
+      --profile) require_option_value "$1" "${2-}"; profile="$2"; shift 2 ;;
+      --profile=*) profile="${1#*=}"; shift ;;
+      --region) require_option_value "$1" "${2-}"; region="$2"; shift 2 ;;
+      --region=*) region="${1#*=}"; shift ;;
+      -*) usage_error "unknown option: $1" ;;
+      *) positional+=("$1"); shift ;;
+    esac
+  done
+  ((${#positional[@]} == 1)) || usage_error "expected exactly one argument: the S3 bucket for artifacts"
+  validate_bucket_name "${positional[0]}"
+  [[ -z "$region" ]] || validate_region "$region"
+
+  init_script
+  require_commands sam python3
+  printf '%sBuilding %s%s\n' "$BOLD" "$side" "$RESET"
+  build_side "$side" "${positional[0]}" "$profile" "$region"
+}

@@ -1,0 +1,468 @@
+"""deploy-all.sh against recorded AWS/SAM CLIs: order of work, values handed between stacks, failure paths."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.scripts.fakecli import new_stack, prefix_list_id
+from tests.scripts.helpers import (
+    API_HOST,
+    API_ROLE,
+    BACKEND_STACK,
+    CLIENT_ROLE,
+    CLIENT_STACK,
+    CONSUMER,
+    CONSUMER_ACCOUNT,
+    CONSUMER_BUCKET,
+    ENDPOINT_ID,
+    PROVIDER,
+    PROVIDER_ACCOUNT,
+    PROVIDER_BUCKET,
+    Kit,
+    Run,
+    make_kit,
+)
+
+
+def overrides(call: dict[str, Any]) -> dict[str, str]:
+    """The --parameter-overrides of a recorded sam deploy call."""
+    argv = call["argv"]
+    if "--parameter-overrides" not in argv:
+        return {}
+    values = []
+    for token in argv[argv.index("--parameter-overrides") + 1 :]:
+        if token.startswith("--"):
+            break
+        values.append(token)
+    return dict(value.split("=", 1) for value in values)
+
+
+def deploys(source: Kit | Run) -> list[dict[str, Any]]:
+    return source.calls("sam", "deploy")
+
+
+def stack_of(call: dict[str, Any]) -> str:
+    return call["argv"][call["argv"].index("--stack-name") + 1]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One successful run, many read-only checks
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_deploy_all_happy_path_numbers_steps_and_reports_total_time(first_deploy: Run) -> None:
+    # GIVEN two working profiles in one region
+    result = first_deploy.result
+    # WHEN deploy-all ran (module fixture)
+    # THEN it succeeded through all eight numbered steps and printed the total time, without colours
+    assert result.returncode == 0
+    assert re.findall(r"^\[(\d)/8\]", result.stdout, flags=re.MULTILINE) == [str(n) for n in range(1, 9)]
+    assert re.search(r"^Done in \dm\d\ds\.$", result.stdout, flags=re.MULTILINE)
+    assert "\x1b[" not in result.stdout + result.stderr
+
+
+def test_deploy_all_deploys_provider_then_consumer_then_provider_again(first_deploy: Run) -> None:
+    # GIVEN the recorded sam calls of the run
+    run = first_deploy
+    # WHEN they are listed in order
+    sequence = [(call["argv"][0], stack_of(call) if call["argv"][0] == "deploy" else "") for call in run.calls("sam")]
+    # THEN both sides were packaged before the provider, consumer, provider deploys
+    assert sequence == [
+        ("package", ""),
+        ("package", ""),
+        ("package", ""),
+        ("package", ""),
+        ("deploy", BACKEND_STACK),
+        ("deploy", CLIENT_STACK),
+        ("deploy", BACKEND_STACK),
+    ]
+
+
+def test_deploy_all_first_provider_deploy_uses_template_defaults(first_deploy: Run) -> None:
+    # GIVEN the first provider deploy
+    run = first_deploy
+    first = deploys(run)[0]
+    # WHEN its parameters are inspected
+    # THEN it overrides only the required DynamoDB prefix list, looked up in the provider account and region
+    # (defaults on create, previous values on a re-run), with the vpc- packaged template
+    [lookup] = run.calls("aws", "ec2", "describe-managed-prefix-lists")
+    assert overrides(first) == {"pDynamoDBPrefixListID": prefix_list_id("us-east-1", "dynamodb")}
+    assert (lookup["profile"], lookup["region"]) == (PROVIDER, "us-east-1")
+    assert first["argv"][first["argv"].index("--template-file") + 1].endswith("api-backend/vpc-api-backend-deploy.yaml")
+
+
+def test_deploy_all_provider_outputs_reach_consumer_parameters(first_deploy: Run) -> None:
+    # GIVEN the consumer deploy
+    run = first_deploy
+    consumer = deploys(run)[1]
+    # WHEN its parameters are inspected
+    # THEN the provider's host, stage, account and access role were passed on
+    assert overrides(consumer) == {
+        "pAPIHost": API_HOST,
+        "pAPIPrefix": "/Prod",
+        "pAPIAccountID": PROVIDER_ACCOUNT,
+        "pAPIRoleARN": API_ROLE,
+    }
+    assert consumer["profile"] == CONSUMER
+
+
+def test_deploy_all_consumer_endpoint_reaches_pAllowedVPCEndpoints(first_deploy: Run) -> None:
+    # GIVEN the provider update
+    run = first_deploy
+    update = deploys(run)[2]
+    # WHEN its parameters are inspected
+    # THEN the consumer's endpoint id is the allowed endpoint, on the provider's profile
+    assert overrides(update)["pAllowedVPCEndpoints"] == ENDPOINT_ID
+    assert update["profile"] == PROVIDER
+
+
+def test_deploy_all_client_role_reaches_pAPIAccessList(first_deploy: Run) -> None:
+    # GIVEN the provider update
+    run = first_deploy
+    # WHEN its parameters are inspected
+    # THEN the consumer's direct client role is on the access list
+    assert overrides(deploys(run)[2])["pAPIAccessList"] == CLIENT_ROLE
+
+
+def test_deploy_all_consumer_account_reaches_pTrustedPrincipals(first_deploy: Run) -> None:
+    # GIVEN the provider update
+    run = first_deploy
+    # WHEN its parameters are inspected
+    # THEN the consumer account may assume the provider's API role, and nothing else was overridden
+    assert overrides(deploys(run)[2]) == {
+        "pTrustedPrincipals": CONSUMER_ACCOUNT,
+        "pAPIAccessList": CLIENT_ROLE,
+        "pAllowedVPCEndpoints": ENDPOINT_ID,
+    }
+
+
+def test_deploy_all_live_policy_lists_the_consumer_endpoint(first_deploy: Run) -> None:
+    # GIVEN the run's verification step
+    run, result = first_deploy, first_deploy.result
+    # WHEN the recorded apigateway calls are inspected
+    operations = [call["argv"][1] for call in run.calls("aws", "apigateway")]
+    # THEN the policy, the stage and its deployment were read with the provider's profile and the check passed
+    assert operations == ["get-rest-api", "get-stage", "get-deployment"]
+    assert {call["profile"] for call in run.calls("aws", "apigateway")} == {PROVIDER}
+    assert f"resource policy of a1b2c3d4e5 allows endpoint {ENDPOINT_ID}" in result.stdout
+    assert run.state["stacks"][f"{PROVIDER_ACCOUNT}/{BACKEND_STACK}"]["parameters"]["pAllowedVPCEndpoints"] == (
+        ENDPOINT_ID
+    )
+
+
+def test_deploy_all_sam_deploy_runs_unattended_with_all_capabilities(first_deploy: Run) -> None:
+    # GIVEN every sam deploy of the run
+    run = first_deploy
+    for call in deploys(run):
+        argv = call["argv"]
+        # WHEN its flags are inspected
+        capabilities = argv[argv.index("--capabilities") + 1 : argv.index("--capabilities") + 4]
+        # THEN it tolerates empty change sets, never prompts, and may expand nested stacks
+        assert capabilities == ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+        assert "--no-fail-on-empty-changeset" in argv
+        assert "--no-confirm-changeset" in argv
+        assert call["region"] == "us-east-1"
+
+
+def test_deploy_all_buckets_are_per_account_encrypted_and_private(first_deploy: Run) -> None:
+    # GIVEN the run created one artifact bucket per account
+    run = first_deploy
+    buckets = run.state["buckets"]
+    # WHEN their settings are inspected
+    # THEN each belongs to its account, is SSE-S3 encrypted and blocks all public access
+    assert {name: bucket["owner"] for name, bucket in buckets.items()} == {
+        PROVIDER_BUCKET: PROVIDER_ACCOUNT,
+        CONSUMER_BUCKET: CONSUMER_ACCOUNT,
+    }
+    for bucket in buckets.values():
+        assert bucket["encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert bucket["public_access_block"] == (
+            "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"
+        )
+
+
+def test_deploy_all_each_side_packages_into_its_own_accounts_bucket(first_deploy: Run) -> None:
+    # GIVEN the four sam package calls
+    run = first_deploy
+    # WHEN bucket and profile of each are paired
+    pairs = {
+        (call["argv"][call["argv"].index("--s3-bucket") + 1], call["profile"]) for call in run.calls("sam", "package")
+    }
+    # THEN the backend went to the provider's bucket and the client to the consumer's
+    assert pairs == {(PROVIDER_BUCKET, PROVIDER), (CONSUMER_BUCKET, CONSUMER)}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Runs of their own
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_deploy_all_rerun_with_nothing_changed_succeeds_and_keeps_authorization(second_deploy: Run) -> None:
+    # GIVEN a completed deployment (first_deploy)
+    # WHEN deploy-all runs again with nothing changed (second_deploy)
+    result = second_deploy.result
+    # THEN every deploy is an empty change set, no bucket is created, and the consumer stays authorized
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("No changes to deploy") == 3
+    assert second_deploy.calls("aws", "s3api", "create-bucket") == []
+    backend = second_deploy.state["stacks"][f"{PROVIDER_ACCOUNT}/{BACKEND_STACK}"]
+    assert backend["parameters"]["pAllowedVPCEndpoints"] == ENDPOINT_ID
+
+
+def test_deploy_all_rerun_uploads_identical_packages(first_deploy: Run, second_deploy: Run) -> None:
+    # GIVEN both runs' packaged templates
+    # WHEN the artifacts in the buckets are compared (keys are content hashes)
+    def keys(run: Run) -> list[list[str]]:
+        return sorted(key for bucket in run.state["buckets"].values() for key in bucket["objects"])
+
+    # THEN the rebuilt zips were byte-identical, so nothing new was uploaded
+    assert second_deploy.result.returncode == 0
+    assert keys(second_deploy) == keys(first_deploy)
+    assert len(keys(first_deploy)) == 4
+
+
+def test_deploy_all_unknown_profile_exits_1_before_changing_anything(kit: Kit) -> None:
+    # GIVEN a provider profile the CLI does not know
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, "nope", "--region", "us-east-1")
+    # THEN it names the profile and the preflight step, and neither buckets nor stacks are touched
+    assert result.returncode == 1
+    assert "profile 'nope' has no working credentials" in result.stderr
+    assert "The config profile (nope) could not be found" in result.stderr
+    assert "failed during step [1/8] Preflight" in result.stderr
+    assert kit.calls("aws", "s3api") == []
+    assert kit.calls("sam") == []
+
+
+def test_deploy_all_expired_credentials_exit_1(kit: Kit) -> None:
+    # GIVEN consumer credentials that STS rejects
+    kit.change_state(lambda state: state["profiles"][CONSUMER].update(broken=True))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN the STS error is shown and nothing is deployed
+    assert result.returncode == 1
+    assert "InvalidClientTokenId" in result.stderr
+    assert kit.calls("sam") == []
+
+
+def test_deploy_all_region_mismatch_exits_1_naming_both_regions(kit: Kit) -> None:
+    # GIVEN profiles configured for different regions and no --region
+    kit.change_state(lambda state: state["profiles"][PROVIDER].update(region="eu-west-1"))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it refuses, naming each profile's region, before any account call
+    assert result.returncode == 1
+    assert "profiles use different regions ('consumer': us-east-1, 'provider': eu-west-1)" in result.stderr
+    assert "pass --region" in result.stderr
+    assert kit.calls("aws", "sts") == []
+
+
+@pytest.fixture(scope="module")
+def eu_v1_deploy(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """deploy-all.sh --region eu-west-1 with profiles in different regions and an AWS CLI v1 (epoch timestamps)."""
+    kit = make_kit(tmp_path_factory.mktemp("eu-v1"))
+
+    def v1_in_two_regions(state: dict[str, Any]) -> None:
+        state["profiles"][PROVIDER]["region"] = "eu-west-1"
+        state["cli_version"] = 1
+
+    kit.change_state(v1_in_two_regions)
+    return kit.capture("deploy-all.sh", CONSUMER, PROVIDER, "--region", "eu-west-1")
+
+
+def test_deploy_all_region_flag_wins_over_profile_regions(eu_v1_deploy: Run) -> None:
+    # GIVEN profiles configured for different regions
+    # WHEN --region picks eu-west-1 for both
+    # THEN it succeeds and every account call and deploy uses that region
+    assert eu_v1_deploy.result.returncode == 0, eu_v1_deploy.result.stderr
+    regions = {call["region"] for call in eu_v1_deploy.calls("aws", "sts") + eu_v1_deploy.calls("sam")}
+    assert regions == {"eu-west-1"}
+
+
+def test_deploy_all_buckets_outside_us_east_1_get_a_location_constraint(eu_v1_deploy: Run) -> None:
+    # GIVEN a deployment to eu-west-1
+    # WHEN the buckets are created
+    creates = eu_v1_deploy.calls("aws", "s3api", "create-bucket")
+    # THEN each create names the region (S3 rejects it otherwise) and the bucket name carries it
+    assert len(creates) == 2
+    assert all("LocationConstraint=eu-west-1" in call["argv"] for call in creates)
+    assert f"private-api-artifacts-{PROVIDER_ACCOUNT}-eu-west-1" in eu_v1_deploy.state["buckets"]
+
+
+def test_deploy_all_prefix_list_is_the_deploy_regions(eu_v1_deploy: Run) -> None:
+    # GIVEN a deployment to eu-west-1
+    # WHEN the provider is first deployed
+    first = deploys(eu_v1_deploy)[0]
+    # THEN it gets eu-west-1's DynamoDB prefix list, not us-east-1's
+    assert overrides(first) == {"pDynamoDBPrefixListID": prefix_list_id("eu-west-1", "dynamodb")}
+    assert prefix_list_id("eu-west-1", "dynamodb") != prefix_list_id("us-east-1", "dynamodb")
+
+
+def test_deploy_all_verification_reads_cli_v1_epoch_timestamps(eu_v1_deploy: Run) -> None:
+    # GIVEN an AWS CLI v1, which prints API Gateway dates as epoch numbers and CloudFormation ones as ISO 8601
+    # WHEN the stage freshness is checked
+    # THEN both forms are understood (v2's ISO form is covered by first_deploy)
+    assert eu_v1_deploy.result.returncode == 0, eu_v1_deploy.result.stderr
+    assert "is not older than the change" in eu_v1_deploy.result.stdout
+
+
+def test_deploy_all_same_account_warns_and_succeeds(kit: Kit) -> None:
+    # GIVEN both profiles in the same account
+    kit.change_state(lambda state: state["profiles"][CONSUMER].update(account=PROVIDER_ACCOUNT))
+    kit.change_state(
+        lambda state: state["outputs"][CLIENT_STACK].update(
+            DirectAuthClientRole=f"arn:aws:iam::{PROVIDER_ACCOUNT}:role/client-role"
+        )
+    )
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it warns about same-account IAM evaluation, shares one bucket, and still completes
+    assert result.returncode == 0, result.stderr
+    assert f"WARNING: both profiles are account {PROVIDER_ACCOUNT}" in result.stderr
+    assert list(kit.state()["buckets"]) == [PROVIDER_BUCKET]
+
+
+def test_deploy_all_failed_consumer_deploy_prints_failed_event_reasons(kit: Kit) -> None:
+    # GIVEN the consumer stack fails in a nested stack, and an old unrelated failure is in its history
+    nested_arn = f"arn:aws:cloudformation:us-east-1:{CONSUMER_ACCOUNT}:stack/{CLIENT_STACK}-rAPIClientStack-1/abc"
+
+    def fail_consumer(state: dict[str, Any]) -> None:
+        state["deploy_failures"][CLIENT_STACK] = {
+            "events": [
+                {
+                    "LogicalResourceId": "rAPIClientStack",
+                    "ResourceType": "AWS::CloudFormation::Stack",
+                    "ResourceStatus": "CREATE_FAILED",
+                    "PhysicalResourceId": nested_arn,
+                    "ResourceStatusReason": "Embedded stack was not successfully created",
+                },
+                {"LogicalResourceId": CLIENT_STACK, "ResourceStatus": "ROLLBACK_COMPLETE"},
+            ]
+        }
+        state["nested_events"][nested_arn] = [
+            {
+                "StackId": nested_arn,
+                "LogicalResourceId": "rAPIEndpoint",
+                "ResourceType": "AWS::EC2::VPCEndpoint",
+                "ResourceStatus": "CREATE_FAILED",
+                "PhysicalResourceId": "",
+                "ResourceStatusReason": "private-dns-enabled cannot be set because there is already a conflicting DNS",
+                "Timestamp": "2099-01-01T00:00:00+00:00",
+            },
+            {
+                "StackId": nested_arn,
+                "LogicalResourceId": "rOldThing",
+                "ResourceType": "AWS::IAM::Role",
+                "ResourceStatus": "UPDATE_FAILED",
+                "ResourceStatusReason": "an old failure from another day",
+                "Timestamp": "2001-01-01T00:00:00+00:00",
+            },
+        ]
+
+    kit.change_state(fail_consumer)
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it names the step, prints this run's failed events including the nested cause, and stops there
+    assert result.returncode == 1
+    assert "failed during step [6/8] Deploy consumer stack private-api-client" in result.stderr
+    assert "rAPIClientStack (AWS::CloudFormation::Stack) CREATE_FAILED: Embedded stack" in result.stderr
+    assert "rAPIEndpoint (AWS::EC2::VPCEndpoint) CREATE_FAILED: private-dns-enabled cannot be set" in result.stderr
+    assert "an old failure from another day" not in result.stderr
+    assert "sam deploy of stack private-api-client failed" in result.stderr
+    assert [stack_of(call) for call in deploys(kit)] == [BACKEND_STACK, CLIENT_STACK]
+
+
+def test_deploy_all_stack_in_rollback_complete_stops_with_advice(kit: Kit) -> None:
+    # GIVEN a provider stack left ROLLBACK_COMPLETE by a failed first create
+    def rolled_back(state: dict[str, Any]) -> None:
+        stack = new_stack(state, BACKEND_STACK, PROVIDER_ACCOUNT, "us-east-1")
+        stack["status"] = "ROLLBACK_COMPLETE"
+        state["stacks"][f"{PROVIDER_ACCOUNT}/{BACKEND_STACK}"] = stack
+
+    kit.change_state(rolled_back)
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it explains that the stack must be deleted first instead of calling sam deploy
+    assert result.returncode == 1
+    assert "stack private-api-backend is ROLLBACK_COMPLETE and cannot be updated; delete it first" in result.stderr
+    assert deploys(kit) == []
+
+
+def test_deploy_all_missing_provider_output_exits_1_naming_it(kit: Kit) -> None:
+    # GIVEN a provider stack without the APIAccessRole output (older template)
+    kit.change_state(lambda state: state.setdefault("omit_outputs", {}).update({BACKEND_STACK: ["APIAccessRole"]}))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it names the stack and the output, and the consumer is never deployed
+    assert result.returncode == 1
+    assert "stack private-api-backend has no output APIAccessRole" in result.stderr
+    assert [stack_of(call) for call in deploys(kit)] == [BACKEND_STACK]
+
+
+def test_deploy_all_missing_consumer_output_exits_1_naming_it(kit: Kit) -> None:
+    # GIVEN a consumer stack without the endpoint id output
+    kit.change_state(
+        lambda state: state.setdefault("omit_outputs", {}).update({CLIENT_STACK: ["APIGatewayEndpointID"]})
+    )
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN the provider is not updated with an empty endpoint list
+    assert result.returncode == 1
+    assert "stack private-api-client has no output APIGatewayEndpointID" in result.stderr
+    assert [stack_of(call) for call in deploys(kit)] == [BACKEND_STACK, CLIENT_STACK]
+
+
+def test_deploy_all_stale_stage_deployment_fails_verification(kit: Kit) -> None:
+    # GIVEN an API whose stage keeps its first deployment when the policy changes (no AlwaysDeploy)
+    kit.change_state(lambda state: state.update(stale_deployment=True))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN verification fails, saying the old policy is live and why
+    assert result.returncode == 1
+    assert "failed during step [8/8] Verify the live stage" in result.stderr
+    assert "made before the policy change, so the old policy is live" in result.stderr
+    assert "AlwaysDeploy: true" in result.stderr
+
+
+def test_deploy_all_policy_without_endpoint_fails_verification(kit: Kit) -> None:
+    # GIVEN an API whose live policy ignores the stack's parameters (e.g. a template wiring mistake)
+    kit.change_state(lambda state: state.update(policy_ignores_parameters=True))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN verification fails, naming the API, the missing endpoint and the parameter to check
+    assert result.returncode == 1
+    assert f"the resource policy of API a1b2c3d4e5 does not mention endpoint {ENDPOINT_ID}" in result.stderr
+    assert "check pAllowedVPCEndpoints on stack private-api-backend" in result.stderr
+
+
+def test_deploy_all_bucket_name_taken_by_another_account_exits_1(kit: Kit) -> None:
+    # GIVEN the provider's artifact bucket name already owned by someone else
+    kit.change_state(
+        lambda state: state["buckets"].update(
+            {PROVIDER_BUCKET: {"owner": "999999999999", "region": "us-east-1", "objects": [], "markers": []}}
+        )
+    )
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it explains the clash and suggests another prefix
+    assert result.returncode == 1
+    assert f"bucket {PROVIDER_BUCKET}: access denied" in result.stderr
+    assert "--stack-prefix" in result.stderr
+    assert kit.calls("sam") == []
+
+
+def test_deploy_all_missing_sam_exits_1_naming_it(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # GIVEN a PATH with aws and python3 but no sam
+    bin_dir = tmp_path_factory.mktemp("nosam")
+    fakes = kit.env["PATH"].split(":")[0]
+    for tool in ("aws", "python3"):
+        (bin_dir / tool).symlink_to(f"{fakes}/{tool}")
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    # THEN it lists the missing tool and does nothing else
+    assert result.returncode == 1
+    assert "missing required command(s): sam" in result.stderr
+    assert kit.calls() == []
