@@ -15,7 +15,9 @@ export SAM_CLI_TELEMETRY := 0
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv test lint unit scan demo clean
+DIAGRAM_VENV := .venv-diagram
+
+.PHONY: help venv test lint unit scan demo diagram clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,6 +54,12 @@ test: lint unit ## Every check (what CI runs)
 
 demo: $(STAMP) ## Run the offline two-account demo
 	$(BIN)/python -m emulation.demo
+
+diagram: ## Redraw docs/architecture.png from docs/architecture.py (needs Graphviz: apt-get install graphviz)
+	@command -v dot >/dev/null || { echo "Graphviz 'dot' is not on PATH: install graphviz first" >&2; exit 1; }
+	test -x $(DIAGRAM_VENV)/bin/python || $(PYTHON) -m venv $(DIAGRAM_VENV)
+	$(DIAGRAM_VENV)/bin/python -m pip install --quiet -r requirements-diagram.txt
+	$(DIAGRAM_VENV)/bin/python docs/architecture.py
 
 clean: ## Remove the venvs and build output
 	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache
