@@ -1,0 +1,128 @@
+"""`python -m emulation.demo` (what `make demo` runs): exit status, output, and nothing left listening."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulation.demo import main, use_color
+
+REPO = Path(__file__).resolve().parents[2]
+_LISTEN = "0A"  # TCP state LISTEN in /proc/net/tcp
+
+
+def _listening_ports() -> set[int]:
+    """Ports in LISTEN state on this machine, read from /proc/net/tcp{,6} (no psutil)."""
+    ports: set[int] = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        path = Path(name)
+        if not path.exists():
+            continue
+        for row in path.read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == _LISTEN:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def demo_run() -> subprocess.CompletedProcess[str]:
+    """One run of the demo with its defaults, without colours."""
+    environ = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "emulation.demo", "--seed", "11", "--show-access-log"],
+        cwd=REPO,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_defaults_exit_0_with_every_outcome_expected(demo_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN the demo's default settings
+    # WHEN it runs as `make demo` runs it
+    # THEN it exits 0, both clients succeed and all six outcomes are the expected ones
+    assert demo_run.returncode == 0, demo_run.stdout + demo_run.stderr
+    assert "SUCCESS PythonDirectAuthClient" in demo_run.stdout
+    assert "SUCCESS PythonAssumeRoleClient" in demo_run.stdout
+    assert "6/6 outcomes as expected" in demo_run.stdout
+    assert "NOT as expected" not in demo_run.stdout
+
+
+def test_demo_defaults_leave_no_listening_port(demo_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN the ports the demo printed while it ran (moto, STS front, one listener per endpoint)
+    ports = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", demo_run.stdout)}
+    assert len(ports) == 5, demo_run.stdout
+    # WHEN the demo has exited
+    # THEN none of them is in LISTEN state or accepts a connection
+    assert ports.isdisjoint(_listening_ports())
+    assert not any(_accepts(port) for port in ports)
+    assert "all servers stopped, nothing listens" in demo_run.stdout
+
+
+def test_demo_no_color_prints_no_escape_codes(demo_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN NO_COLOR set (and FORCE_COLOR too: NO_COLOR wins)
+    # WHEN the demo printed its report
+    # THEN it holds no ANSI escape codes
+    assert "\033[" not in demo_run.stdout
+
+
+def test_demo_show_access_log_prints_template_format_lines(demo_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN --show-access-log
+    # WHEN the demo printed its report
+    lines = [line.strip() for line in demo_run.stdout.splitlines() if line.strip().startswith('{"requestId"')]
+    # THEN it shows one JSON line per API request (2 clients + 3 refusals that reached the gateway)
+    assert len(lines) == 5
+    assert all('"vpceId":"vpce-' in line for line in lines)
+
+
+def test_demo_unknown_site_in_allowed_endpoints_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN an endpoint list naming no known site
+    # WHEN the demo parses its options
+    with pytest.raises(SystemExit) as exited:
+        main(["--allowed-endpoints", "nowhere"])
+    # THEN it stops with a usage error before starting anything
+    assert exited.value.code == 2
+    assert "expected 'none' or a comma-separated list of main, other, outsider" in capsys.readouterr().err
+
+
+class _Tty:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(
+    ("tty", "environ", "expected"),
+    [
+        (True, {}, True),
+        (False, {}, False),
+        (False, {"FORCE_COLOR": "1"}, True),
+        (True, {"NO_COLOR": "1"}, False),
+        (True, {"NO_COLOR": "1", "FORCE_COLOR": "1"}, False),
+        (True, {"TERM": "dumb"}, False),
+    ],
+)
+def test_use_color_terminal_and_variables_decide(tty: bool, environ: dict[str, str], expected: bool) -> None:
+    # GIVEN a stream that is or is not a terminal and the colour variables
+    # WHEN the demo decides on colours
+    # THEN only a terminal or FORCE_COLOR turn them on, and NO_COLOR always turns them off
+    assert use_color(_Tty(tty), environ) is expected  # type: ignore[arg-type]
