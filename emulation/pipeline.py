@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from emulation import authz, sigv4
 from emulation.access_log import AccessLog
@@ -35,6 +36,7 @@ from emulation.proxy import (
     read_result,
 )
 from emulation.routes import Route, RouteMatch, match_route, routes_from_openapi
+from emulation.validation import RequestParts, validate_request
 
 Handler = Callable[[dict[str, Any], Any], Any]
 PrincipalResolver = Callable[[str], Principal | None]
@@ -253,6 +255,16 @@ def _route(incoming: Incoming, api: LiveApi, log: dict[str, object]) -> tuple[Ro
     return route, path
 
 
+def _parts(incoming: Incoming, route: RouteMatch) -> RequestParts:
+    query = incoming.target.split("?", 1)[1] if "?" in incoming.target else ""
+    return RequestParts(
+        query=parse_qs(query, keep_blank_values=True),
+        headers={name.lower(): value for name, value in incoming.headers},
+        path_parameters=route.path_parameters,
+        body=incoming.body,
+    )
+
+
 class Pipeline:
     """Runs the checks and the integration for one request against a snapshot of the configuration."""
 
@@ -276,6 +288,12 @@ class Pipeline:
             )
         except _Reject as rejected:
             return rejected.outcome
+        failure = validate_request(deployment.openapi, route.route.resource, incoming.method, _parts(incoming, route))
+        if failure is not None:  # API Gateway validates after authorization, before the integration runs
+            log.update({"error.responseType": failure.response_type, "error.validationErrorString": failure.detail})
+            rejected_outcome = _error(400, "BadRequestException", {"message": failure.message}, log)
+            rejected_outcome.decision = decision
+            return rejected_outcome
         invocation = Invocation(
             api_id=deployment.api_id,
             api_account=deployment.account,
