@@ -45,7 +45,7 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit on the Python code
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
-	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src emulation
+	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src emulation diagnose
 
 unit: $(STAMP) ## pytest only
 	$(BIN)/python -m pytest -q

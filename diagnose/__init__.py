@@ -1,0 +1,1 @@
+"""diagnose.sh: explain why a client of the private API would be denied, from both accounts' live configuration."""

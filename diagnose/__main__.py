@@ -1,0 +1,5 @@
+"""`python -m diagnose`: what diagnose.sh runs."""
+
+from diagnose.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The checks of each client in the order a request meets them, and the diagnosis they add up to.
+
+Pure functions over collected data: no AWS calls here, so tests can feed collected data directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from diagnose import config_checks, live_checks, policy_checks
+from diagnose.access_log import error_groups, parse_lines
+from diagnose.context import ClientContext, build_context
+from diagnose.facts import Collected
+from diagnose.results import CheckResult, ClientResult, Diagnosis, Outcome, unknown
+from emulation.authz import UnsupportedPolicyError
+
+__all__ = ["CHECKS", "Spec", "diagnose"]
+
+BOTH = ("direct", "assume-role")
+ASSUME = ("assume-role",)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One check: which clients it applies to and which facts it cannot run without."""
+
+    id: str
+    title: str
+    run: Callable[[ClientContext], Outcome]
+    kinds: tuple[str, ...] = BOTH
+    requires: tuple[str, ...] = ()
+
+
+# Request-path order: configuration the client starts from, then STS (assume-role), then the network, the endpoint
+# policy, IAM authorization with the resource policy, the stage that serves it, and what the access log recorded.
+CHECKS: tuple[Spec, ...] = (
+    Spec("consumer-stack", "Consumer stack", config_checks.consumer_stack),
+    Spec("provider-stack", "Provider stack and API", config_checks.provider_stack),
+    Spec("function", "Client function", config_checks.function, requires=("consumer-stack",)),
+    Spec("api-host", "API_HOST", config_checks.api_host, requires=("function",)),
+    Spec("api-prefix", "API_PREFIX", config_checks.api_prefix, requires=("function",)),
+    Spec("role-to-assume", "ROLE_TO_ASSUME", config_checks.role_to_assume, ASSUME, ("function",)),
+    Spec("sts-endpoint", "STS endpoint", policy_checks.sts_endpoint, ASSUME, ("caller", "role")),
+    Spec("assume-permission", "sts:AssumeRole permission", policy_checks.assume_permission, ASSUME, ("caller", "role")),
+    Spec(
+        "trust-policy", "Access role trust policy", policy_checks.trust_policy, ASSUME, ("caller", "role", "provider")
+    ),
+    Spec("endpoint", "execute-api endpoint", config_checks.endpoint, requires=("consumer-stack",)),
+    Spec("network", "Network path", config_checks.network, requires=("function", "endpoint")),
+    Spec("dns", "Name resolution", config_checks.dns, requires=("function", "endpoint")),
+    Spec(
+        "endpoint-policy", "Endpoint policy", policy_checks.endpoint_policy, requires=("endpoint", "signer", "target")
+    ),
+    Spec(
+        "invoke-permission",
+        "execute-api:Invoke permission",
+        policy_checks.invoke_permission,
+        requires=("signer", "target"),
+    ),
+    Spec(
+        "resource-policy",
+        "API resource policy",
+        policy_checks.resource_policy,
+        requires=("provider", "endpoint", "signer", "target"),
+    ),
+    Spec("stage", "Stage deployment", live_checks.stage, requires=("provider",)),
+    Spec("access-log", "Access log", live_checks.access_log, requires=("provider", "signer")),
+)
+
+
+def _gap(ctx: ClientContext, requirement: str) -> str | None:
+    """What is missing for a requirement, or None when it is met."""
+    consumer = ctx.consumer
+    gaps: dict[str, Callable[[], str | None]] = {
+        "consumer-stack": lambda: None if consumer.stack else "the consumer stack (see consumer-stack)",
+        "function": lambda: None if ctx.function else "the client function (see function)",
+        "endpoint": lambda: None if consumer.endpoint else "the execute-api endpoint (see endpoint)",
+        "provider": lambda: None if ctx.provider else ctx.provider_gap,
+        "caller": lambda: None if ctx.caller else "the client function and its role (see function)",
+        "role": lambda: None if ":role/" in ctx.env("ROLE_TO_ASSUME") else "ROLE_TO_ASSUME (see role-to-assume)",
+        "signer": lambda: None if ctx.signer else "who signs the request (see function and role-to-assume)",
+        "target": lambda: (
+            None
+            if ctx.target.resource_arn
+            else "the API id, account and stage (provider stack, or API_HOST, API_PREFIX and pAPIAccountID)"
+        ),
+    }
+    return gaps[requirement]()
+
+
+def _run(spec: Spec, ctx: ClientContext) -> CheckResult:
+    missing = next((gap for gap in (_gap(ctx, r) for r in spec.requires) if gap), None)
+    if missing:
+        outcome = unknown("not checked", missing)
+    else:
+        try:
+            outcome = spec.run(ctx)
+        except UnsupportedPolicyError as error:
+            # Never guess: a policy the engine cannot evaluate leaves the check open.
+            outcome = unknown(f"a policy uses what the evaluator does not implement: {error}", "a manual review")
+    return CheckResult(spec.id, spec.title, outcome.status, outcome.detail, outcome.fix, outcome.needs)
+
+
+def _client(collected: Collected, kind: str) -> ClientResult:
+    ctx = build_context(collected, kind)
+    checks = tuple(_run(spec, ctx) for spec in CHECKS if kind in spec.kinds)
+    return ClientResult(
+        kind=kind,
+        function=ctx.function.name if ctx.function else None,
+        principal=ctx.signer.arn if ctx.signer else None,
+        checks=checks,
+    )
+
+
+def _assume_role_deployed(collected: Collected) -> bool:
+    stack = collected.consumer.stack
+    return stack is None or bool(stack.outputs.get("PythonAssumeRoleClient"))
+
+
+def _notes(collected: Collected, clients: tuple[ClientResult, ...]) -> tuple[str, ...]:
+    notes: list[str] = []
+    if not _assume_role_deployed(collected):
+        notes.append(
+            f"stack {collected.consumer_stack} has no assume-role client (deployed without pAPIRoleARN): only the "
+            "direct client was checked"
+        )
+    if any(c.kind == "assume-role" for c in clients) and not any(
+        e.private_dns for e in collected.consumer.sts_endpoints
+    ):
+        notes.append(
+            "no STS endpoint with private DNS in the client VPC: the assume-role client needs another way to STS"
+        )
+    if collected.provider is None:
+        notes.append("provider side not checked: pass the provider profile as the second argument")
+    return tuple(notes)
+
+
+def _side(profile: str, account: str | None, stack: str) -> dict[str, str | None]:
+    return {"profile": profile, "account": account, "stack": stack}
+
+
+def diagnose(collected: Collected) -> Diagnosis:
+    """Run every check for every deployed client."""
+    kinds = BOTH if _assume_role_deployed(collected) else ("direct",)
+    clients = tuple(_client(collected, kind) for kind in kinds)
+    provider = collected.provider
+    lines, _ = parse_lines(provider.log_events or ()) if provider else ([], 0)
+    read_errors = {"consumer": dict(collected.consumer.errors)}
+    if provider is not None:
+        read_errors["provider"] = dict(provider.errors)
+    return Diagnosis(
+        region=collected.region,
+        consumer=_side(collected.consumer.profile, collected.consumer.account, collected.consumer_stack),
+        provider=_side(provider.profile, provider.account, collected.provider_stack) if provider else None,
+        clients=clients,
+        notes=_notes(collected, clients),
+        log_errors=tuple(error_groups(lines)),
+        log_group=provider.log_group if provider else None,
+        since_minutes=collected.since_minutes,
+        read_errors=read_errors,
+    )

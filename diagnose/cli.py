@@ -1,0 +1,187 @@
+"""Command line of diagnose.sh: arguments, one boto3 session per profile, collect, check, report, exit code."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TextIO
+
+import boto3
+from botocore.exceptions import ProfileNotFound
+
+from diagnose.checks import diagnose
+from diagnose.consumer import collect_consumer
+from diagnose.facts import Collected
+from diagnose.provider import collect_provider
+from diagnose.report import to_json, to_text
+from diagnose.results import EXIT_USAGE
+
+__all__ = ["UsageError", "gather", "main", "parse_args"]
+
+DEFAULT_PREFIX = "private-api"
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+_DESCRIPTION = """\
+Explain why a client of the private API would get a 403. Reads the live configuration of stack <prefix>-client
+(consumer profile) and, when given, stack <prefix>-backend (provider profile), then checks for each client function
+(direct, assume-role) every step of the request path in AWS's order, with the project's own policy engine.
+"""
+_EPILOG = """\
+Checks that need the other account show '?'. Exit status: 0 every client would be allowed, 1 a check fails,
+2 usage error, 3 nothing failed but some checks could not run (e.g. no provider profile).
+"""
+
+
+class UsageError(Exception):
+    """A bad command line; main prints it with the usage and exits 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors raised (main prints them) and "Usage:" spelled as the other scripts spell it."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+    def format_usage(self) -> str:
+        return "Usage: " + super().format_usage().removeprefix("usage: ")
+
+    def format_help(self) -> str:
+        return "Usage: " + super().format_help().removeprefix("usage: ")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog="diagnose.sh",
+        usage="%(prog)s [options] <consumer-profile> [provider-profile]",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("consumer_profile", metavar="consumer-profile", help="AWS CLI profile of the consumer account")
+    parser.add_argument(
+        "provider_profile", metavar="provider-profile", nargs="?", help="AWS CLI profile of the provider account"
+    )
+    parser.add_argument("--region", help="region of both stacks (default: the profiles' region, which must match)")
+    parser.add_argument(
+        "--stack-prefix", default=DEFAULT_PREFIX, metavar="NAME", help=f"stack name prefix (default: {DEFAULT_PREFIX})"
+    )
+    parser.add_argument(
+        "--since", type=int, default=60, metavar="MINUTES", help="access-log window in minutes (default: 60)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the checklist")
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse and validate the command line; raise UsageError on anything wrong."""
+    args = _parser().parse_args(list(argv))
+    if not _PREFIX.match(args.stack_prefix) or args.stack_prefix.endswith("-"):
+        raise UsageError(
+            f"invalid --stack-prefix '{args.stack_prefix}': 1-20 characters, lowercase letters, digits and hyphens, "
+            "starting with a letter"
+        )
+    if args.region is not None and not _REGION.match(args.region):
+        raise UsageError(f"invalid --region '{args.region}'")
+    if not 1 <= args.since <= 10080:
+        raise UsageError("--since must be between 1 and 10080 minutes")
+    return args
+
+
+def _session(profile: str) -> Any:
+    try:
+        return boto3.Session(profile_name=profile)
+    except ProfileNotFound:
+        raise UsageError(f"profile '{profile}' not found in the AWS config") from None
+
+
+def _region(args: argparse.Namespace, sessions: Sequence[Any]) -> str:
+    if args.region:
+        return str(args.region)
+    regions = {s.region_name for s in sessions if s.region_name}
+    if len(regions) > 1:
+        raise UsageError(f"the profiles use different regions ({', '.join(sorted(regions))}): pass --region")
+    if not regions:
+        raise UsageError("no region: pass --region or set one in the profile")
+    return regions.pop()
+
+
+def gather(
+    consumer: Any,
+    provider: Any | None,
+    *,
+    consumer_profile: str,
+    provider_profile: str | None,
+    region: str,
+    prefix: str = DEFAULT_PREFIX,
+    since_minutes: int = 60,
+) -> Collected:
+    """Collect both sides: the consumer first, because the provider read needs the role its clients assume."""
+    now = datetime.now(UTC)
+    consumer_stack, provider_stack = f"{prefix}-client", f"{prefix}-backend"
+    consumer_side = collect_consumer(consumer, profile=consumer_profile, region=region, stack_name=consumer_stack)
+    provider_side = None
+    if provider is not None and provider_profile is not None:
+        envs = [f.environment for f in consumer_side.functions.values()]
+        prefix_env = next((e.get("API_PREFIX", "") for e in envs if e.get("API_PREFIX")), "")
+        provider_side = collect_provider(
+            provider,
+            profile=provider_profile,
+            region=region,
+            stack_name=provider_stack,
+            stage_hint=prefix_env.strip("/") or None,
+            role_arns=[e["ROLE_TO_ASSUME"] for e in envs if e.get("ROLE_TO_ASSUME")],
+            since_minutes=since_minutes,
+            now=now,
+        )
+    return Collected(
+        region=region,
+        consumer_stack=consumer_stack,
+        provider_stack=provider_stack,
+        since_minutes=since_minutes,
+        at=now,
+        consumer=consumer_side,
+        provider=provider_side,
+    )
+
+
+def _supports_unicode(stream: TextIO) -> bool:
+    encoding = getattr(stream, "encoding", None)
+    if encoding is None:  # an in-memory text stream: any character goes
+        return True
+    try:
+        "✓✗".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run diagnose.sh; return its exit status."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    parser = _parser()
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        consumer = _session(args.consumer_profile)
+        provider = _session(args.provider_profile) if args.provider_profile else None
+        region = _region(args, [s for s in (consumer, provider) if s is not None])
+    except UsageError as error:
+        err.write(f"ERROR: {error}\n")
+        parser.print_usage(err)
+        return EXIT_USAGE
+    except SystemExit as done:  # --help
+        return int(done.code or 0)
+    collected = gather(
+        consumer,
+        provider,
+        consumer_profile=args.consumer_profile,
+        provider_profile=args.provider_profile,
+        region=region,
+        prefix=args.stack_prefix,
+        since_minutes=args.since,
+    )
+    diagnosis = diagnose(collected)
+    out.write(to_json(diagnosis) if args.json else to_text(diagnosis, unicode=_supports_unicode(out)))
+    return diagnosis.exit_code

@@ -1,0 +1,189 @@
+"""What diagnose read from each account: plain frozen dataclasses, no AWS calls and no judgement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from emulation.policy import Policy
+
+__all__ = [
+    "ApiChange",
+    "Collected",
+    "Consumer",
+    "Endpoint",
+    "Function",
+    "LogEvent",
+    "Network",
+    "Provider",
+    "RestApi",
+    "Role",
+    "Rule",
+    "SecurityGroup",
+    "Stack",
+    "Stage",
+]
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A CloudFormation stack's status, outputs and parameters."""
+
+    name: str
+    stack_id: str
+    status: str
+    outputs: Mapping[str, str]
+    parameters: Mapping[str, str]
+    created: datetime | None
+    updated: datetime | None
+
+
+@dataclass(frozen=True)
+class Role:
+    """An IAM role with its trust policy and identity policies (None: they could not be read)."""
+
+    arn: str
+    role_id: str | None
+    trust_policy: Policy | None
+    policies: tuple[Policy, ...] | None
+
+
+@dataclass(frozen=True)
+class Function:
+    """A client function's configuration, with its execution role."""
+
+    name: str
+    role_arn: str
+    environment: Mapping[str, str]
+    vpc_id: str | None
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    last_modified: datetime | None
+    role: Role | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An interface VPC endpoint."""
+
+    id: str
+    service_name: str
+    vpc_id: str
+    state: str
+    private_dns: bool
+    policy: Policy | None
+    dns_names: tuple[str, ...]
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One security group permission: protocol, port range, and the CIDRs or groups it names."""
+
+    protocol: str
+    from_port: int | None
+    to_port: int | None
+    cidrs: tuple[str, ...]
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    """A security group's rules."""
+
+    id: str
+    ingress: tuple[Rule, ...]
+    egress: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class Network:
+    """What decides whether packets and names get from the client functions to the endpoint."""
+
+    dns_support: bool | None
+    dns_hostnames: bool | None
+    subnet_cidrs: Mapping[str, str]
+    security_groups: Mapping[str, SecurityGroup]
+
+
+@dataclass(frozen=True)
+class RestApi:
+    """The provider's REST API: its type, associated endpoints and resource policy."""
+
+    id: str
+    endpoint_types: tuple[str, ...]
+    vpc_endpoint_ids: tuple[str, ...]
+    policy: Policy | None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage and the deployment it serves."""
+
+    name: str
+    deployment_id: str | None
+    deployment_created: datetime | None
+    access_log_destination: str | None
+
+
+@dataclass(frozen=True)
+class ApiChange:
+    """When the API (and so possibly its policy) last changed, and how that was worked out."""
+
+    at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """One access-log line."""
+
+    at: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """The consumer account as one profile sees it."""
+
+    profile: str
+    account: str | None
+    org_id: str | None = None
+    stack: Stack | None = None
+    functions: Mapping[str, Function] = field(default_factory=dict)
+    endpoint: Endpoint | None = None
+    sts_endpoints: tuple[Endpoint, ...] = ()
+    network: Network | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """The provider account as one profile sees it."""
+
+    profile: str
+    account: str | None
+    org_id: str | None = None
+    stack: Stack | None = None
+    api: RestApi | None = None
+    stage: Stage | None = None
+    api_change: ApiChange | None = None
+    roles: Mapping[str, Role] = field(default_factory=dict)
+    log_group: str | None = None
+    log_events: tuple[LogEvent, ...] | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Collected:
+    """Everything diagnose read; provider is None when no provider profile was given."""
+
+    region: str
+    consumer_stack: str
+    provider_stack: str
+    since_minutes: int
+    at: datetime
+    consumer: Consumer
+    provider: Provider | None

@@ -1,0 +1,299 @@
+"""One broken deployment per known cause of a 403: diagnose names the first failing check and its fix.
+
+Each world is what the kit's templates deploy (rendered by emulation.render, loaded into two moto accounts) with
+one thing wrong, changed the way it goes wrong in practice: a stack parameter, or an edit outside the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+from diagnose.checks import diagnose
+from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, Status
+from emulation.access_log import render
+from emulation.render import render_template
+from tests.diagnose.helpers import check, client, collect, run
+from tests.diagnose.world import (
+    ACCESS_LOG_GROUP,
+    ACCESS_ROLE,
+    API_HOST,
+    API_ID,
+    BACKEND_STACK,
+    CLIENT_STACK,
+    CONSUMER,
+    DIRECT_FUNCTION,
+    DIRECT_ROLE,
+    OTHER_API_ID,
+    PROVIDER,
+    REGION,
+    Setup,
+    World,
+    endpoint_policy_for,
+    escaped_policy,
+)
+
+Build = Callable[..., World]
+OTHER_VPCE = "vpce-0456456456456456a"
+OTHER_HOST = f"{OTHER_API_ID}.execute-api.{REGION}.amazonaws.com"
+
+
+def test_diagnose_healthy_deployment_allows_both_clients(build: Build) -> None:
+    # GIVEN both stacks as deploy-all.sh leaves them
+    world = build()
+    # WHEN diagnose runs with both profiles
+    result = run(world)
+    # THEN every check passes (the access log has no requests yet) and the exit status is 0
+    assert result.exit_code == EXIT_ALLOWED
+    assert [c.verdict for c in result.clients] == ["allowed", "allowed"]
+    statuses = {(c.kind, k.id): k.status for c in result.clients for k in c.checks}
+    assert {s for (_, i), s in statuses.items() if i != "access-log"} == {Status.OK}
+    assert statuses[("direct", "access-log")] is Status.INFO
+
+
+def test_diagnose_healthy_without_private_dns_uses_api_endpoint(build: Build) -> None:
+    # GIVEN the client stack deployed with private DNS off (the template then sets API_ENDPOINT)
+    world = build(Setup(client={"pEnablePrivateDNS": "False"}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the name check accepts the endpoint's own DNS name and both clients pass
+    assert result.exit_code == EXIT_ALLOWED
+    dns = check(result, "direct", "dns")
+    assert dns.status is Status.OK
+    assert dns.detail.startswith(f"the client connects to {world.vpce_id}'s own name")
+
+
+def test_diagnose_endpoint_not_allowed_names_endpoint_and_allowed_list(build: Build) -> None:
+    # GIVEN a resource policy that admits another VPC endpoint only
+    world = build(Setup(backend={"pAllowedVPCEndpoints": OTHER_VPCE}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN both clients stop at the resource policy's Deny, and the fix names both endpoints and the parameter
+    assert result.exit_code == EXIT_FAILED
+    for kind in ("direct", "assume-role"):
+        failure = client(result, kind).first_failure
+        assert failure is not None
+        assert failure.id == "resource-policy"
+        assert "explicit deny in a resource-based policy (statements DenyOutsideAllowedVPCEndpoints)" in failure.detail
+        assert failure.fix == (
+            f"endpoint {world.vpce_id} is not in the API's allowed list [{OTHER_VPCE}]: re-run ./deploy-all.sh or "
+            f"add it to pAllowedVPCEndpoints on stack {BACKEND_STACK}"
+        )
+
+
+def test_diagnose_consumer_role_missing_from_access_list_fails_direct_client_only(build: Build) -> None:
+    # GIVEN a provider stack whose pAPIAccessList does not name the direct client's role
+    world = build(Setup(backend={"pAPIAccessList": "None"}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the direct client stops at the resource policy (no Allow), the assume-role client still passes
+    direct = client(result, "direct").first_failure
+    assert result.exit_code == EXIT_FAILED
+    assert direct is not None
+    assert direct.id == "resource-policy"
+    assert "because no resource-based policy allows the execute-api:Invoke action" in direct.detail
+    assert direct.fix == f"add {DIRECT_ROLE} to pAPIAccessList on stack {BACKEND_STACK} (or re-run ./deploy-all.sh)"
+    assert client(result, "assume-role").verdict == "allowed"
+
+
+def test_diagnose_trust_policy_without_consumer_account_fails_assume_role_client(build: Build) -> None:
+    # GIVEN a provider stack deployed with pTrustedPrincipals=Nobody (its role trusts only its own account)
+    world = build(Setup(backend={"pTrustedPrincipals": "Nobody"}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the assume-role client stops at the trust policy and the fix names the consumer account
+    failure = client(result, "assume-role").first_failure
+    assert result.exit_code == EXIT_FAILED
+    assert failure is not None
+    assert failure.id == "trust-policy"
+    assert failure.detail.startswith(f"the trust policy of {ACCESS_ROLE} does not trust")
+    assert failure.fix.startswith(f"add {CONSUMER} (or ")
+    assert f"to pTrustedPrincipals on stack {BACKEND_STACK}" in failure.fix
+    assert client(result, "direct").verdict == "allowed"
+
+
+def test_diagnose_endpoint_policy_naming_another_api_fails_at_endpoint_policy(build: Build) -> None:
+    # GIVEN the endpoint policy the template writes for another API, set on the endpoint outside the stack
+    world = build(Setup(endpoint_policy=endpoint_policy_for(OTHER_HOST)))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN both clients stop at the endpoint policy, which names the other API, and the fix names the right host
+    assert result.exit_code == EXIT_FAILED
+    for kind in ("direct", "assume-role"):
+        failure = client(result, kind).first_failure
+        assert failure is not None
+        assert failure.id == "endpoint-policy"
+        assert "because no VPC endpoint policy allows the execute-api:Invoke action" in failure.detail
+        assert f"it allows ['arn:aws:execute-api:{REGION}:{PROVIDER}:{OTHER_API_ID}/Prod/*']" in failure.detail
+        assert f"with pAPIHost={API_HOST}, pAPIAccountID={PROVIDER} and pAPIPrefix=/Prod" in failure.fix
+
+
+def test_diagnose_role_to_assume_mismatch_fails_assume_role_client(build: Build) -> None:
+    # GIVEN a client stack still pointing at a role the provider no longer outputs
+    old_role = f"arn:aws:iam::{PROVIDER}:role/private-api-backend-ApiAccessRole-OLD"
+    world = build(Setup(client={"pAPIRoleARN": old_role}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the assume-role client stops at ROLE_TO_ASSUME and the fix gives the right ARN
+    failure = client(result, "assume-role").first_failure
+    assert result.exit_code == EXIT_FAILED
+    assert failure is not None
+    assert failure.id == "role-to-assume"
+    assert failure.detail == f"ROLE_TO_ASSUME is {old_role} but the provider's APIAccessRole is {ACCESS_ROLE}"
+    assert failure.fix == f"re-run ./deploy-all.sh, or update stack {CLIENT_STACK} with pAPIRoleARN={ACCESS_ROLE}"
+    assert client(result, "direct").verdict == "allowed"
+
+
+def test_diagnose_api_host_mismatch_fails_both_clients_at_api_host(build: Build) -> None:
+    # GIVEN a client stack deployed against another API host (e.g. the provider's API was re-created)
+    world = build(Setup(client={"pAPIHost": OTHER_HOST}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN both clients stop at API_HOST, before any policy, and the fix gives the provider's host
+    assert result.exit_code == EXIT_FAILED
+    for kind in ("direct", "assume-role"):
+        failure = client(result, kind).first_failure
+        assert failure is not None
+        assert failure.id == "api-host"
+        assert failure.detail == f"API_HOST is {OTHER_HOST} but the provider's API is {API_HOST}"
+        assert failure.fix == f"re-run ./deploy-all.sh, or update stack {CLIENT_STACK} with pAPIHost={API_HOST}"
+
+
+def test_diagnose_private_dns_off_without_api_endpoint_fails_at_dns(build: Build) -> None:
+    # GIVEN private DNS turned off on the endpoint while the clients still connect to the API's own host
+    world = build(Setup(endpoint_private_dns=False))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN both clients stop at name resolution with both ways out in the fix
+    assert result.exit_code == EXIT_FAILED
+    for kind in ("direct", "assume-role"):
+        failure = client(result, kind).first_failure
+        assert failure is not None
+        assert failure.id == "dns"
+        assert failure.detail.startswith(f"private DNS is off on {world.vpce_id} and the client has no API_ENDPOINT")
+        assert failure.fix.startswith(f"turn private DNS on for {world.vpce_id} (pEnablePrivateDNS=True)")
+        assert "set API_ENDPOINT=https://" in failure.fix
+
+
+def _update_policy_without_deployment(world: World) -> None:
+    """A stack update that changes the resource policy (a new principal pattern) and creates no deployment."""
+    pattern = f"arn:aws:iam::{CONSUMER}:role/team-*"
+    parameters = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in world.backend.parameters.items()}
+    parameters["pAllowedPrincipalPatterns"] = pattern
+    rendered = render_template(
+        "api-backend/api-backend.yaml",
+        parameters,
+        account_id=PROVIDER,
+        region=REGION,
+        physical_ids={"BackendApi": API_ID},
+        attributes={"ApiAccessRole.Arn": ACCESS_ROLE},
+    )
+    policy = rendered.resources["BackendApi"]["Properties"]["Body"]["x-amazon-apigateway-policy"]
+    world.provider.client("apigateway").update_rest_api(
+        restApiId=API_ID, patchOperations=[{"op": "replace", "path": "/policy", "value": escaped_policy(policy)}]
+    )
+    cfn = world.provider.client("cloudformation")
+    stack = cfn.describe_stacks(StackName=BACKEND_STACK)["Stacks"][0]
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    values["pAllowedPrincipalPatterns"] = pattern
+    cfn.update_stack(
+        StackName=BACKEND_STACK,
+        TemplateBody=json.dumps(cfn.get_template(StackName=BACKEND_STACK)["TemplateBody"]),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+    )
+
+
+def test_diagnose_stage_not_redeployed_after_policy_change_fails_at_stage(build: Build) -> None:
+    # GIVEN a provider stack update that changed the resource policy but made no new deployment
+    world = build()
+    _update_policy_without_deployment(world)
+    collected = collect(world)
+    provider = collected.provider
+    assert provider is not None
+    assert provider.stage is not None
+    assert provider.api_change is not None
+    # moto stamps the deployment and the update in the same second; age the deployment (collected-data layer).
+    aged = replace(provider.stage, deployment_created=provider.api_change.at - timedelta(hours=1))
+    collected = replace(collected, provider=replace(provider, stage=aged))
+    # WHEN the checks run
+    result = diagnose(collected)
+    # THEN both clients stop at the stage, with the update as the reason and the redeploy command as the fix
+    assert result.exit_code == EXIT_FAILED
+    for kind in ("direct", "assume-role"):
+        failure = client(result, kind).first_failure
+        assert failure is not None
+        assert failure.id == "stage"
+        assert f"start of the last update of stack {BACKEND_STACK}" in failure.detail
+        assert "the old resource policy is still live" in failure.detail
+        assert failure.fix.startswith(
+            f"aws apigateway create-deployment --rest-api-id {API_ID} --stage-name Prod --profile provider"
+        )
+
+
+def _log_denial(world: World, user_arn: str) -> str:
+    """One access-log line in the stage's own format, as API Gateway writes it for a denied request."""
+    stage = world.backend.resources["BackendApiStage"]["Properties"]
+    message = (
+        f"User: {user_arn} is not authorized to perform: execute-api:Invoke on resource: ... with an explicit deny"
+    )
+    line = render(
+        stage["AccessLogSetting"]["Format"],
+        {
+            "status": 403,
+            "identity.userArn": user_arn,
+            "identity.vpceId": world.vpce_id,
+            "error.message": message,
+            "authorize.status": 403,
+        },
+    )
+    logs = world.provider.client("logs")
+    logs.create_log_stream(logGroupName=ACCESS_LOG_GROUP, logStreamName="stage")
+    # A second ahead so the line is newer than the function and deployment made a moment ago.
+    event = {"timestamp": int(time.time() * 1000) + 1000, "message": line}
+    logs.put_log_events(logGroupName=ACCESS_LOG_GROUP, logStreamName="stage", logEvents=[event])
+    return message
+
+
+def test_diagnose_latest_request_denied_in_access_log_fails_at_access_log(build: Build) -> None:
+    # GIVEN a healthy configuration whose access log shows the direct client's latest request denied
+    world = build()
+    session = f"arn:aws:sts::{CONSUMER}:assumed-role/{DIRECT_ROLE.rsplit('/', 1)[-1]}/{DIRECT_FUNCTION}"
+    message = _log_denial(world, session)
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the direct client fails at the access log with API Gateway's message, the summary counts it once,
+    # and the assume-role client, with no requests logged, is still allowed
+    failure = client(result, "direct").first_failure
+    assert result.exit_code == EXIT_FAILED
+    assert failure is not None
+    assert failure.id == "access-log"
+    assert failure.detail.endswith(f"answered 403: {message}")
+    assert [(g.count, g.status, g.error) for g in result.log_errors] == [(1, 403, message)]
+    assert check(result, "assume-role", "access-log").status is Status.INFO
+    assert client(result, "assume-role").verdict == "allowed"
+    assert json.loads(json.dumps(result.read_errors)) == {"consumer": {}, "provider": {}}
+
+
+def test_diagnose_security_group_without_https_egress_fails_at_network(build: Build) -> None:
+    # GIVEN the client security group's HTTPS rule to the endpoint group removed outside the stack
+    world = build()
+    ec2 = world.consumer.client("ec2")
+    endpoint = ec2.describe_vpc_endpoints(VpcEndpointIds=[world.vpce_id])["VpcEndpoints"][0]
+    endpoint_group = endpoint["Groups"][0]["GroupId"]
+    function = world.consumer.client("lambda").get_function_configuration(FunctionName=DIRECT_FUNCTION)
+    client_group = function["VpcConfig"]["SecurityGroupIds"][0]
+    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": endpoint_group}]}
+    ec2.revoke_security_group_egress(GroupId=client_group, IpPermissions=[rule])
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN both clients stop at the network path, naming both groups
+    assert result.exit_code == EXIT_FAILED
+    for kind in ("direct", "assume-role"):
+        failure = client(result, kind).first_failure
+        assert failure is not None
+        assert failure.id == "network"
+        assert f"security groups ['{client_group}']" in failure.detail
+        assert f"allow no HTTPS (443) out to endpoint {world.vpce_id} (groups ['{endpoint_group}'])" in failure.detail
