@@ -95,6 +95,7 @@ main() {
   if ((failures > 0)); then
     printf '\n'
     log_error "${failures} client invocation(s) failed"
+    log_info "for the cause and the fix, run: ./diagnose.sh ${profile} <provider profile>"
     exit 1
   fi
 }

@@ -92,6 +92,7 @@ def test_invoke_denied_client_prints_failed_with_error_and_hint_and_exits_1(cons
     assert "error: API Gateway denied the request" in result.stdout
     assert "hint: check pAllowedVPCEndpoints on the provider stack" in result.stdout
     assert "1 client invocation(s) failed" in result.stderr
+    assert f"./diagnose.sh {CONSUMER} <provider profile>" in result.stdout + result.stderr
 
 
 def test_invoke_function_error_shows_log_tail_and_exits_1(consumer_kit: Kit) -> None:
