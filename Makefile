@@ -16,8 +16,10 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 DIAGRAM_VENV := .venv-diagram
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: help venv test lint unit scan demo diagram clean
+.PHONY: help venv test lint unit scan demo bench diagram clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -54,6 +56,15 @@ test: lint unit ## Every check (what CI runs)
 
 demo: $(STAMP) ## Run the offline two-account demo
 	$(BIN)/python -m emulation.demo
+
+$(BENCH_STAMP): requirements-bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP) ## Clients vs a reference-style baseline and the floor, offline; writes bench/results.json
+	$(BIN)/python -m bench
 
 diagram: ## Redraw docs/architecture.png from docs/architecture.py (needs Graphviz: apt-get install graphviz)
 	@command -v dot >/dev/null || { echo "Graphviz 'dot' is not on PATH: install graphviz first" >&2; exit 1; }

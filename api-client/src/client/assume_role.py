@@ -1,10 +1,13 @@
 """Lambda handler of the assume-role client: signs with credentials of the provider role ROLE_TO_ASSUME."""
 
-from typing import Any
+from __future__ import annotations
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from client.invoke import build_assume_role_invoker, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Built at cold start: the role credentials (and the pool) live across warm invocations and refresh before expiry.
 INVOKER = build_assume_role_invoker()

@@ -31,6 +31,11 @@ _FORBIDDEN_HINTS: tuple[tuple[str, str], ...] = (
         "Signature expired: the signing clock is more than 5 minutes off, or the request was replayed",
     ),
     (
+        "security token included in the request is expired",
+        "Expired credentials: the session token expired before API Gateway checked it (signing clock far off, or "
+        "a session used past its expiry); assumed-role credentials are refreshed 10-15 minutes before expiry",
+    ),
+    (
         "security token included in the request is invalid",
         "Invalid token: API Gateway does not recognise these credentials (wrong account/partition, or a "
         "revoked or expired session token)",
@@ -72,8 +77,9 @@ _FORBIDDEN_HINTS: tuple[tuple[str, str], ...] = (
 )
 _FORBIDDEN_BY_TYPE = {
     "missingauthenticationtokenexception": _FORBIDDEN_HINTS[0][1],
-    "invalidsignatureexception": _FORBIDDEN_HINTS[3][1],
-    "unrecognizedclientexception": _FORBIDDEN_HINTS[2][1],
+    "invalidsignatureexception": _FORBIDDEN_HINTS[4][1],
+    "expiredtokenexception": _FORBIDDEN_HINTS[2][1],
+    "unrecognizedclientexception": _FORBIDDEN_HINTS[3][1],
     "accessdeniedexception": _FORBIDDEN_HINTS[-1][1],
 }
 _FORBIDDEN_OTHER = (

@@ -1,10 +1,13 @@
 """Lambda handler of the direct client: signs with the function's own execution role."""
 
-from typing import Any
+from __future__ import annotations
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from client.invoke import build_direct_invoker, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Built at cold start: configuration is validated once and the connection pool is reused while warm.
 INVOKER = build_direct_invoker()

@@ -82,13 +82,13 @@ class Invoker:
         config: ClientConfig,
         credentials: Credentials,
         *,
-        pool: urllib3.PoolManager | None = None,
+        pool: urllib3.HTTPSConnectionPool | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
         self.credentials = credentials
-        self.pool = pool or new_pool(config.ca_bundle)
+        self.pool = pool or new_pool(config.endpoint, config.ca_bundle)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
 
@@ -122,7 +122,7 @@ class Invoker:
             answer = send(
                 self.pool,
                 method=request.method,
-                url=self.config.endpoint + target,
+                target=target,
                 sign=sign,
                 body=request.body,
                 timeout=self.config.timeout,

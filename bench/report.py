@@ -1,0 +1,138 @@
+"""Turn measurements into the results table, the target verdicts and the five summary lines."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "OURS",
+    "SUMMARY_KEYS",
+    "TARGETS",
+    "Target",
+    "format_table",
+    "median",
+    "p95",
+    "per_100",
+    "summarize",
+    "summary_lines",
+    "verdicts",
+]
+
+OURS = ("ours_direct", "ours_assume_role")
+SUMMARY_KEYS = (
+    "sts_calls_per_100_warm",
+    "new_connections_per_100_warm",
+    "warm_overhead_vs_floor",
+    "cold_import_vs_baseline",
+    "client_zip_bytes",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A ceiling for one summary value."""
+
+    key: str
+    limit: float
+    text: str
+
+
+TARGETS = (
+    Target("sts_calls_per_100_warm", 1, "<= 1 STS call per 100 warm invocations"),
+    Target("new_connections_per_100_warm", 1, "<= 1 new connection per 100 warm invocations"),
+    Target("warm_overhead_vs_floor", 1.2, "warm median <= 1.2x the floor's"),
+    Target("cold_import_vs_baseline", 0.5, "cold import <= 0.5x the baseline's"),
+    Target("client_zip_bytes", 100_000, "client zip <= 100 KB"),
+)
+
+
+def p95(values: Sequence[float]) -> float:
+    """95th percentile by the nearest-rank method (an observed value, never interpolated)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def per_100(count: int, invocations: int) -> float:
+    """A count scaled to 100 invocations."""
+    return count * 100 / invocations
+
+
+def summarize(results: Mapping[str, Any]) -> dict[str, float]:
+    """The five summary values: the worse of our two clients for each, and the larger client zip."""
+    clients = results["clients"]
+    return {
+        "sts_calls_per_100_warm": max(clients[k]["warm"]["sts_calls_per_100"] for k in OURS),
+        "new_connections_per_100_warm": max(clients[k]["warm"]["new_connections_per_100"] for k in OURS),
+        "warm_overhead_vs_floor": max(clients[k]["warm"]["median_vs_floor"] for k in OURS),
+        "cold_import_vs_baseline": max(clients[k]["cold_import"]["cpu_vs_baseline"] for k in OURS),
+        "client_zip_bytes": max(clients[k]["zip_bytes"] for k in OURS),
+    }
+
+
+def verdicts(summary: Mapping[str, float]) -> list[tuple[Target, bool]]:
+    """Each target with whether the summary meets it."""
+    return [(target, summary[target.key] <= target.limit) for target in TARGETS]
+
+
+def summary_lines(summary: Mapping[str, float]) -> list[str]:
+    """The closing lines, exactly `name: number`, in the fixed order."""
+    return [f"{key}: {_number(summary[key])}" for key in SUMMARY_KEYS]
+
+
+def format_table(results: Mapping[str, Any]) -> list[str]:
+    """A fixed-width table of every client, then the DynamoDB counts per backend request."""
+    header = (
+        f"{'client':<18} {'STS/100':>7} {'conn/100':>8} {'warm med ms':>11} {'p95 ms':>7} {'vs floor':>8} "
+        f"{'import ms':>9} {'wall ms':>7} {'vs base':>7} {'zip bytes':>9}"
+    )
+    lines = [header, "-" * len(header)]
+    for key, client in results["clients"].items():
+        warm, cold = client["warm"], client["cold_import"]
+        lines.append(
+            f"{key:<18} {_number(warm['sts_calls_per_100']):>7} {_number(warm['new_connections_per_100']):>8} "
+            f"{warm['median_ms']:>11.2f} {warm['p95_ms']:>7.2f} {warm['median_vs_floor']:>8.2f} "
+            f"{cold['median_cpu_ms']:>9.1f} {cold['median_wall_ms']:>7.1f} {cold['cpu_vs_baseline']:>7.2f} "
+            f"{_number(client['zip_bytes']) if client['zip_bytes'] is not None else '-':>9}"
+        )
+    extra = results.get("cold_import_reference", {})
+    for key, cold in extra.items():
+        lines.append(
+            f"{key:<18} {'':>7} {'':>8} {'':>11} {'':>7} {'':>8} "
+            f"{cold['median_cpu_ms']:>9.1f} {cold['median_wall_ms']:>7.1f} {cold['cpu_vs_baseline']:>7.2f} {'':>9}"
+        )
+    lines += [
+        "",
+        f"warm: client-side ms per warm invocation, median and p95 of {_runs(results, 'invocations')}; vs floor: ratio "
+        "of medians",
+        f"import ms: CPU time to import the handler module in a fresh runtime-like process, median of "
+        f"{_runs(results, 'import_runs')};",
+        "wall ms: the same in wall-clock time; vs base: median of same-round CPU-time ratios to the baseline",
+    ]
+    dynamo = results.get("dynamodb")
+    if dynamo:
+        lines += [
+            "",
+            f"DynamoDB calls per backend request: at most {dynamo['max_calls_per_request']} "
+            f"({dynamo['calls']} over {dynamo['requests']} requests)",
+        ]
+        lines += [f"  {route:<20} {', '.join(actions) or '(none)'}" for route, actions in dynamo["routes"].items()]
+    return lines
+
+
+def median(values: Sequence[float]) -> float:
+    """Median of the samples."""
+    return float(statistics.median(values))
+
+
+def _runs(results: Mapping[str, Any], key: str) -> str:
+    return str(results.get("parameters", {}).get(key, "?"))
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.2f}"

@@ -1,0 +1,207 @@
+"""`python -m bench`: our clients, a reference-style baseline and the floor, measured side by side in one run."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart, report
+from bench.packages import PackageSize, build_zip
+
+__all__ = ["main"]
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / "build" / "bench"
+WARM_EVENT = {"method": "GET", "path": "/"}  # the backend's echo route: the whole path, no DynamoDB
+SEED = 20_240_601
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command line of the benchmark."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--invocations", type=int, default=200, help="timed warm invocations per client (200)")
+    parser.add_argument(
+        "--rounds", type=int, help="rounds the invocations are interleaved in (default: one invocation per round)"
+    )
+    parser.add_argument("--warmup", type=int, default=5, help="untimed warm invocations per client first (5)")
+    parser.add_argument("--import-runs", type=int, default=21, help="fresh-process imports per handler (21)")
+    parser.add_argument("--python", help="interpreter for cold imports (default: .venv-bench/bin/python)")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results.json", help="JSON results file")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every measurement, write the JSON, print the table and end with the five summary lines."""
+    args = build_parser().parse_args(argv)
+    args.rounds = args.rounds or args.invocations
+    if args.invocations < args.rounds or args.rounds < 1 or args.import_runs < 5:
+        print("need --rounds >= 1, --invocations >= --rounds and --import-runs >= 5", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    WORK.mkdir(parents=True, exist_ok=True)
+
+    _say("1/3 deployment zips (scripts/buildtool.py stage + zip, as build-*.sh)")
+    packages = {side: build_zip(REPO, side, WORK / "zips") for side in ("api-client", "api-backend")}
+
+    python, runtime_like = coldstart.runtime_python(REPO)
+    if args.python:
+        python, runtime_like = args.python, None  # the caller's choice: whether it is runtime-like is theirs to say
+    _say(f"2/3 cold imports: {args.import_runs} fresh processes per handler, interpreter {python}")
+    if runtime_like is False:
+        _say("    WARNING: no .venv-bench: the dev venv and its extras slow every import (make bench creates it)")
+    imports = _cold_imports(packages["api-client"], python, args.import_runs)
+
+    _say(f"3/3 warm invocations against the offline emulation: {args.invocations} per client after {args.warmup}")
+    # Imported here so --help and bad arguments answer without loading moto and the emulation.
+    from bench.warm import run_emulated  # noqa: PLC0415
+
+    emulated = run_emulated(
+        invocations=args.invocations, rounds=args.rounds, warmup=args.warmup, seed=SEED, event=WARM_EVENT
+    )
+
+    results = _compose(packages, imports, emulated, python=python, runtime_like=runtime_like, args=args)
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+
+    print()
+    for line in report.format_table(results):
+        print(line)
+    print()
+    print(
+        f"zips: api-client {packages['api-client'].zip_bytes} B (both client functions), "
+        f"api-backend {packages['api-backend'].zip_bytes} B"
+    )
+    missed = [target for target, met in report.verdicts(results["summary"]) if not met]
+    for target, met in report.verdicts(results["summary"]):
+        print(f"target {'met   ' if met else 'MISSED'} {target.text}")
+    print(f"full results: {_shown(args.output)} ({results['duration_s']} s)")
+    for line in report.summary_lines(results["summary"]):
+        print(line)
+    return 1 if args.strict and missed else 0
+
+
+def _cold_imports(client_zip: PackageSize, python: str, runs: int) -> dict[str, coldstart.ImportTiming]:
+    # Our code comes from the zip itself; the baseline and floor from copies without bytecode caches.
+    code = WORK / "cold"
+    shutil.rmtree(code, ignore_errors=True)
+    with zipfile.ZipFile(client_zip.zip_path) as archive:
+        archive.extractall(code / "client")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "bench" / "baseline", code / "baseline", ignore=ignore)
+    shutil.copytree(REPO / "bench" / "floor", code / "floor", ignore=ignore)
+    subjects = [
+        coldstart.ImportSubject("ours_direct", code / "client", ("client.direct_auth",)),
+        coldstart.ImportSubject("ours_assume_role", code / "client", ("client.assume_role",)),
+        coldstart.ImportSubject("baseline", code / "baseline", ("reference_style",)),
+        coldstart.ImportSubject("floor", code / "floor", ("floor_loop",)),
+        # The least any client meeting issue 3 can import: the floor plus Powertools (Logger is required).
+        coldstart.ImportSubject("floor+powertools", code / "floor", ("aws_lambda_powertools", "floor_loop")),
+    ]
+    return coldstart.measure_imports(subjects, python=python, runs=runs)
+
+
+def _compose(
+    packages: dict[str, PackageSize],
+    imports: dict[str, coldstart.ImportTiming],
+    emulated: dict[str, Any],
+    *,
+    python: str,
+    runtime_like: bool | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    baseline_cpu = imports["baseline"].median_cpu_ms
+    baseline_wall = imports["baseline"].median_wall_ms
+    floor_median = report.median(emulated["warm"]["floor"]["durations_ms"])
+
+    def cold(key: str) -> dict[str, Any]:
+        timing = imports[key]
+        baseline_runs = imports["baseline"].cpu_ms
+        # The ratio is the median of same-round ratios: on a shared machine a neighbour's load moves whole rounds,
+        # and a ratio of two separately taken medians would carry that drift. The others are cross-checks.
+        paired = report.median([mine / base for mine, base in zip(timing.cpu_ms, baseline_runs, strict=True)])
+        return {
+            "modules": list(timing.modules),
+            "median_cpu_ms": round(timing.median_cpu_ms, 2),
+            "median_wall_ms": round(timing.median_wall_ms, 2),
+            "cpu_vs_baseline": round(paired, 3),
+            "cpu_medians_ratio": round(timing.median_cpu_ms / baseline_cpu, 3),
+            "wall_medians_ratio": round(timing.median_wall_ms / baseline_wall, 3),
+            "cpu_fastest_ratio": round(min(timing.cpu_ms) / min(baseline_runs), 3),
+            "cpu_runs_ms": [round(v, 2) for v in timing.cpu_ms],
+            "wall_runs_ms": [round(v, 2) for v in timing.wall_ms],
+        }
+
+    clients: dict[str, Any] = {}
+    for key, warm in emulated["warm"].items():
+        durations = warm["durations_ms"]
+        median = report.median(durations)
+        clients[key] = {
+            "label": warm["label"],
+            "warm": {
+                "invocations": len(durations),
+                "sts_calls_per_100": report.per_100(warm["sts_calls"], len(durations)),
+                "new_connections_per_100": report.per_100(warm["connections"], len(durations)),
+                "requests_seen": warm["requests"],
+                "median_ms": round(median, 3),
+                "p95_ms": round(report.p95(durations), 3),
+                "median_vs_floor": round(median / floor_median, 3),
+                "durations_ms": [round(v, 3) for v in durations],
+            },
+            "first_invocation": warm["first"],
+            "cold_import": cold(key),
+            "zip_bytes": packages["api-client"].zip_bytes if key in report.OURS else None,
+        }
+    results: dict[str, Any] = {
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cold_import_python": python,
+            "cold_import_runtime_like": runtime_like,
+        },
+        "parameters": {
+            "invocations": args.invocations,
+            "rounds": args.rounds,
+            "warmup": args.warmup,
+            "import_runs": args.import_runs,
+            "warm_event": WARM_EVENT,
+        },
+        "clients": clients,
+        "cold_import_reference": {"floor+powertools": cold("floor+powertools")},
+        "packages": {
+            side: {"zip": _shown(size.zip_path), "zip_bytes": size.zip_bytes, "unzipped_bytes": size.unzipped_bytes}
+            for side, size in packages.items()
+        },
+        "dynamodb": emulated["dynamodb"],
+        "nagle_disabled_by_bench": emulated["nagle_disabled_by_bench"],
+    }
+    results["summary"] = report.summarize(results)
+    results["targets"] = [
+        {"key": t.key, "limit": t.limit, "value": results["summary"][t.key], "met": met}
+        for t, met in report.verdicts(results["summary"])
+    ]
+    return results
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)

@@ -1,0 +1,42 @@
+"""What a cold start of each handler imports: the direct client never builds a botocore session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[3] / "api-client" / "src"
+ENV = {
+    "API_HOST": "abc1234567.execute-api.us-east-1.amazonaws.com",
+    "API_PREFIX": "/Prod",
+    "API_TIMEOUT": "10",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+    "ROLE_TO_ASSUME": "arn:aws:iam::111111111111:role/access",
+}
+
+
+def _loaded_after_import(module: str) -> set[str]:
+    code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SRC), **ENV}
+    command = [sys.executable, "-c", code]  # fixed module names from this file, no outside input
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)  # noqa: S603
+    return set(result.stdout.split())
+
+
+def test_direct_handler_cold_import_does_not_load_boto3_or_botocore_session():
+    # GIVEN a fresh process with the direct client's environment
+    # WHEN the handler module is imported (Lambda's init phase)
+    loaded = _loaded_after_import("client.direct_auth")
+    # THEN signing is ready without a botocore session or boto3
+    assert "botocore.auth" in loaded
+    assert "botocore.session" not in loaded
+    assert "boto3" not in loaded
+
+
+def test_assume_role_handler_cold_import_does_not_load_boto3():
+    loaded = _loaded_after_import("client.assume_role")
+    assert "boto3" not in loaded
