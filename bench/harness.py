@@ -9,7 +9,6 @@ itself (the bootstrap's `duration_ms`), so process and pipe overhead stay outsid
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +26,6 @@ __all__ = [
     "MotoRecorder",
     "build_pools",
     "counters",
-    "disable_nagle",
     "invoke_ok",
 ]
 
@@ -90,30 +88,6 @@ def counters(env: TwoAccounts) -> Counters:
         raise RuntimeError("the emulation is not running")
     stats = env.gateway.stats(env.endpoint_id(MAIN))
     return Counters(stats.connections, stats.requests, sum(env.sts.calls.values()))
-
-
-def disable_nagle(env: TwoAccounts) -> list[str]:
-    """Set TCP_NODELAY on the emulation's listening sockets; return the listeners that did not have it yet.
-
-    http.server and werkzeug send a response's headers and body in separate writes; with Nagle's algorithm on, the
-    body waits for the client's delayed ACK (about 40 ms on Linux loopback), a stall AWS endpoints do not have that
-    would bury every client's own cost under a constant. Accepted connections inherit the option from the listener
-    on Linux. This reaches into private attributes until the emulation sets the option itself (then it is a no-op).
-    """
-    listeners: dict[str, Any] = {}
-    if env.gateway is not None:
-        listeners |= {f"gateway {vpce}": server.socket for vpce, server in env.gateway._servers.items()}
-    if env.sts is not None and env.sts._server is not None:
-        listeners["sts front"] = env.sts._server.socket
-    moto = getattr(env._moto, "_server", None)
-    if moto is not None:
-        listeners["moto"] = moto.socket
-    changed = []
-    for name, sock in listeners.items():
-        if not sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            changed.append(name)
-    return changed
 
 
 def build_pools(env: TwoAccounts, clients: tuple[BenchClient, ...] = CLIENTS) -> dict[str, FunctionPool]:

@@ -186,7 +186,6 @@ def _compose(
             for side, size in packages.items()
         },
         "dynamodb": emulated["dynamodb"],
-        "nagle_disabled_by_bench": emulated["nagle_disabled_by_bench"],
     }
     results["summary"] = report.summarize(results)
     results["targets"] = [

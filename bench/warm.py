@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bench.harness import CLIENTS, Counters, MotoRecorder, build_pools, counters, disable_nagle, invoke_ok
+from bench.harness import CLIENTS, Counters, MotoRecorder, build_pools, counters, invoke_ok
 from emulation.accounts import TwoAccounts
 from emulation.sandbox import FunctionPool
 from emulation.scenario import Settings
@@ -28,7 +28,6 @@ def run_emulated(
     env.start(settings.provider_params(env.names), settings.consumer_params(), warm=False)
     pools: dict[str, FunctionPool] = {}
     try:
-        nagle_disabled = disable_nagle(env)
         # One signed request first, so the backend's own cold start does not land in the first client's first call.
         reply = env.request("GET", "/", credentials=env.lambda_credentials())
         if reply.status != 200:
@@ -40,7 +39,7 @@ def run_emulated(
         for pool in pools.values():
             pool.stop()
         env.stop()
-    return {"warm": warm, "dynamodb": calls, "nagle_disabled_by_bench": nagle_disabled}
+    return {"warm": warm, "dynamodb": calls}
 
 
 def _measure_warm(

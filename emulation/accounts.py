@@ -20,6 +20,7 @@ import logging
 import os
 import random
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -389,6 +390,11 @@ class TwoAccounts:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
+        # werkzeug writes headers and body separately: without TCP_NODELAY every moto answer waits ~40 ms for a
+        # delayed ACK. Accepted sockets inherit the option from the listener on Linux.
+        listener = getattr(getattr(self._moto, "_server", None), "socket", None)
+        if listener is not None:
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
 
