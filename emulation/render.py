@@ -29,6 +29,8 @@ __all__ = ["ParameterError", "RenderError", "Rendered", "load_template", "render
 _NO_VALUE = object()
 # The translator logs a warning per transform about feature toggles it was not given; it is not actionable here.
 logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(logging.ERROR)
+# It also warns, from a destructor, about translation metrics that nobody publishes offline.
+logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")
 
 # Managed policies SAM may be asked to resolve by name; the real loader would ask IAM.

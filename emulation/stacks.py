@@ -8,7 +8,6 @@ resources, never re-typed.
 
 from __future__ import annotations
 
-import logging
 import random
 import string
 from collections.abc import Callable, Mapping
@@ -29,8 +28,6 @@ __all__ = [
     "generate_ids",
 ]
 
-# The SAM translator warns from a destructor about metrics nobody publishes offline; it is noise in the demo.
-logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
