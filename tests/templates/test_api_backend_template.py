@@ -412,8 +412,10 @@ def test_render_defaults_table_is_on_demand_kms_encrypted_with_pitr():
     # WHEN the table settings are read
     settings = (table["BillingMode"], table["SSESpecification"], table["PointInTimeRecoverySpecification"])
 
-    # THEN on-demand, SSE-KMS and point-in-time recovery, keyed by pk (owner account) and sk (item id)
-    assert settings == ("PAY_PER_REQUEST", {"SSEEnabled": True, "SSEType": "KMS"}, {"PointInTimeRecoveryEnabled": True})
+    # THEN on-demand, SSE-KMS with the stack's customer managed key and point-in-time recovery, keyed by pk (owner
+    # account) and sk (item id)
+    sse = {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": "DataKey.Arn"}
+    assert settings == ("PAY_PER_REQUEST", sse, {"PointInTimeRecoveryEnabled": True})
     assert table["KeySchema"] == [
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},

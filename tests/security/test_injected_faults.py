@@ -1,0 +1,425 @@
+"""Injected faults through the whole path, with the table read afterwards: no write is lost or duplicated.
+
+The real clients run in their Lambda sandboxes and connect to a fault proxy in front of the gateway (API_ENDPOINT
+points at it; TLS and SigV4 are unchanged, the API host is still what is signed). DynamoDB faults come from the same
+proxy between the real backend and emulated DynamoDB. What each fault must produce follows HTTP semantics and the
+client's contract: idempotent methods (GET, PUT, DELETE) are retried a bounded number of times (3 attempts), POST
+never is (a retried POST could create a second item); every failure comes back as a result with `error` and `hint`.
+
+Unit tests already cover the pieces in isolation (tests/unit/client/test_retries.py: retry and timeout rules against
+a local HTTP server; test_credentials.py: one AssumeRole per credential lifetime, refresh near expiry, STS denied or
+unreachable; tests/unit/backend/test_app_store_failures.py: DynamoDB errors become 503). These tests add the whole
+path and the table's contents.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from moto.sts.models import sts_backends
+
+from emulation.accounts import CONSUMER, MAIN, PROVIDER, TwoAccounts
+from emulation.sandbox import InvokeResult
+from tests.security.conftest import Caller, Deployment
+from tests.security.faults import FaultProxy
+
+SLOW_TIMEOUT = {"API_TIMEOUT": "1"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def allowed(deployment: Deployment) -> None:
+    """The main direct role listed, the main endpoint allowed, the consumer account trusted by the access role."""
+    deployment.use("single", pTrustedPrincipals=CONSUMER)
+
+
+@pytest.fixture(scope="module")
+def gateway_proxy(env: TwoAccounts, allowed: None) -> Iterator[FaultProxy]:
+    """A TLS proxy in front of the main endpoint's listener (same certificate: it serves the same names)."""
+    assert env.tls is not None
+    with FaultProxy(env.endpoint_url(MAIN), tls=env.tls.server_context, ca_bundle=env.tls.ca_bundle) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def dynamodb_proxy(env: TwoAccounts) -> Iterator[FaultProxy]:
+    """A proxy in front of emulated DynamoDB."""
+    with FaultProxy(env.moto_url) as proxy:
+        yield proxy
+
+
+@contextmanager
+def backend_through(env: TwoAccounts, proxy: FaultProxy) -> Iterator[None]:
+    """Backend sandboxes started inside the block reach DynamoDB through `proxy` (its endpoint is read at start)."""
+    original = env.moto_url
+    env.moto_url = proxy.url
+    env.recycle_functions("backend")
+    try:
+        yield
+    finally:
+        env.moto_url = original
+        env.recycle_functions("backend")
+
+
+def _client(
+    env: TwoAccounts, proxy: FaultProxy, event: dict[str, Any], *, kind: str = "direct", **extra: str
+) -> InvokeResult:
+    result = env.invoke_client(kind, event, env={"API_ENDPOINT": proxy.url, **extra})
+    assert result.error is None, result.error  # the handler itself never fails: failures are results
+    return result
+
+
+def _items_named(env: TwoAccounts, name: str, owner: str = CONSUMER) -> list[dict[str, Any]]:
+    """What the provider's table holds for `name` in the owner's partition (read with the table's own client)."""
+    dynamodb = env.client("dynamodb", PROVIDER)
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=env.names.table_name,
+        KeyConditionExpression="pk = :owner",
+        ExpressionAttributeValues={":owner": {"S": owner}},
+    )
+    return [item for page in pages for item in page["Items"] if item["name"]["S"] == name]
+
+
+def _create(env: TwoAccounts, caller: Caller, name: str) -> dict[str, Any]:
+    reply = env.request("POST", "/items", credentials=caller.credentials(), body=f'{{"name": "{name}"}}'.encode())
+    assert reply.status == 201, reply.text
+    return dict(reply.json())
+
+
+def _closed_port() -> int:
+    # A port the OS just handed out and that nothing listens on any more: connecting is refused.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _unique(label: str) -> str:
+    return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
+# ---------------------------------------------------------------------------------------------- API 5xx
+def test_fault_get_answered_503_twice_is_retried_and_third_attempt_succeeds(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a gateway that answers 503 to the next two requests
+    with gateway_proxy.script(["status-before:503", "status-before:503"]):
+        # WHEN the direct client lists items
+        result = _client(env, gateway_proxy, {"path": "/items"})
+        attempts = gateway_proxy.count("GET /Prod/items")
+    # THEN the third attempt's answer is returned
+    assert result.status == 200, result.payload
+    assert "items" in result.json()
+    assert attempts == 3
+
+
+def test_fault_get_answered_503_always_stops_after_three_attempts_with_hint(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a gateway that keeps answering 503
+    with gateway_proxy.script(["status-before:503"] * 10):
+        # WHEN the direct client lists items
+        result = _client(env, gateway_proxy, {"path": "/items"})
+        attempts = gateway_proxy.count("GET /Prod/items")
+    # THEN it gives up after three attempts and explains
+    assert result.status == 503
+    assert result.payload["error"].endswith("answered 503 after 3 attempts")
+    assert "backend failed" in result.payload["hint"]
+    assert attempts == 3
+
+
+def test_fault_post_answered_502_after_the_write_is_not_retried_and_item_exists_once(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a gateway whose answer to the next request is lost and replaced by 502 after the backend wrote the item
+    name = _unique("post-502-after")
+    with gateway_proxy.script(["status-after:502"]):
+        # WHEN the direct client creates an item
+        result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
+        attempts = gateway_proxy.count("POST /Prod/items")
+    # THEN the caller gets the 502 with a hint, the POST was sent once, and the table holds the item exactly once
+    assert result.status == 502
+    assert result.payload["hint"]
+    assert attempts == 1
+    assert len(_items_named(env, name)) == 1
+
+
+def test_fault_post_answered_503_before_the_backend_is_not_retried_and_nothing_is_written(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a gateway that refuses the next request with 503 before it reaches the backend
+    name = _unique("post-503-before")
+    with gateway_proxy.script(["status-before:503"]):
+        # WHEN the direct client creates an item
+        result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
+        attempts = gateway_proxy.count("POST /Prod/items")
+    # THEN the 503 is reported, not retried, and no item exists (the caller knows to send it again)
+    assert result.status == 503
+    assert attempts == 1
+    assert _items_named(env, name) == []
+
+
+# ---------------------------------------------------------------------------------------------- API 429
+def test_fault_get_throttled_429_is_retried_after_backoff_and_succeeds(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a gateway that throttles the next request
+    with gateway_proxy.script(["status-before:429"]):
+        # WHEN the direct client lists items
+        result = _client(env, gateway_proxy, {"path": "/items"})
+        attempts = gateway_proxy.count("GET /Prod/items")
+    # THEN the second attempt succeeds
+    assert result.status == 200, result.payload
+    assert attempts == 2
+
+
+def test_fault_post_throttled_429_is_reported_not_retried_and_nothing_is_written(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a gateway that throttles the next request (API Gateway throttles before the integration runs)
+    name = _unique("post-429")
+    with gateway_proxy.script(["status-before:429"]):
+        # WHEN the direct client creates an item
+        result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
+        attempts = gateway_proxy.count("POST /Prod/items")
+    # THEN the caller is told it was throttled, the POST went once, and nothing was written
+    assert result.status == 429
+    assert "Throttled" in result.payload["hint"]
+    assert attempts == 1
+    assert _items_named(env, name) == []
+
+
+# ---------------------------------------------------------------------------------------------- slow answers
+def test_fault_get_slower_than_timeout_is_retried_and_succeeds(env: TwoAccounts, gateway_proxy: FaultProxy) -> None:
+    # GIVEN a 1-second client timeout and a first answer held back for 2 seconds
+    with gateway_proxy.script(["slow-after:2"]):
+        # WHEN the direct client lists items
+        result = _client(env, gateway_proxy, {"path": "/items"}, **SLOW_TIMEOUT)
+        attempts = gateway_proxy.count("GET /Prod/items")
+    # THEN the first attempt times out and the second answers
+    assert result.status == 200, result.payload
+    assert attempts == 2
+
+
+def test_fault_post_slower_than_timeout_reports_504_and_item_exists_once(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a 1-second client timeout and an answer held back for 2 seconds after the backend wrote the item
+    name = _unique("post-slow")
+    with gateway_proxy.script(["slow-after:2"]):
+        # WHEN the direct client creates an item
+        result = _client(
+            env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}}, **SLOW_TIMEOUT
+        )
+        attempts = gateway_proxy.count("POST /Prod/items")
+    # THEN the caller gets 504 saying no answer came in time, nothing was re-sent, and the item exists once
+    assert result.status == 504
+    assert "no answer from" in result.payload["error"]
+    assert "API_TIMEOUT" in result.payload["hint"]
+    assert attempts == 1
+    assert len(_items_named(env, name)) == 1
+
+
+# ---------------------------------------------------------------------------------------------- connection reset
+def test_fault_post_connection_reset_after_the_write_reports_502_and_item_exists_once(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a connection reset after the backend wrote the item, before the answer
+    name = _unique("post-reset")
+    with gateway_proxy.script(["reset-after"]):
+        # WHEN the direct client creates an item
+        result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
+        attempts = gateway_proxy.count("POST /Prod/items")
+    # THEN the broken connection is reported, not retried, and the item exists exactly once
+    assert result.status == 502
+    assert "broke" in result.payload["error"]
+    assert attempts == 1
+    assert len(_items_named(env, name)) == 1
+
+
+def test_fault_get_connection_reset_before_forwarding_is_retried_and_succeeds(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a connection reset on the next request
+    with gateway_proxy.script(["reset-before"]):
+        # WHEN the direct client lists items
+        result = _client(env, gateway_proxy, {"path": "/items"})
+        attempts = gateway_proxy.count("GET /Prod/items")
+    # THEN the second attempt answers
+    assert result.status == 200, result.payload
+    assert attempts == 2
+
+
+def test_fault_put_reset_after_applying_is_retried_refused_409_and_applied_once(
+    env: TwoAccounts, gateway_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item at version 1 and a connection reset after the backend applied the next request
+    item = _create(env, callers["main-direct"], _unique("put-reset"))
+    renamed = _unique("put-reset-renamed")
+    with gateway_proxy.script(["reset-after"]):
+        # WHEN the direct client replaces it (PUT is idempotent, so the client retries)
+        event = {"method": "PUT", "path": f"/items/{item['id']}", "body": {"name": renamed, "version": 1}}
+        result = _client(env, gateway_proxy, event)
+        attempts = gateway_proxy.count(f"PUT /Prod/items/{item['id']}")
+    # THEN the retry carries the stale version and is refused with 409: the change was applied exactly once
+    assert attempts == 2
+    assert result.status == 409, result.payload
+    assert result.json()["currentVersion"] == 2
+    (stored,) = _items_named(env, renamed)
+    assert stored["version"]["N"] == "2"
+
+
+# ---------------------------------------------------------------------------------------------- DynamoDB
+def test_fault_dynamodb_put_throttled_once_is_retried_by_sdk_and_item_exists_once(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN DynamoDB throttling the backend's next PutItem
+    name = _unique("ddb-throttled-once")
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["throttle"], operation="PutItem"):
+        # WHEN an item is created through the gateway
+        reply = env.request(
+            "POST", "/items", credentials=callers["main-direct"].credentials(), body=f'{{"name": "{name}"}}'.encode()
+        )
+        puts = dynamodb_proxy.count("PutItem")
+    # THEN the SDK's bounded retry absorbs it: 201, two PutItem calls, one item
+    assert reply.status == 201, reply.text
+    assert puts == 2
+    assert len(_items_named(env, name)) == 1
+
+
+def test_fault_dynamodb_put_throttled_always_answers_503_with_request_id_and_nothing_written(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN DynamoDB throttling every PutItem
+    name = _unique("ddb-throttled")
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["throttle"] * 10, operation="PutItem"):
+        # WHEN an item is created through the gateway
+        reply = env.request(
+            "POST", "/items", credentials=callers["main-direct"].credentials(), body=f'{{"name": "{name}"}}'.encode()
+        )
+        puts = dynamodb_proxy.count("PutItem")
+        logs = env.function_logs("backend")
+    # THEN 503 with only a message and the request id (the cause stays in the log), after a bounded 3 attempts
+    # (botocore's retries={"max_attempts": 2} counts retries: 1 call + 2 retries)
+    assert reply.status == 503
+    body = reply.json()
+    assert body["message"] == "The item store is unavailable; retry later"
+    assert body["requestId"] == reply.headers["x-amzn-RequestId"]
+    assert "Provisioned" not in reply.text
+    assert puts == 3
+    assert any("DynamoDB request failed" in line and "ProvisionedThroughputExceeded" in line for line in logs)
+    assert _items_named(env, name) == []
+
+
+def test_fault_dynamodb_conditional_check_stale_put_answers_409_and_table_is_unchanged(
+    env: TwoAccounts, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item already replaced once (now at version 2)
+    caller = callers["main-direct"]
+    name = _unique("stale")
+    item = _create(env, caller, name)
+    first = env.request(
+        "PUT",
+        f"/items/{item['id']}",
+        credentials=caller.credentials(),
+        body=f'{{"name":"{name}","version":1}}'.encode(),
+    )
+    assert first.status == 200, first.text
+    # WHEN a replace still carrying version 1 arrives (DynamoDB's condition check fails)
+    stale = env.request(
+        "PUT", f"/items/{item['id']}", credentials=caller.credentials(), body=b'{"name":"lost update","version":1}'
+    )
+    # THEN 409 names the current version, and the table keeps version 2 with the first replace's fields
+    assert stale.status == 409
+    assert stale.json()["currentVersion"] == 2
+    (stored,) = _items_named(env, name)
+    assert stored["version"]["N"] == "2"
+    assert _items_named(env, "lost update") == []
+
+
+def test_fault_concurrent_puts_with_same_version_one_wins_one_409_applied_once(
+    env: TwoAccounts, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item at version 1 and two writers that both read version 1
+    caller = callers["main-direct"]
+    item = _create(env, caller, _unique("race"))
+    names = [_unique("race-a"), _unique("race-b")]
+    start = threading.Barrier(2)
+
+    def replace(name: str) -> int:
+        body = f'{{"name": "{name}", "version": 1}}'.encode()
+        start.wait()
+        return env.request("PUT", f"/items/{item['id']}", credentials=caller.credentials(), body=body).status
+
+    # WHEN both replace it at the same time
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = list(pool.map(replace, names))
+    # THEN exactly one wins and one gets 409; the table holds the winner's name at version 2
+    assert sorted(statuses) == [200, 409]
+    winner = names[statuses.index(200)]
+    (stored,) = _items_named(env, winner)
+    assert stored["version"]["N"] == "2"
+    assert _items_named(env, names[statuses.index(409)]) == []
+
+
+# ---------------------------------------------------------------------------------------------- STS
+def test_fault_sts_unreachable_assume_role_client_returns_504_and_calls_no_api(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN an assume-role client whose STS endpoint refuses connections (nothing listens there)
+    dead_sts = f"http://127.0.0.1:{_closed_port()}"
+    with gateway_proxy.script([]):
+        # WHEN it is invoked
+        result = _client(env, gateway_proxy, {"path": "/"}, kind="assume_role", AWS_ENDPOINT_URL_STS=dead_sts)
+        calls = len(gateway_proxy.seen)
+    # THEN 504 explains STS is unreachable, and no API request was made
+    assert result.status == 504
+    assert "STS unreachable" in result.payload["error"]
+    assert "STS interface endpoint" in result.payload["hint"]
+    assert calls == 0
+
+
+# ---------------------------------------------------------------------------------------------- credentials
+def test_fault_credentials_nearing_expiry_between_invocations_are_refreshed_before_use(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN an STS that issues a first session expiring in 15 minutes + 2 seconds (botocore refreshes below 15)
+    assert env.sts is not None
+    with FaultProxy(env.sts.url) as sts, sts.script(["expire-in:902"]):
+        where = {"AWS_ENDPOINT_URL_STS": sts.url}
+        # WHEN the warm assume-role client is invoked, then again once those 2 seconds have passed
+        first = _client(env, gateway_proxy, {"path": "/"}, kind="assume_role", **where)
+        threading.Event().wait(2.5)
+        second = _client(env, gateway_proxy, {"path": "/"}, kind="assume_role", **where)
+        assume_calls = sts.count("POST /")
+    # THEN the second invocation assumed the role again and signed with the new session: both succeed
+    assert (first.status, second.status) == (200, 200)
+    assert assume_calls == 2
+    assert first.json()["accessKey"] != second.json()["accessKey"]
+    assert second.cold_start is False
+
+
+def test_fault_session_expired_before_the_request_answers_403_with_expiry_hint(
+    env: TwoAccounts, gateway_proxy: FaultProxy
+) -> None:
+    # GIVEN a warm direct client whose session (its execution role's) has expired since its last call
+    marker = {"API_TIMEOUT": "9"}  # a function configuration of its own: its sandbox is discarded afterwards
+    first = _client(env, gateway_proxy, {"path": "/"}, **marker)
+    assert first.status == 200, first.payload
+    session = sts_backends[CONSUMER]["aws"].get_assumed_role_from_access_key(first.json()["accessKey"])
+    session.expiration = datetime.utcnow() - timedelta(minutes=1)  # moto keeps naive UTC times
+    try:
+        # WHEN it is invoked again
+        result = _client(env, gateway_proxy, {"path": "/"}, **marker)
+    finally:
+        env.recycle_functions("direct", MAIN)
+    # THEN API Gateway's expired-token answer comes back with a hint that says so
+    assert result.status == 403
+    assert "The security token included in the request is expired" in result.body
+    assert result.payload["hint"].startswith("Expired credentials")
