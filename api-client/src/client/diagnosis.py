@@ -15,9 +15,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from client.transport import TransportError
+from client.transport import IDEMPOTENT_METHODS, TransportError
 
-__all__ = ["Failure", "credentials_failure", "forbidden_hint", "status_hint", "transport_failure"]
+__all__ = ["Failure", "credentials_failure", "forbidden_hint", "maybe_applied", "status_hint", "transport_failure"]
 
 # Checked in order; the first phrase found in API Gateway's 403 message decides the hint.
 _FORBIDDEN_HINTS: tuple[tuple[str, str], ...] = (
@@ -122,6 +122,19 @@ def status_hint(status: int) -> str | None:
     if status == 404:
         return "No such resource: check the path and API_PREFIX (stage)"
     return None
+
+
+# Failures that happen before a byte of the request is sent: nothing can have been applied.
+_UNSENT_KINDS = frozenset({"dns", "connect", "connect-timeout", "tls"})
+
+
+def maybe_applied(method: str, *, transport_kind: str | None = None, status: int | None = None) -> str | None:
+    """For a non-idempotent request (never retried) that failed after it may have been sent: say so, else None."""
+    if method.upper() in IDEMPOTENT_METHODS or transport_kind in _UNSENT_KINDS:
+        return None
+    if status is not None and status < 500:
+        return None  # API Gateway or the backend refused it: nothing was applied
+    return f"the {method.upper()} may have been applied before the failure: check before sending it again"
 
 
 def transport_failure(error: TransportError, *, custom_endpoint: bool) -> Failure:

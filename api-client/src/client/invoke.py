@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from client.config import ClientConfig, ConfigError, load_config
 from client.credentials import assume_role_credentials, own_credentials
-from client.diagnosis import Failure, credentials_failure, forbidden_hint, status_hint, transport_failure
+from client.diagnosis import Failure, credentials_failure, forbidden_hint, maybe_applied, status_hint, transport_failure
 from client.signing import canonical_target, sign_request
 from client.transport import Answer, RetryPolicy, TransportError, new_pool, send
 
@@ -134,6 +134,9 @@ class Invoker:
             failure = transport_failure(
                 error, custom_endpoint=self.config.endpoint != f"https://{self.config.api_host}"
             )
+            note = maybe_applied(request.method, transport_kind=error.kind)
+            if note:
+                failure = replace(failure, hint=f"{failure.hint}; {note}")
             logger.warning("API unreachable", extra={"error": failure.error, "hint": failure.hint})
             return failure.result()
         return self._result(request, target, answer)
@@ -148,6 +151,9 @@ class Invoker:
         tries = f" after {answer.attempts} attempts" if answer.attempts > 1 else ""
         result["error"] = f"{self.config.api_host} answered {answer.status}{tries}"
         hint = forbidden_hint(body, answer.headers) if answer.status == 403 else status_hint(answer.status)
+        note = maybe_applied(request.method, status=answer.status)
+        if note:
+            hint = f"{hint}; {note}" if hint else note
         if hint:
             result["hint"] = hint
         logger.warning("API call failed", extra={**log_fields, "hint": hint})

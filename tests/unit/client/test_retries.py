@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from client.diagnosis import maybe_applied
 from client.invoke import Invoker, build_direct_invoker
 from client.transport import RetryPolicy
 from tests.unit.client.support import SECRET_KEY, FakeLambdaContext, Reply, ScriptedHTTPSServer
@@ -105,9 +106,12 @@ def test_invoke_non_idempotent_500_is_not_retried(
     api_server.script = [Reply(500, '{"message": "boom"}'), Reply(200, "{}")]
     # WHEN a non-idempotent request is invoked
     result = invoker.invoke({"method": method, "body": {"n": 1}}, lambda_context)
-    # THEN it is sent once only and the 500 is reported
+    # THEN it is sent once only and the 500 is reported, warning that it may have been applied
     assert result["statusCode"] == 500
     assert result["error"].endswith("answered 500")
+    assert result["hint"].endswith(
+        f"the {method} may have been applied before the failure: check before sending it again"
+    )
     assert len(api_server.received) == 1
     assert sleeps == []
 
@@ -119,9 +123,10 @@ def test_invoke_post_timeout_is_not_retried(
     api_server.script = [Reply(200, "{}", delay=0.8), Reply(200, "{}")]
     # WHEN a POST is invoked
     result = invoker.invoke({"method": "POST", "body": "x"}, lambda_context)
-    # THEN the client does not resend it (the first may have been applied) and reports a timeout
+    # THEN the client does not resend it (the first may have been applied), reports a timeout and says so
     assert result["statusCode"] == 504
     assert result["error"] == "no answer from 127.0.0.1 within 0.5s"
+    assert "the POST may have been applied before the failure" in result["hint"]
     assert len(api_server.received) == 1
 
 
@@ -152,3 +157,29 @@ def test_invoke_retry_after_header_sets_backoff_floor(
     # THEN the client waited at least what the server asked for, then succeeded
     assert result["statusCode"] == 200
     assert sleeps == [1.0]
+
+
+@pytest.mark.parametrize(("method", "status"), [("POST", 400), ("POST", 409), ("GET", 500), ("PUT", 502)])
+def test_invoke_refused_or_idempotent_failure_has_no_maybe_applied_note(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext, method: str, status: int
+) -> None:
+    # GIVEN an API that refuses (4xx: nothing applied) or a method that is safe to repeat
+    api_server.script = [Reply(status, '{"message": "no"}')] * 3
+    # WHEN it is invoked
+    result = invoker.invoke({"method": method, "body": {"n": 1}}, lambda_context)
+    # THEN no "may have been applied" warning is added
+    assert result["statusCode"] == status
+    assert "may have been applied" not in result.get("hint", "")
+
+
+@pytest.mark.parametrize("kind", ["dns", "connect", "connect-timeout", "tls"])
+def test_maybe_applied_failure_before_sending_returns_none(kind: str) -> None:
+    # GIVEN a POST that failed before any byte was sent THEN nothing can have been applied
+    assert maybe_applied("POST", transport_kind=kind) is None
+
+
+@pytest.mark.parametrize("kind", ["timeout", "connection"])
+def test_maybe_applied_failure_after_sending_warns(kind: str) -> None:
+    assert maybe_applied("post", transport_kind=kind) == (
+        "the POST may have been applied before the failure: check before sending it again"
+    )
