@@ -5,28 +5,13 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
-# Without -x ShellCheck cannot follow this (SC1091); tests/scripts runs it with -x, which checks lib.sh too.
-# shellcheck source=scripts/lib.sh disable=SC1091
+# shellcheck source=scripts/lib.sh
 source "${SCRIPT_DIR}/scripts/lib.sh"
 
 readonly SIDE="${BACKEND_SIDE}"
 
 usage() {
-  cat <<USAGE
-Usage: $(basename "$0") [--profile PROFILE] [--region REGION] <s3-bucket>
-
-Build and package the API provider (${SIDE}) for deployment.
-Writes ${SIDE}/${SIDE}-deploy.yaml and ${SIDE}/vpc-${SIDE}-deploy.yaml; the code zip and the nested
-template are uploaded to <s3-bucket>, which must be in the region you deploy to.
-
-Options:
-  --profile PROFILE   AWS CLI profile for the upload (default: the CLI's default credentials)
-  --region REGION     region of the bucket (default: the profile's region)
-  -h, --help          show this help
-
-Environment:
-  PIP                 pip command to run (default: "python3 -m pip")
-USAGE
+  build_usage "$SIDE" "API provider"
 }
 
 main() {

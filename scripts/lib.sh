@@ -441,7 +441,27 @@ build_side() {
   done
 }
 
-# Shared main of build-backend.sh and build-client.sh (each defines its own usage()).
+# Usage of build-backend.sh and build-client.sh: build_usage <side> <role, e.g. "API provider">.
+build_usage() {
+  local side="$1" role="$2"
+  cat <<USAGE
+Usage: $(basename "$0") [--profile PROFILE] [--region REGION] <s3-bucket>
+
+Build and package the ${role} (${side}) for deployment.
+Writes ${side}/${side}-deploy.yaml and ${side}/vpc-${side}-deploy.yaml; the code zip and the nested
+template are uploaded to <s3-bucket>, which must be in the region you deploy to.
+
+Options:
+  --profile PROFILE   AWS CLI profile for the upload (default: the CLI's default credentials)
+  --region REGION     region of the bucket (default: the profile's region)
+  -h, --help          show this help
+
+Environment:
+  PIP                 pip command to run (default: "python3 -m pip")
+USAGE
+}
+
+# Shared main of build-backend.sh and build-client.sh (each defines usage() with build_usage).
 build_main() {
   local side="$1" profile="" region="" positional=()
   shift
