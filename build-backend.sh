@@ -5,7 +5,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
-# shellcheck source=scripts/lib.sh
+# Without -x ShellCheck cannot follow this (SC1091); make lint runs it with -x, which checks lib.sh too.
+# shellcheck source=scripts/lib.sh disable=SC1091
 source "${SCRIPT_DIR}/scripts/lib.sh"
 
 readonly SIDE="${BACKEND_SIDE}"
