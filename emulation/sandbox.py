@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import select
-import subprocess  # nosec B404 - starts this interpreter for the Lambda sandboxes, never a shell
+import subprocess  # nosec B404  # starts this interpreter for the Lambda sandboxes, never a shell
 import sys
 import threading
 import time
