@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from diagnose.context import ClientContext, required
 from diagnose.facts import Endpoint
@@ -14,13 +13,13 @@ from emulation.authz import (
     INVOKE,
     Decision,
     PolicyKind,
-    Principal,
     decide_assume_role,
     decide_endpoint,
+    decide_identity,
     decide_invoke,
     expand_execute_api_resources,
 )
-from emulation.policy import Policy, Request, as_list, evaluate_policies, principal_context, statements
+from emulation.policy import Policy, as_list, statements
 
 __all__ = [
     "assume_permission",
@@ -39,17 +38,6 @@ class Sides:
     identity: bool | None  # None: that side's policies are unknown
     resource: bool | None
     resource_decision: Decision | None  # the resource (or trust) side alone, identity assumed to allow
-
-
-def _identity_allows(
-    principal: Principal, action: str, resource: str, policies: Sequence[Policy], context: Mapping[str, Any]
-) -> bool:
-    """The identity side alone, with the same statement evaluation authz uses (authz has no identity-only call)."""
-    request = Request(
-        action=action, resource=resource, principal=principal, context={**principal_context(principal), **context}
-    )
-    result = evaluate_policies(policies, request, resource_based=False)
-    return result.allowed and not result.explicit_deny
 
 
 def _sides(*, combined: Decision | None, resource_only: Decision | None, identity_only: bool | None) -> Sides:
@@ -128,7 +116,11 @@ def _assume_sides(ctx: ClientContext) -> Sides:
             combined = decide_assume_role(
                 principal=caller, role_arn=role, trust_policy=trust, identity_policies=identity
             )
-    identity_only = None if identity is None else _identity_allows(caller, ASSUME_ROLE, role, identity, {})
+    identity_only = (
+        None
+        if identity is None
+        else decide_identity(principal=caller, action=ASSUME_ROLE, resource=role, identity_policies=identity).allowed
+    )
     return _sides(combined=combined, resource_only=resource_only, identity_only=identity_only)
 
 
@@ -234,7 +226,13 @@ def _invoke_sides(ctx: ClientContext) -> Sides:
                 api_account=account,
                 context=context,
             )
-    identity_only = None if identity is None else _identity_allows(signer, INVOKE, arn, identity, context or {})
+    identity_only = (
+        None
+        if identity is None
+        else decide_identity(
+            principal=signer, action=INVOKE, resource=arn, identity_policies=identity, context=context
+        ).allowed
+    )
     return _sides(combined=combined, resource_only=resource_only, identity_only=identity_only)
 
 

@@ -31,6 +31,7 @@ from emulation.policy import (
 
 __all__ = [
     "ANONYMOUS",
+    "ASSUME_ROLE",
     "INVOKE",
     "Decision",
     "PolicyKind",
@@ -40,6 +41,7 @@ __all__ = [
     "access_denied_body",
     "decide_assume_role",
     "decide_endpoint",
+    "decide_identity",
     "decide_invoke",
     "execute_api_arn",
     "expand_execute_api_resources",
@@ -222,6 +224,24 @@ def decide_invoke(
     if identity_policies is not None and not principal.is_anonymous:
         identity = evaluate_policies(identity_policies, request, resource_based=False)
     return _combine(request, resource, identity, resource_account=api_account, resource_must_allow=False)
+
+
+def decide_identity(
+    *,
+    principal: Principal,
+    action: str,
+    resource: str,
+    identity_policies: Sequence[Policy],
+    context: ConditionContext | None = None,
+) -> Decision:
+    """The caller's identity policies on their own: Deny wins, then Allow, else the implicit deny."""
+    request = _request(principal, action, resource, context or {})
+    result = evaluate_policies(identity_policies, request, resource_based=False)
+    if result.explicit_deny:
+        return _decision(request, Reason.EXPLICIT_DENY, PolicyKind.IDENTITY, result)
+    if not result.allowed:
+        return _decision(request, Reason.NO_IDENTITY_ALLOW, PolicyKind.IDENTITY, result)
+    return _decision(request, Reason.ALLOWED, None, result)
 
 
 def decide_endpoint(

@@ -14,6 +14,7 @@ from emulation.authz import (
     access_denied_body,
     decide_assume_role,
     decide_endpoint,
+    decide_identity,
     decide_invoke,
     execute_api_arn,
     expand_execute_api_resources,
@@ -481,3 +482,24 @@ def test_policies_from_accepts_dicts_json_and_url_encoded_json() -> None:
     # GIVEN the three forms IAM and templates hand policies over in WHEN parsed THEN all become dicts
     parsed = policies_from([{"Statement": []}, '{"Statement": []}', "%7B%22Statement%22%3A%20%5B%5D%7D", None])
     assert parsed == [{"Statement": []}] * 3
+
+
+@pytest.mark.parametrize(
+    ("policies", "reason", "kind"),
+    [
+        ([_statement("Allow", Sid="IdentityAllow")], Reason.ALLOWED, None),
+        ([], Reason.NO_IDENTITY_ALLOW, PolicyKind.IDENTITY),
+        ([_statement("Allow"), _statement("Deny", Sid="IdentityDeny")], Reason.EXPLICIT_DENY, PolicyKind.IDENTITY),
+    ],
+)
+def test_decide_identity_alone_follows_deny_then_allow_then_implicit_deny(policies, reason, kind) -> None:
+    # GIVEN the caller's identity policies only (no resource side)
+    # WHEN they are evaluated for execute-api:Invoke
+    decision = decide_identity(
+        principal=CROSS_ACCOUNT,
+        action="execute-api:Invoke",
+        resource=RESOURCE,
+        identity_policies=[{"Statement": policies}] if policies else [],
+    )
+    # THEN Deny wins, then Allow, else the implicit deny, each named as an identity-policy outcome
+    assert (decision.allowed, decision.reason, decision.policy_kind) == (reason is Reason.ALLOWED, reason, kind)
