@@ -70,17 +70,15 @@ ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "
 
 
 @functools.cache
-def packaged_backend() -> dict[str, Any]:
-    """The template as `sam package` leaves it: the local CodeUri replaced by an S3 location."""
-    template = load_template(BACKEND)
-    template["Resources"]["BackendFunction"]["Properties"]["CodeUri"] = "s3://artifacts/backend.zip"
-    return template
+def backend_template() -> dict[str, Any]:
+    """The source template, parsed once (render_template packages its local CodeUri as `sam package` would)."""
+    return load_template(BACKEND)
 
 
 def render(parameters: dict[str, str]) -> Rendered:
     """Transform and resolve api-backend.yaml for one parameter set in the provider account."""
     return render_template(
-        copy.deepcopy(packaged_backend()),
+        copy.deepcopy(backend_template()),
         parameters,
         account_id=ACCOUNT,
         region=REGION,
@@ -364,7 +362,7 @@ def test_render_twice_at_different_times_creates_new_deployment(monkeypatch):
 
 def test_source_template_api_always_deploys_and_invokes_without_role():
     # GIVEN the API as written in the template
-    api = packaged_backend()["Resources"]["BackendApi"]["Properties"]
+    api = backend_template()["Resources"]["BackendApi"]["Properties"]
 
     # WHEN its deployment and auth settings are read
     settings = (api["AlwaysDeploy"], api["Auth"]["DefaultAuthorizer"], api["Auth"]["InvokeRole"])

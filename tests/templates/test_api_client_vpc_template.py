@@ -120,11 +120,9 @@ def test_vpc_api_client_nested_parameters_satisfy_child_constraints(
     # GIVEN one case's nested-stack parameters
     _, rendered = case
     passed = dict(_nested(rendered)["Parameters"])
-    child = load_template(CHILD)
-    child["Globals"]["Function"]["CodeUri"] = "s3://artifacts-bucket/api-client/code.zip"
     # WHEN the child is rendered with exactly those values (as CloudFormation would create it)
     nested = render_template(
-        child,
+        CHILD,
         passed,
         attributes={"rAPIGatewayEndpoint.DnsEntries": ["Z1:vpce-1-a.execute-api.us-east-1.vpce.amazonaws.com"]},
     )
