@@ -108,7 +108,7 @@ def build_pools(env: TwoAccounts, clients: tuple[BenchClient, ...] = CLIENTS) ->
         )
         dns_vpc = vpc_id if function.in_vpc else None
         # TwoAccounts has no public spec builder yet; _spec is what its own client pools use.
-        spec = env._spec(code, lambda: _endpoints(env), lambda dns_vpc=dns_vpc: env.dns_view(dns_vpc))
+        spec = env.function_spec(code, lambda: _endpoints(env), lambda dns_vpc=dns_vpc: env.dns_view(dns_vpc))
         pools[client.key] = FunctionPool(spec, max_concurrency=1)
     return pools
 

@@ -519,9 +519,10 @@ class TwoAccounts:
         }
         return {**function.environment, **reserved, **offline, **extra}
 
-    def _spec(
+    def function_spec(
         self, function: FunctionView, extra: Callable[[], Mapping[str, str]], dns: Callable[[], Mapping[str, int]]
     ) -> FunctionSpec:
+        """How to run one rendered function in a sandbox: its code, limits, Lambda-like environment and DNS view."""
         return FunctionSpec(
             name=function.name,
             arn=function.arn,
@@ -537,7 +538,7 @@ class TwoAccounts:
     def _new_backend_pool(self, provider: Stack) -> FunctionPool:
         function = _backend_function(provider)
         # DynamoDB is moto; the backend signs with its own role's credentials, in the provider account.
-        spec = self._spec(function, lambda: {"AWS_ENDPOINT_URL_DYNAMODB": self.moto_url}, lambda: {})
+        spec = self.function_spec(function, lambda: {"AWS_ENDPOINT_URL_DYNAMODB": self.moto_url}, lambda: {})
         return FunctionPool(spec, max_concurrency=self._max_concurrency)
 
     def _invoke_backend(self, event: dict[str, Any], context: Any) -> Any:
@@ -568,7 +569,7 @@ class TwoAccounts:
             return {**values, **(env or {})}
 
         pool = FunctionPool(
-            self._spec(function, extra, lambda: self.dns_view(vpc)), max_concurrency=self._max_concurrency
+            self.function_spec(function, extra, lambda: self.dns_view(vpc)), max_concurrency=self._max_concurrency
         )
         with self._lock:
             return self._client_pools.setdefault(key, pool)
