@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from client.invoke import build_assume_role_invoker, logger
+from client.invoke import logger
+from client.role import build_assume_role_invoker
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

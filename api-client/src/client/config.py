@@ -16,6 +16,7 @@ _HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$")
 _SESSION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9+=,.@_-]")
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ConfigError(ValueError):
@@ -34,21 +35,26 @@ class ClientConfig:
     ca_bundle: str | None = None
     role_arn: str | None = None
     role_session_name: str = "api-client"
+    sts_endpoint: str | None = None  # where the assume-role client calls sts:AssumeRole
+    sts_ca_bundle: str | None = None
 
 
 def load_config(environ: Mapping[str, str] | None = None, *, needs_role: bool = False) -> ClientConfig:
     """Build a ClientConfig from environment variables; raise ConfigError naming the first bad one."""
     env = os.environ if environ is None else environ
     api_host = _api_host(env.get("API_HOST", ""))
+    region = _region(env)
     return ClientConfig(
         api_host=api_host,
         api_prefix=_api_prefix(env.get("API_PREFIX", "")),
         timeout=_timeout(env.get("API_TIMEOUT", "10")),
         endpoint=_endpoint(env.get("API_ENDPOINT", ""), api_host),
-        region=_region(env),
-        ca_bundle=_ca_bundle(env.get("API_CA_BUNDLE", "")),
+        region=region,
+        ca_bundle=_file(env, "API_CA_BUNDLE"),
         role_arn=_role_arn(env.get("ROLE_TO_ASSUME", "")) if needs_role else None,
         role_session_name=_session_name(env.get("AWS_LAMBDA_FUNCTION_NAME", "")),
+        sts_endpoint=_sts_endpoint(env, region) if needs_role else None,
+        sts_ca_bundle=_file(env, "AWS_CA_BUNDLE") if needs_role else None,
     )
 
 
@@ -103,13 +109,43 @@ def _region(env: Mapping[str, str]) -> str:
     return value
 
 
-def _ca_bundle(raw: str) -> str | None:
-    value = raw.strip()
+def _file(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
     if not value:
         return None
     if not os.path.isfile(value):
-        raise ConfigError(f"API_CA_BUNDLE {value!r} is not a readable PEM file")
+        raise ConfigError(f"{name} {value!r} is not a readable PEM file")
     return value
+
+
+def _sts_endpoint(env: Mapping[str, str], region: str) -> str:
+    """The SDKs' variables first (AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL); else the Region's own STS endpoint.
+
+    The default is what the STS interface endpoint's private DNS answers for: sts.{region}.amazonaws.com (.com.cn in
+    China), or sts-fips.{region}... when AWS_USE_FIPS_ENDPOINT=true. Other partitions set AWS_ENDPOINT_URL_STS.
+    """
+    for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"):
+        raw = env.get(name, "").strip().rstrip("/")
+        if raw:
+            return _checked_sts_url(name, raw)
+    service = "sts-fips" if env.get("AWS_USE_FIPS_ENDPOINT", "").strip().lower() == "true" else "sts"
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{service}.{region}.{suffix}"
+
+
+def _checked_sts_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    loopback = parts.hostname in _LOOPBACK
+    # The answer carries the role's secret key: plain HTTP only to a local emulator on this machine.
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise ConfigError(f"{name} {raw!r} must be an https:// URL (http:// only for 127.0.0.1 or localhost)")
+    if parts.path or parts.query or parts.fragment or parts.username:
+        raise ConfigError(f"{name} {raw!r} must be scheme and host only, e.g. https://sts.us-east-1.amazonaws.com")
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError:
+        raise ConfigError(f"{name} {raw!r} has an invalid port") from None
+    return raw
 
 
 def _role_arn(raw: str) -> str:

@@ -1,73 +1,89 @@
-"""Where the signing credentials come from: the function's own role, or an assumed provider role."""
+"""The function's own signing keys, and the error every credential source raises.
+
+Kept free of botocore.credentials and botocore.session: the direct client signs with the keys Lambda puts in the
+environment, and loading botocore's credential machinery (about a tenth of a cold start) would buy it nothing.
+"""
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any
-
-from botocore.config import Config
-from botocore.credentials import AssumeRoleCredentialFetcher, Credentials, DeferredRefreshableCredentials, EnvProvider
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 from client.config import ConfigError
 
-if TYPE_CHECKING:
-    from botocore.session import Session
-
-__all__ = ["assume_role_credentials", "own_credentials"]
+__all__ = ["CredentialSource", "CredentialsError", "Keys", "SigningKeys", "own_credentials"]
 
 
-def own_credentials(session: Session | None = None) -> Credentials:
-    """Credentials of the function's execution role (Lambda puts them in the environment)."""
-    if session is None:
-        # Lambda always puts the role's keys in the environment, and the provider chain would find them there
-        # first too: reading them directly keeps botocore.session out of the direct client's cold start.
-        from_environment = EnvProvider().load()
-        if from_environment is not None:
-            return from_environment
-        session = _new_session()
-    credentials = session.get_credentials()
+class SigningKeys(Protocol):
+    """What SigV4 signing reads: botocore's ReadOnlyCredentials and our Keys both have it."""
+
+    @property
+    def access_key(self) -> str:
+        """Access key id."""
+        ...
+
+    @property
+    def secret_key(self) -> str:
+        """Secret access key."""
+        ...
+
+    @property
+    def token(self) -> str | None:
+        """Session token (None for long-term keys)."""
+        ...
+
+
+class CredentialSource(Protocol):
+    """Where each invocation gets its keys: fixed ones, or botocore's refreshable assume-role credentials."""
+
+    def get_frozen_credentials(self) -> SigningKeys:
+        """Keys valid for this invocation (refreshable sources refresh first when needed)."""
+        ...
+
+
+class CredentialsError(Exception):
+    """No keys to sign with; the message says what failed (the diagnosis layer explains it to the caller)."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A fixed set of keys: Lambda's execution-role keys do not change during an execution environment's life."""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
+
+    def get_frozen_credentials(self) -> Keys:
+        """These keys (a CredentialSource that never refreshes)."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"Keys(access_key={self.access_key!r}, secret_key='***', token={'***' if self.token else None})"
+
+
+def own_credentials(environ: Mapping[str, str] | None = None) -> CredentialSource:
+    """Credentials of the function's execution role: the environment's keys (Lambda always sets them).
+
+    Off Lambda (a local run with a profile), botocore's default credential chain is used instead.
+    """
+    env = os.environ if environ is None else environ
+    access_key = env.get("AWS_ACCESS_KEY_ID", "").strip()
+    secret_key = env.get("AWS_SECRET_ACCESS_KEY", "").strip()
+    if access_key and secret_key:
+        return Keys(access_key, secret_key, env.get("AWS_SESSION_TOKEN", "").strip() or None)
+    if access_key or secret_key:
+        missing = "AWS_SECRET_ACCESS_KEY" if access_key else "AWS_ACCESS_KEY_ID"
+        raise ConfigError(f"{missing} is empty while its partner key is set: set both, or neither to use a profile")
+    return _credential_chain()
+
+
+def _credential_chain() -> CredentialSource:
+    # Never reached on Lambda (the keys are always in the environment), so botocore.session stays out of cold starts.
+    from botocore.session import get_session  # noqa: PLC0415
+
+    credentials = get_session().get_credentials()
     if credentials is None:
         raise ConfigError("AWS_ACCESS_KEY_ID: no AWS credentials found (Lambda sets them; set them to run locally)")
     return credentials
-
-
-def assume_role_credentials(
-    role_arn: str,
-    *,
-    region: str,
-    session_name: str,
-    timeout: float,
-    session: Session | None = None,
-    duration_seconds: int | None = None,
-) -> Credentials:
-    """Refreshable credentials of ``role_arn``: no STS call until first use, then one per credential lifetime.
-
-    botocore refreshes them when less than 15 minutes remain (and insists below 10), so warm invocations
-    reuse one AssumeRole result for most of its hour.
-    """
-    source_credentials = own_credentials(session)  # read before the session exists: no credential chain on Lambda
-    session = session or _new_session()
-    sts_config = Config(
-        region_name=region,  # regional endpoint (sts.{region}.amazonaws.com): the VPC's STS endpoint answers it
-        connect_timeout=timeout,
-        read_timeout=timeout,
-        retries={"mode": "standard", "max_attempts": 2},
-    )
-    extra_args: dict[str, Any] = {"RoleSessionName": session_name}
-    if duration_seconds is not None:
-        extra_args["DurationSeconds"] = duration_seconds
-    fetcher = AssumeRoleCredentialFetcher(
-        client_creator=functools.partial(session.create_client, region_name=region, config=sts_config),
-        source_credentials=source_credentials,
-        role_arn=role_arn,
-        extra_args=extra_args,
-    )
-    return DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
-
-
-def _new_session() -> Session:
-    """botocore's default session: the full credential chain and the STS client factory."""
-    # Imported on demand (still during init for the assume-role client): the direct client never needs it on Lambda.
-    from botocore.session import get_session  # noqa: PLC0415
-
-    return get_session()

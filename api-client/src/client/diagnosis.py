@@ -15,6 +15,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from client.sts import StsError, StsUnreachable
 from client.transport import IDEMPOTENT_METHODS, TransportError
 
 __all__ = ["Failure", "credentials_failure", "forbidden_hint", "maybe_applied", "status_hint", "transport_failure"]
@@ -147,29 +148,44 @@ def transport_failure(error: TransportError, *, custom_endpoint: bool) -> Failur
 def credentials_failure(error: Exception, role_arn: str | None) -> Failure:
     """Explain why signing credentials could not be obtained (STS denied or unreachable, none configured)."""
     target = f"sts:AssumeRole into {role_arn}" if role_arn else "loading credentials"
+    if isinstance(error, StsError):
+        return _sts_refused(target, error.code, error.message)
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        message = error.response.get("Error", {}).get("Message", str(error))
-        if code == "AccessDenied":
-            return Failure(
-                502,
-                f"{target} was denied: {message}",
-                "The provider role's trust policy must trust this account or role (provider pTrustedPrincipals), "
-                "this function's role needs sts:AssumeRole on it, and the STS endpoint policy must allow it",
-            )
-        return Failure(502, f"{target} failed ({code}): {message}", "STS refused the request; see the error code")
-    if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
-        return Failure(
-            504,
-            f"{target} failed: STS unreachable ({error})",
-            "No path to STS from this VPC: create the STS interface endpoint (pCreateSTSEndpoint=Yes, private DNS) "
-            "or allow the client security group to reach an existing one",
-        )
+        details = error.response.get("Error", {})
+        return _sts_refused(target, details.get("Code", "Unknown"), details.get("Message", str(error)))
+    if isinstance(error, StsUnreachable | EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        return _sts_unreachable(target, error)
     if isinstance(error, NoCredentialsError):
         return Failure(502, f"{target} failed: no source credentials", "The function has no execution-role keys")
     if isinstance(error, BotoCoreError):
-        return Failure(502, f"{target} failed: {error}", "Unexpected STS client error; see the function log")
+        return Failure(502, f"{target} failed: {error}", "Unexpected credential error; see the function log")
     return Failure(502, f"{target} failed: {type(error).__name__}: {error}", "See the function log")
+
+
+def _sts_unreachable(target: str, error: Exception) -> Failure:
+    if isinstance(error, StsUnreachable) and error.kind == "tls":
+        return Failure(
+            502,
+            f"{target} failed: {error}",
+            "TLS with STS failed: AWS_CA_BUNDLE (if set) must hold the CA of the STS endpoint's certificate",
+        )
+    return Failure(
+        504,
+        f"{target} failed: STS unreachable ({error})",
+        "No path to STS from this VPC: create the STS interface endpoint (pCreateSTSEndpoint=Yes, private DNS) "
+        "or allow the client security group to reach an existing one",
+    )
+
+
+def _sts_refused(target: str, code: str, message: str) -> Failure:
+    if code == "AccessDenied":
+        return Failure(
+            502,
+            f"{target} was denied: {message}",
+            "The provider role's trust policy must trust this account or role (provider pTrustedPrincipals), "
+            "this function's role needs sts:AssumeRole on it, and the STS endpoint policy must allow it",
+        )
+    return Failure(502, f"{target} failed ({code}): {message}", "STS refused the request; see the error code")
 
 
 def _message(body: str) -> str:

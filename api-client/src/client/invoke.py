@@ -12,16 +12,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import urllib3
 from aws_lambda_powertools import Logger
-from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from client.config import ClientConfig, ConfigError, load_config
-from client.credentials import assume_role_credentials, own_credentials
+from client.credentials import CredentialsError, CredentialSource, own_credentials
 from client.diagnosis import Failure, credentials_failure, forbidden_hint, maybe_applied, status_hint, transport_failure
 from client.signing import canonical_target, sign_request
 from client.transport import Answer, RetryPolicy, TransportError, new_pool, send
 
-__all__ = ["ApiRequest", "EventError", "Invoker", "build_assume_role_invoker", "build_direct_invoker", "logger"]
+__all__ = ["ApiRequest", "EventError", "Invoker", "build_direct_invoker", "build_invoker", "logger"]
 
 logger = Logger()
 
@@ -80,9 +79,9 @@ class Invoker:
     def __init__(
         self,
         config: ClientConfig,
-        credentials: Credentials,
+        credentials: CredentialSource,
         *,
-        pool: urllib3.HTTPSConnectionPool | None = None,
+        pool: urllib3.HTTPConnectionPool | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -101,7 +100,8 @@ class Invoker:
         try:
             # Read once per invocation: refreshable credentials keep >= 10 minutes of validity after this.
             frozen = self.credentials.get_frozen_credentials()
-        except (BotoCoreError, ClientError, RuntimeError) as error:  # botocore raises RuntimeError on stale refreshes
+        # RuntimeError: botocore's refresh gives up on stale credentials; botocore errors: a local profile's chain.
+        except (CredentialsError, BotoCoreError, ClientError, RuntimeError) as error:
             failure = credentials_failure(error, self.config.role_arn)
             logger.warning("no credentials to sign with", extra={"error": failure.error, "hint": failure.hint})
             return failure.result()
@@ -162,23 +162,13 @@ class Invoker:
 
 def build_direct_invoker(environ: Mapping[str, str] | None = None) -> Invoker:
     """The direct client: signs with the function's own execution-role credentials."""
-    return _build(environ, needs_role=False, credentials=lambda _: own_credentials())
+    return build_invoker(environ, needs_role=False, credentials=lambda _: own_credentials(environ))
 
 
-def build_assume_role_invoker(environ: Mapping[str, str] | None = None) -> Invoker:
-    """The assume-role client: signs with refreshable credentials of ROLE_TO_ASSUME."""
-
-    def assumed(config: ClientConfig) -> Credentials:
-        return assume_role_credentials(
-            str(config.role_arn), region=config.region, session_name=config.role_session_name, timeout=config.timeout
-        )
-
-    return _build(environ, needs_role=True, credentials=assumed)
-
-
-def _build(
-    environ: Mapping[str, str] | None, *, needs_role: bool, credentials: Callable[[ClientConfig], Credentials]
+def build_invoker(
+    environ: Mapping[str, str] | None, *, needs_role: bool, credentials: Callable[[ClientConfig], CredentialSource]
 ) -> Invoker:
+    """Validate the configuration and build an Invoker with its credential source; a bad setting fails the start."""
     try:
         config = load_config(environ, needs_role=needs_role)
         return Invoker(config, credentials(config))

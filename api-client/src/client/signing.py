@@ -1,4 +1,4 @@
-"""SigV4 for execute-api: the one signing path both clients share."""
+"""SigV4: the one signing path both clients share, for execute-api (and for the assume-role client's STS call)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from urllib.parse import quote
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import ReadOnlyCredentials
+
+from client.credentials import SigningKeys
 
 __all__ = ["SERVICE", "canonical_target", "sign_request"]
 
@@ -32,8 +33,9 @@ def sign_request(
     target: str,
     headers: Mapping[str, str],
     body: bytes,
-    credentials: ReadOnlyCredentials,
+    credentials: SigningKeys,
     region: str,
+    service: str = SERVICE,
 ) -> dict[str, str]:
     """Return the headers to send: the given ones plus Host, X-Amz-Date, Authorization and any session token.
 
@@ -42,5 +44,5 @@ def sign_request(
     # Host is signed and sent, so API Gateway routes and verifies on the API host (never a caller-given one).
     fields = {name: value for name, value in headers.items() if name.lower() != "host"} | {"Host": host}
     request = AWSRequest(method=method, url=f"https://{host}{target}", data=body, headers=fields)
-    SigV4Auth(credentials, SERVICE, region).add_auth(request)
+    SigV4Auth(credentials, service, region).add_auth(request)
     return dict(request.headers.items())

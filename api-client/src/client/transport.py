@@ -64,22 +64,24 @@ class TransportError(Exception):
         self.attempts = attempts
 
 
-def new_pool(endpoint: str, ca_bundle: str | None = None) -> urllib3.HTTPSConnectionPool:
+def new_pool(endpoint: str, ca_bundle: str | None = None, *, plain_http: bool = False) -> urllib3.HTTPConnectionPool:
     """A keep-alive pool to one https:// endpoint that always verifies TLS (system store unless a PEM bundle is given).
 
     Bound to the one endpoint the client talks to: a PoolManager would parse the URL and look the pool up again on
     every request for the same answer (about 45 us of a 0.6 ms call over loopback TLS on a 2-core machine).
+    ``plain_http`` also accepts an http:// URL (configuration allows that only for a local emulator).
     """
-    pool = urllib3.connection_from_url(
-        endpoint, maxsize=2, cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle, retries=False
-    )
-    if not isinstance(pool, urllib3.HTTPSConnectionPool):
-        raise ValueError(f"{endpoint!r} is not an https:// URL")
-    return pool
+    if endpoint.startswith("https://"):
+        return urllib3.connection_from_url(
+            endpoint, maxsize=2, cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle, retries=False
+        )
+    if plain_http and endpoint.startswith("http://"):
+        return urllib3.connection_from_url(endpoint, maxsize=2, retries=False)
+    raise ValueError(f"{endpoint!r} is not an https:// URL")
 
 
 def send(
-    pool: urllib3.HTTPSConnectionPool,
+    pool: urllib3.HTTPConnectionPool,
     *,
     method: str,
     target: str,
@@ -90,16 +92,19 @@ def send(
     deadline: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    idempotent: bool | None = None,
 ) -> Answer:
     """Send one request for ``target`` (path and query); ``sign`` runs before each attempt, so each is freshly signed.
 
-    Retries connection errors, timeouts, 429 and 5xx, for idempotent methods only, while attempts and the
-    ``deadline`` (a ``clock`` value) allow. Raises TransportError when no attempt got an answer.
+    Retries connection errors, timeouts, 429 and 5xx, for idempotent requests only (by method unless ``idempotent``
+    says otherwise), while attempts and the ``deadline`` (a ``clock`` value) allow. Raises TransportError when no
+    attempt got an answer.
     """
     attempt = 0
+    repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
 
     def may_retry(delay: float) -> bool:
-        if method not in IDEMPOTENT_METHODS or attempt >= policy.max_attempts:
+        if not repeatable or attempt >= policy.max_attempts:
             return False
         # Only retry when a useful attempt still fits before the function itself would time out.
         return deadline is None or deadline - (clock() + delay) >= 1.0

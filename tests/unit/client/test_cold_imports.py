@@ -1,4 +1,4 @@
-"""What a cold start of each handler imports: the direct client never builds a botocore session."""
+"""What a cold start of each handler imports: neither client builds a botocore session or client at any point."""
 
 from __future__ import annotations
 
@@ -27,16 +27,19 @@ def _loaded_after_import(module: str) -> set[str]:
     return set(result.stdout.split())
 
 
-def test_direct_handler_cold_import_does_not_load_boto3_or_botocore_session():
+def test_direct_handler_cold_import_does_not_load_boto3_or_botocore_credentials():
     # GIVEN a fresh process with the direct client's environment
     # WHEN the handler module is imported (Lambda's init phase)
     loaded = _loaded_after_import("client.direct_auth")
-    # THEN signing is ready without a botocore session or boto3
+    # THEN signing is ready without boto3, a botocore session, or botocore's credential providers
     assert "botocore.auth" in loaded
-    assert "botocore.session" not in loaded
-    assert "boto3" not in loaded
+    assert {"boto3", "botocore.session", "botocore.credentials", "botocore.client"}.isdisjoint(loaded)
 
 
-def test_assume_role_handler_cold_import_does_not_load_boto3():
+def test_assume_role_handler_cold_import_loads_refreshable_credentials_but_no_botocore_client():
+    # GIVEN a fresh process with the assume-role client's environment
+    # WHEN the handler module is imported
     loaded = _loaded_after_import("client.assume_role")
-    assert "boto3" not in loaded
+    # THEN botocore's refreshable credentials are there, but no session or client (STS is one signed POST)
+    assert {"botocore.auth", "botocore.credentials", "client.sts"} <= loaded
+    assert {"boto3", "botocore.session", "botocore.client", "botocore.loaders"}.isdisjoint(loaded)

@@ -65,6 +65,12 @@ def test_load_config_direct_client_ignores_role_variable() -> None:
         ({"API_ENDPOINT": "https://vpce-1.example.com/Prod"}, "API_ENDPOINT", "scheme and host only"),
         ({"API_CA_BUNDLE": "/nonexistent/ca.pem"}, "API_CA_BUNDLE", "not a readable PEM file"),
         ({"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, "AWS_REGION", "not a Region name"),
+        ({"AWS_ENDPOINT_URL_STS": "http://sts.example.com"}, "AWS_ENDPOINT_URL_STS", "must be an https:// URL"),
+        ({"AWS_ENDPOINT_URL_STS": "sts.us-east-1.amazonaws.com"}, "AWS_ENDPOINT_URL_STS", "must be an https:// URL"),
+        ({"AWS_ENDPOINT_URL_STS": "https://sts.example.com/x"}, "AWS_ENDPOINT_URL_STS", "scheme and host only"),
+        ({"AWS_ENDPOINT_URL_STS": "https://sts.example.com:99999"}, "AWS_ENDPOINT_URL_STS", "invalid port"),
+        ({"AWS_ENDPOINT_URL": "ftp://sts.example.com"}, "AWS_ENDPOINT_URL", "must be an https:// URL"),
+        ({"AWS_CA_BUNDLE": "/nonexistent/ca.pem"}, "AWS_CA_BUNDLE", "not a readable PEM file"),
     ],
 )
 def test_load_config_bad_value_raises_error_naming_variable(change: dict[str, str], variable: str, detail: str) -> None:
@@ -85,3 +91,38 @@ def test_load_config_function_name_too_long_is_trimmed_for_session_name() -> Non
     config = load_config(env, needs_role=True)
     # THEN the session name is a valid 64-character STS session name
     assert config.role_session_name == "x" * 64
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({}, "https://sts.us-east-1.amazonaws.com"),
+        ({"AWS_REGION": "cn-north-1"}, "https://sts.cn-north-1.amazonaws.com.cn"),
+        ({"AWS_USE_FIPS_ENDPOINT": "true"}, "https://sts-fips.us-east-1.amazonaws.com"),
+        ({"AWS_USE_FIPS_ENDPOINT": "false"}, "https://sts.us-east-1.amazonaws.com"),
+        ({"AWS_ENDPOINT_URL": "https://all.example.com/"}, "https://all.example.com"),
+        (
+            {"AWS_ENDPOINT_URL": "https://all.example.com", "AWS_ENDPOINT_URL_STS": "https://sts.example.com:8443"},
+            "https://sts.example.com:8443",
+        ),
+        ({"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:5000"}, "http://127.0.0.1:5000"),
+        ({"AWS_ENDPOINT_URL_STS": "http://localhost:5000"}, "http://localhost:5000"),
+    ],
+)
+def test_load_config_sts_endpoint_sdk_variables_first_then_the_regions_own(
+    change: dict[str, str], expected: str
+) -> None:
+    # GIVEN the assume-role client's variables, with or without the SDKs' endpoint variables
+    # WHEN loaded
+    config = load_config({**VALID, **change}, needs_role=True)
+    # THEN STS is called where the SDKs would call it (http:// only for a local emulator)
+    assert config.sts_endpoint == expected
+
+
+def test_load_config_direct_client_has_no_sts_settings() -> None:
+    # GIVEN a malformed STS variable that only the assume-role client reads
+    env = {**VALID, "AWS_ENDPOINT_URL_STS": "http://sts.example.com"}
+    # WHEN loaded for the direct client
+    config = load_config(env, needs_role=False)
+    # THEN it is neither read nor rejected
+    assert (config.sts_endpoint, config.sts_ca_bundle) == (None, None)

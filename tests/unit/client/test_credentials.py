@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
-from moto import mock_aws
+from moto.server import ThreadedMotoServer
 from moto.sts.models import AssumedRole, sts_backends
 
-from client.credentials import assume_role_credentials
-from client.invoke import Invoker, build_assume_role_invoker
+from client.invoke import Invoker
+from client.role import assume_role_credentials, build_assume_role_invoker
 from tests.unit.client.support import API_HOST, FakeLambdaContext, Reply, ScriptedHTTPSServer
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/private-api-access"
@@ -24,6 +24,17 @@ STS_ACCESS_DENIED = """<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-
 </ErrorResponse>"""
 
 
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """moto's server on an ephemeral 127.0.0.1 port: the client's STS calls are real HTTP requests to it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    server._server.server_close()  # type: ignore[union-attr]  # stop() leaves the socket open
+
+
 @pytest.fixture
 def role_env(client_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Client environment of the assume-role function."""
@@ -32,10 +43,15 @@ def role_env(client_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dic
 
 
 @pytest.fixture
-def moto_sts(role_env: dict[str, str]) -> Iterator[Callable[[], list[AssumedRole]]]:
-    """In-process moto STS; yields a function listing the AssumeRole calls STS has served."""
-    with mock_aws():
-        yield lambda: [r for r in sts_backends["111111111111"]["aws"].assumed_roles if r.role_arn == ROLE_ARN]
+def moto_sts(
+    role_env: dict[str, str], moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], list[AssumedRole]]]:
+    """moto STS behind AWS_ENDPOINT_URL_STS; yields a function listing the AssumeRole calls it has served."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_server)
+    role_env["AWS_ENDPOINT_URL_STS"] = moto_server
+    sts_backends.reset()
+    yield lambda: [r for r in sts_backends["111111111111"]["aws"].assumed_roles if r.role_arn == ROLE_ARN]
+    sts_backends.reset()
 
 
 def test_assume_role_handler_warm_invocations_call_sts_once(
@@ -68,7 +84,12 @@ def test_assume_role_credentials_near_expiry_refresh_calls_sts_again(
     # GIVEN credentials that are inside botocore's 15-minute refresh window as soon as they arrive
     built = build_assume_role_invoker(role_env)
     short_lived = assume_role_credentials(
-        ROLE_ARN, region="us-east-1", session_name="refresh-test", timeout=1, duration_seconds=900
+        ROLE_ARN,
+        region="us-east-1",
+        session_name="refresh-test",
+        timeout=1,
+        endpoint=role_env["AWS_ENDPOINT_URL_STS"],
+        duration_seconds=900,
     )
     invoker = Invoker(built.config, short_lived)
     # WHEN the client is invoked twice
@@ -81,10 +102,14 @@ def test_assume_role_credentials_near_expiry_refresh_calls_sts_again(
     assert f"Credential={calls[1].access_key_id}/" in api_server.received[1].headers["Authorization"]
 
 
-def test_assume_role_credentials_are_deferred_until_first_use(moto_sts: Callable[[], list[AssumedRole]]) -> None:
+def test_assume_role_credentials_are_deferred_until_first_use(
+    moto_sts: Callable[[], list[AssumedRole]], role_env: dict[str, str]
+) -> None:
     # GIVEN nothing
     # WHEN the credentials object is created (as at cold start)
-    credentials = assume_role_credentials(ROLE_ARN, region="us-east-1", session_name="cold-start", timeout=1)
+    credentials = assume_role_credentials(
+        ROLE_ARN, region="us-east-1", session_name="cold-start", timeout=1, endpoint=role_env["AWS_ENDPOINT_URL_STS"]
+    )
     # THEN no STS call has happened yet; the first read performs exactly one
     assert moto_sts() == []
     frozen = credentials.get_frozen_credentials()
@@ -104,7 +129,7 @@ def test_assume_role_sts_access_denied_returns_502_with_hint(
     sts_server.script = [Reply(403, STS_ACCESS_DENIED, {"Content-Type": "text/xml"})]
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts_server.url)
     monkeypatch.setenv("AWS_CA_BUNDLE", ca_bundle)
-    invoker = build_assume_role_invoker(role_env)
+    invoker = build_assume_role_invoker()  # reads os.environ, as on Lambda
     # WHEN the client is invoked
     result = invoker.invoke({}, lambda_context)
     # THEN it answers 502 explaining the denial; the API was never called
@@ -128,7 +153,7 @@ def test_assume_role_sts_unreachable_returns_504_with_hint(
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"https://127.0.0.1:{closed_port}")
-    invoker = build_assume_role_invoker(role_env)
+    invoker = build_assume_role_invoker()  # reads os.environ, as on Lambda
     # WHEN the client is invoked
     result = invoker.invoke({}, lambda_context)
     # THEN it answers 504 saying STS is unreachable and how to give the VPC a path to it
@@ -136,3 +161,23 @@ def test_assume_role_sts_unreachable_returns_504_with_hint(
     assert "STS unreachable" in result["error"]
     assert "pCreateSTSEndpoint" in result["hint"]
     assert api_server.received == []
+
+
+def test_assume_role_sts_certificate_not_trusted_returns_502_with_ca_hint(
+    role_env: dict[str, str],
+    sts_server: ScriptedHTTPSServer,
+    api_server: ScriptedHTTPSServer,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # GIVEN an STS endpoint whose certificate the function does not trust (no AWS_CA_BUNDLE for the private CA)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts_server.url)
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    invoker = build_assume_role_invoker()
+    # WHEN the client is invoked
+    result = invoker.invoke({}, lambda_context)
+    # THEN it answers 502 naming TLS and the variable that fixes it; nothing reached STS or the API
+    assert result["statusCode"] == 502
+    assert "TLS with 127.0.0.1 failed" in result["error"]
+    assert "AWS_CA_BUNDLE" in result["hint"]
+    assert (sts_server.received, api_server.received) == ([], [])

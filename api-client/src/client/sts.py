@@ -1,0 +1,166 @@
+"""sts:AssumeRole as one signed POST over a kept connection: the client's own signing path, no botocore client.
+
+A botocore STS client costs about 110 ms of CPU before its first call (botocore.session imported, the service model
+and endpoint rules loaded, the client class generated), for an API the assume-role client calls once an hour. The
+call itself is small: a form-encoded POST signed for service ``sts``, answered with an XML document.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
+from xml.etree import ElementTree  # nosec B405 - parses only STS's answers, see _parse
+
+from client.credentials import CredentialsError, CredentialSource
+from client.signing import sign_request
+from client.transport import Answer, RetryPolicy, TransportError, new_pool, send
+
+__all__ = ["AssumeRoleCall", "StsError", "StsUnreachable"]
+
+API_VERSION = "2011-06-15"
+# Error codes STS uses when it sheds load; botocore's standard retry mode retries them too.
+_THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+_FORM = "application/x-www-form-urlencoded; charset=utf-8"
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+class StsError(CredentialsError):
+    """STS answered with an error (``code`` as STS names it: AccessDenied, ExpiredToken, ...)."""
+
+    def __init__(self, status: int, code: str, message: str, request_id: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class StsUnreachable(CredentialsError):
+    """No answer from STS; ``kind`` as TransportError's (dns, connect, connect-timeout, timeout, tls, connection)."""
+
+    def __init__(self, error: TransportError) -> None:
+        super().__init__(error.detail)
+        self.kind = error.kind
+        self.attempts = error.attempts
+
+
+class AssumeRoleCall:
+    """Calls sts:AssumeRole for one role through one kept connection; each call returns credentials for botocore.
+
+    The result has the keys botocore's refreshable credentials read (access_key, secret_key, token, expiry_time).
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        role_arn: str,
+        session_name: str,
+        region: str,
+        timeout: float,
+        source: CredentialSource,
+        ca_bundle: str | None = None,
+        duration_seconds: int | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        parts = urlsplit(endpoint)
+        port = parts.port
+        # Signed as botocore signs it: the endpoint's host, with the port only when it is not the scheme's default.
+        self.host = str(parts.hostname) + (f":{port}" if port and port != _DEFAULT_PORTS.get(parts.scheme) else "")
+        self.role_arn = role_arn
+        self._pool = new_pool(endpoint, ca_bundle, plain_http=True)  # config allows http:// for loopback only
+        self._form = {"Action": "AssumeRole", "Version": API_VERSION, "RoleArn": role_arn}
+        self._form["RoleSessionName"] = session_name
+        if duration_seconds is not None:
+            self._form["DurationSeconds"] = str(duration_seconds)
+        self._region = region
+        self._timeout = timeout
+        self._source = source
+        self._retry = retry or RetryPolicy(max_attempts=2)
+        self._sleep = sleep
+
+    def __call__(self) -> dict[str, str]:
+        """Assume the role now; raise StsError (STS said no) or StsUnreachable (no answer)."""
+        body = urlencode(self._form).encode("ascii")
+        keys = self._source.get_frozen_credentials()
+
+        def sign() -> dict[str, str]:
+            return sign_request(
+                method="POST",
+                host=self.host,
+                target="/",
+                headers={"Content-Type": _FORM},
+                body=body,
+                credentials=keys,
+                region=self._region,
+                service="sts",
+            )
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                # AssumeRole changes nothing, so connection errors, 5xx and 429 are retried like a GET.
+                answer = send(
+                    self._pool,
+                    method="POST",
+                    target="/",
+                    sign=sign,
+                    body=body,
+                    timeout=self._timeout,
+                    policy=self._retry,
+                    sleep=self._sleep,
+                    idempotent=True,
+                )
+            except TransportError as error:
+                raise StsUnreachable(error) from None
+            if answer.status == 200:
+                return _credentials(answer)
+            error = _error(answer)
+            if error.code not in _THROTTLING or attempt >= self._retry.max_attempts:
+                raise error
+            self._sleep(self._retry.delay(attempt))
+
+
+def _credentials(answer: Answer) -> dict[str, str]:
+    root = _parse(answer)
+    fields = {name: _text(root, name) for name in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")}
+    missing = [name for name, value in fields.items() if not value]
+    if root is None or missing:
+        raise StsError(answer.status, "MalformedResponse", f"STS's answer has no {', '.join(missing) or 'XML'}")
+    return {
+        "access_key": fields["AccessKeyId"],
+        "secret_key": fields["SecretAccessKey"],
+        "token": fields["SessionToken"],
+        "expiry_time": fields["Expiration"],
+    }
+
+
+def _error(answer: Answer) -> StsError:
+    root = _parse(answer)
+    code = _text(root, "Code")
+    if root is None or not code:
+        snippet = answer.body[:200].decode("utf-8", errors="replace").strip()
+        return StsError(answer.status, f"HTTP {answer.status}", snippet or "empty answer")
+    return StsError(answer.status, code, _text(root, "Message"), _text(root, "RequestId") or None)
+
+
+def _parse(answer: Answer) -> ElementTree.Element | None:
+    try:
+        # STS's own answer over verified TLS (or a local emulator). ElementTree resolves no external entities, and
+        # the expat it ships with (>= 2.4.1) caps entity expansion, so a hostile body cannot blow up memory.
+        return ElementTree.fromstring(answer.body)  # noqa: S314  # nosec B314
+    except ElementTree.ParseError:
+        return None
+
+
+def _text(root: ElementTree.Element | None, name: str) -> str:
+    """Text of the first element named ``name`` in any namespace (STS's documents use one; emulators may not)."""
+    if root is None:
+        return ""
+    for element in root.iter():
+        if element.tag == name or element.tag.endswith("}" + name):
+            return (element.text or "").strip()
+    return ""
