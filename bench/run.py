@@ -128,9 +128,8 @@ def _compose(
     def cold(key: str) -> dict[str, Any]:
         timing = imports[key]
         baseline_runs = imports["baseline"].cpu_ms
-        # The ratio is the median of same-round ratios: on a shared machine a neighbour's load moves whole rounds,
-        # and a ratio of two separately taken medians would carry that drift. The others are cross-checks.
-        paired = report.median([mine / base for mine, base in zip(timing.cpu_ms, baseline_runs, strict=True)])
+        # The ratio is the median of same-round ratios (report.paired_ratio); the others are cross-checks.
+        paired = report.paired_ratio(timing.cpu_ms, baseline_runs)
         return {
             "modules": list(timing.modules),
             "median_cpu_ms": round(timing.median_cpu_ms, 2),
