@@ -141,7 +141,7 @@ def summary_lines(summary: Mapping[str, float]) -> list[str]:
 
 
 def format_table(results: Mapping[str, Any]) -> list[str]:
-    """A fixed-width table of every client, then the DynamoDB counts per backend request."""
+    """A fixed-width table of every client, then their cold starts, then the DynamoDB counts per backend request."""
     header = (
         f"{'client':<18} {'STS/100':>7} {'conn/100':>8} {'warm med ms':>11} {'p95 ms':>7} {'vs floor':>8} "
         f"{'import ms':>9} {'wall ms':>7} {'vs base':>7} {'zip bytes':>9}"
@@ -168,6 +168,8 @@ def format_table(results: Mapping[str, Any]) -> list[str]:
         f"import ms: CPU time to import the handler module in a fresh runtime-like process, median of "
         f"{_runs(results, 'import_runs')};",
         "wall ms: the same in wall-clock time; vs base: median of same-round CPU-time ratios to the baseline",
+        "",
+        *cold_start_table(results),
     ]
     dynamo = results.get("dynamodb")
     if dynamo:
