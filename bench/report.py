@@ -12,10 +12,14 @@ __all__ = [
     "OURS",
     "SUMMARY_KEYS",
     "TARGETS",
+    "ColdStart",
     "Target",
+    "cold_start_section",
+    "cold_start_table",
     "format_table",
     "median",
     "p95",
+    "paired_ratio",
     "per_100",
     "summarize",
     "summary_lines",
@@ -50,6 +54,22 @@ TARGETS = (
 )
 
 
+@dataclass(frozen=True)
+class ColdStart:
+    """One new sandbox's way to its first answer, and what the emulated servers saw meanwhile."""
+
+    init_ms: float  # the init phase: importing the handler module in the new process
+    duration_ms: float  # the first invocation: first credentials, first connection, the request itself
+    sts_calls: int  # received by the STS front
+    connections: int  # new TCP connections accepted by the main endpoint's listener
+    requests: int  # requests received by that listener
+
+    @property
+    def total_ms(self) -> float:
+        """Cold start to first answer: init plus the first invocation."""
+        return self.init_ms + self.duration_ms
+
+
 def p95(values: Sequence[float]) -> float:
     """95th percentile by the nearest-rank method (an observed value, never interpolated)."""
     ordered = sorted(values)
@@ -73,6 +93,43 @@ def summarize(results: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+def paired_ratio(values: Sequence[float], baseline: Sequence[float]) -> float:
+    """Median of same-round ratios `values[i] / baseline[i]` (both lists in round order, of equal length).
+
+    On a shared machine a neighbour's load moves whole rounds; a ratio of two separately taken medians would carry
+    that drift, the ratios of samples taken side by side cancel most of it.
+    """
+    return median([mine / base for mine, base in zip(values, baseline, strict=True)])
+
+
+def cold_start_section(starts: Sequence[ColdStart], baseline: Sequence[ColdStart]) -> dict[str, Any]:
+    """One client's cold starts for the JSON: medians, the same-round ratio to the baseline, server-side counts."""
+    totals = [start.total_ms for start in starts]
+    baseline_totals = [start.total_ms for start in baseline]
+    return {
+        "starts": len(starts),
+        "median_init_ms": round(median([start.init_ms for start in starts]), 2),
+        "median_duration_ms": round(median([start.duration_ms for start in starts]), 2),
+        "median_total_ms": round(median(totals), 2),
+        "cold_total_vs_baseline": round(paired_ratio(totals, baseline_totals), 3),
+        "total_medians_ratio": round(median(totals) / median(baseline_totals), 3),
+        "sts_calls": sum(start.sts_calls for start in starts),
+        "new_connections": sum(start.connections for start in starts),
+        "requests_seen": sum(start.requests for start in starts),
+        "samples": [
+            {
+                "init_ms": round(start.init_ms, 2),
+                "duration_ms": round(start.duration_ms, 2),
+                "total_ms": round(start.total_ms, 2),
+                "sts_calls": start.sts_calls,
+                "new_connections": start.connections,
+                "requests": start.requests,
+            }
+            for start in starts
+        ],
+    }
+
+
 def verdicts(summary: Mapping[str, float]) -> list[tuple[Target, bool]]:
     """Each target with whether the summary meets it."""
     return [(target, summary[target.key] <= target.limit) for target in TARGETS]
@@ -84,7 +141,7 @@ def summary_lines(summary: Mapping[str, float]) -> list[str]:
 
 
 def format_table(results: Mapping[str, Any]) -> list[str]:
-    """A fixed-width table of every client, then the DynamoDB counts per backend request."""
+    """A fixed-width table of every client, then their cold starts, then the DynamoDB counts per backend request."""
     header = (
         f"{'client':<18} {'STS/100':>7} {'conn/100':>8} {'warm med ms':>11} {'p95 ms':>7} {'vs floor':>8} "
         f"{'import ms':>9} {'wall ms':>7} {'vs base':>7} {'zip bytes':>9}"
@@ -111,6 +168,8 @@ def format_table(results: Mapping[str, Any]) -> list[str]:
         f"import ms: CPU time to import the handler module in a fresh runtime-like process, median of "
         f"{_runs(results, 'import_runs')};",
         "wall ms: the same in wall-clock time; vs base: median of same-round CPU-time ratios to the baseline",
+        "",
+        *cold_start_table(results),
     ]
     dynamo = results.get("dynamodb")
     if dynamo:
@@ -121,6 +180,32 @@ def format_table(results: Mapping[str, Any]) -> list[str]:
         ]
         lines += [f"  {route:<20} {', '.join(actions) or '(none)'}" for route, actions in dynamo["routes"].items()]
     return lines
+
+
+def cold_start_table(results: Mapping[str, Any]) -> list[str]:
+    """Cold start to first answer of every client: medians over new sandboxes, counts per start at the servers."""
+    header = (
+        f"{'cold start':<18} {'starts':>6} {'init ms':>8} {'1st call ms':>11} {'total ms':>8} {'vs base':>7} "
+        f"{'STS/start':>9} {'conn/start':>10}"
+    )
+    lines = [header, "-" * len(header)]
+    for key, client in results["clients"].items():
+        cold = client["cold_start"]
+        starts = cold["starts"]
+        lines.append(
+            f"{key:<18} {starts:>6} {cold['median_init_ms']:>8.1f} {cold['median_duration_ms']:>11.1f} "
+            f"{cold['median_total_ms']:>8.1f} {cold['cold_total_vs_baseline']:>7.2f} "
+            f"{_number(cold['sts_calls'] / starts):>9} {_number(cold['new_connections'] / starts):>10}"
+        )
+    return [
+        *lines,
+        "",
+        f"cold start: {_runs(results, 'cold_starts')} new sandboxes (process, role credentials) per client, each "
+        "invoked once; medians of init ms",
+        "(importing the handler), 1st call ms (that invocation), total ms (their sum); vs base: median of same-round",
+        "total ratios to the baseline; STS/start and conn/start: counted at the servers; the sandboxes run the bench's",
+        "own interpreter, not .venv-bench, so compare clients within the run",
+    ]
 
 
 def median(values: Sequence[float]) -> float:

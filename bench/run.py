@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "build" / "bench"
 WARM_EVENT = {"method": "GET", "path": "/"}  # the backend's echo route: the whole path, no DynamoDB
 SEED = 20_240_601
+MIN_COLD_STARTS = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--warmup", type=int, default=5, help="untimed warm invocations per client first (5)")
     parser.add_argument("--import-runs", type=int, default=21, help="fresh-process imports per handler (21)")
+    parser.add_argument(
+        "--cold-starts",
+        type=int,
+        default=5,
+        help=f"new sandboxes per client, each invoked once (5, at least {MIN_COLD_STARTS})",
+    )
     parser.add_argument("--python", help="interpreter for cold imports (default: .venv-bench/bin/python)")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results.json", help="JSON results file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -45,8 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every measurement, write the JSON, print the table and end with the five summary lines."""
     args = build_parser().parse_args(argv)
     args.rounds = args.rounds or args.invocations
-    if args.invocations < args.rounds or args.rounds < 1 or args.import_runs < 5:
-        print("need --rounds >= 1, --invocations >= --rounds and --import-runs >= 5", file=sys.stderr)
+    if args.invocations < args.rounds or args.rounds < 1 or args.import_runs < 5 or args.cold_starts < MIN_COLD_STARTS:
+        print(
+            f"need --rounds >= 1, --invocations >= --rounds, --import-runs >= 5 and --cold-starts >= {MIN_COLD_STARTS}",
+            file=sys.stderr,
+        )
         return 2
     started = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -62,12 +72,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("    WARNING: no .venv-bench: the dev venv and its extras slow every import (make bench creates it)")
     imports = _cold_imports(packages["api-client"], python, args.import_runs)
 
-    _say(f"3/3 warm invocations against the offline emulation: {args.invocations} per client after {args.warmup}")
+    _say(
+        f"3/3 offline emulation: {args.invocations} warm invocations per client after {args.warmup}, "
+        f"then {args.cold_starts} cold starts each"
+    )
     # Imported here so --help and bad arguments answer without loading moto and the emulation.
     from bench.warm import run_emulated  # noqa: PLC0415
 
     emulated = run_emulated(
-        invocations=args.invocations, rounds=args.rounds, warmup=args.warmup, seed=SEED, event=WARM_EVENT
+        invocations=args.invocations,
+        rounds=args.rounds,
+        warmup=args.warmup,
+        cold_starts=args.cold_starts,
+        seed=SEED,
+        event=WARM_EVENT,
     )
 
     results = _compose(packages, imports, emulated, python=python, runtime_like=runtime_like, args=args)
@@ -128,9 +146,8 @@ def _compose(
     def cold(key: str) -> dict[str, Any]:
         timing = imports[key]
         baseline_runs = imports["baseline"].cpu_ms
-        # The ratio is the median of same-round ratios: on a shared machine a neighbour's load moves whole rounds,
-        # and a ratio of two separately taken medians would carry that drift. The others are cross-checks.
-        paired = report.median([mine / base for mine, base in zip(timing.cpu_ms, baseline_runs, strict=True)])
+        # The ratio is the median of same-round ratios (report.paired_ratio); the others are cross-checks.
+        paired = report.paired_ratio(timing.cpu_ms, baseline_runs)
         return {
             "modules": list(timing.modules),
             "median_cpu_ms": round(timing.median_cpu_ms, 2),
@@ -143,6 +160,7 @@ def _compose(
             "wall_runs_ms": [round(v, 2) for v in timing.wall_ms],
         }
 
+    cold_starts = emulated["cold_starts"]
     clients: dict[str, Any] = {}
     for key, warm in emulated["warm"].items():
         durations = warm["durations_ms"]
@@ -159,7 +177,7 @@ def _compose(
                 "median_vs_floor": round(median / floor_median, 3),
                 "durations_ms": [round(v, 3) for v in durations],
             },
-            "first_invocation": warm["first"],
+            "cold_start": report.cold_start_section(cold_starts[key], cold_starts["baseline"]),
             "cold_import": cold(key),
             "zip_bytes": packages["api-client"].zip_bytes if key in report.OURS else None,
         }
@@ -171,12 +189,14 @@ def _compose(
             "python": platform.python_version(),
             "cold_import_python": python,
             "cold_import_runtime_like": runtime_like,
+            "cold_start_python": sys.executable,  # the emulation's sandboxes run the interpreter running the bench
         },
         "parameters": {
             "invocations": args.invocations,
             "rounds": args.rounds,
             "warmup": args.warmup,
             "import_runs": args.import_runs,
+            "cold_starts": args.cold_starts,
             "warm_event": WARM_EVENT,
         },
         "clients": clients,

@@ -1,9 +1,10 @@
-"""Warm invocations and server-side counts for every client, then DynamoDB calls per backend request, in one emulation.
+"""Warm invocations, then cold starts, with server-side counts for every client, then DynamoDB calls, in one emulation.
 
 Counts come from the emulated servers (new TCP connections accepted by the main endpoint's listener, STS calls
 received by the STS front, DynamoDB operations received by moto), read before and after each client's block of
-invocations; clients run one at a time, so each delta belongs to one client. Blocks are interleaved in rounds, in a
-rotating order, so that drift in machine load spreads over all clients instead of favouring one.
+invocations or cold start; clients run one at a time, so each delta belongs to one client. Blocks and cold starts are
+interleaved in rounds, in a rotating order, so that drift in machine load spreads over all clients instead of
+favouring one.
 """
 
 from __future__ import annotations
@@ -12,17 +13,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from bench.harness import CLIENTS, Counters, MotoRecorder, build_pools, counters, invoke_ok
+from bench.report import ColdStart
 from emulation.accounts import TwoAccounts
 from emulation.sandbox import FunctionPool
 from emulation.scenario import Settings
 
-__all__ = ["count_dynamodb_calls", "run_emulated"]
+__all__ = ["count_dynamodb_calls", "measure_cold_starts", "run_emulated"]
 
 
 def run_emulated(
-    *, invocations: int, rounds: int, warmup: int, seed: int, event: Mapping[str, Any], dynamodb: bool = True
+    *,
+    invocations: int,
+    rounds: int,
+    warmup: int,
+    cold_starts: int,
+    seed: int,
+    event: Mapping[str, Any],
+    dynamodb: bool = True,
 ) -> dict[str, Any]:
-    """Start the two accounts with the demo's settings, measure every client, stop everything."""
+    """Start the two accounts with the demo's settings, measure every client, stop everything (sandboxes included)."""
     env = TwoAccounts(seed=seed)
     settings = Settings()
     env.start(settings.provider_params(env.names), settings.consumer_params(), warm=False)
@@ -34,12 +43,13 @@ def run_emulated(
             raise RuntimeError(f"the emulated API refused the main direct role: {reply.status} {reply.text}")
         pools = build_pools(env)
         warm = _measure_warm(env, pools, invocations=invocations, rounds=rounds, warmup=warmup, event=event)
+        cold = measure_cold_starts(env, pools, starts=cold_starts, event=event)
         calls = count_dynamodb_calls(env, pools["ours_direct"]) if dynamodb else None
     finally:
         for pool in pools.values():
             pool.stop()
         env.stop()
-    return {"warm": warm, "dynamodb": calls}
+    return {"warm": warm, "cold_starts": cold, "dynamodb": calls}
 
 
 def _measure_warm(
@@ -54,13 +64,10 @@ def _measure_warm(
     labels = {client.key: client.label for client in CLIENTS}
     samples: dict[str, dict[str, Any]] = {}
     for key, pool in pools.items():
-        first = invoke_ok(pool, event)  # the cold start: imports, first credentials, first connection
-        samples[key] = {
-            "label": labels[key],
-            "first": {"init_ms": _rounded(first.init_ms), "duration_ms": _rounded(first.duration_ms)},
-            "durations_ms": [],
-            "totals": Counters(0, 0, 0),
-        }
+        # The sandbox's cold start, untimed: the first process to load the client's code also fills the OS file
+        # cache, as the discarded round of the cold imports does; measure_cold_starts times fresh sandboxes later.
+        invoke_ok(pool, event)
+        samples[key] = {"label": labels[key], "durations_ms": [], "totals": Counters(0, 0, 0)}
     for _ in range(warmup):
         for pool in pools.values():
             invoke_ok(pool, event)
@@ -76,7 +83,6 @@ def _measure_warm(
     return {
         key: {
             "label": sample["label"],
-            "first": sample["first"],
             "durations_ms": sample["durations_ms"],
             "sts_calls": sample["totals"].sts_calls,
             "connections": sample["totals"].connections,
@@ -84,6 +90,35 @@ def _measure_warm(
         }
         for key, sample in samples.items()
     }
+
+
+def measure_cold_starts(
+    env: TwoAccounts, pools: Mapping[str, FunctionPool], *, starts: int, event: Mapping[str, Any]
+) -> dict[str, list[ColdStart]]:
+    """`starts` rounds; in each, every client gets a new sandbox (a real cold start) and answers one invocation.
+
+    Samples are in round order, so sample i of every client comes from the same round; rounds rotate who goes first.
+    """
+    keys = list(pools)
+    samples: dict[str, list[ColdStart]] = {key: [] for key in keys}
+    for number in range(starts):
+        shift = number % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            samples[key].append(_cold_start(env, pools[key], event))
+    return samples
+
+
+def _cold_start(env: TwoAccounts, pool: FunctionPool, event: Mapping[str, Any]) -> ColdStart:
+    # Recycling drops the warm sandbox, as a new function version does: the invocation starts a new process with
+    # fresh role credentials. Counters are read after the old process is gone and around the new one's whole life
+    # up to its answer, so whatever its init or first call does at the servers belongs to this cold start.
+    pool.recycle()
+    before = counters(env)
+    result = invoke_ok(pool, event)
+    seen = counters(env) - before
+    if not result.cold_start or result.init_ms is None:
+        raise RuntimeError(f"{pool.spec.handler} answered from a warm sandbox after its pool was recycled")
+    return ColdStart(result.init_ms, result.duration_ms, seen.sts_calls, seen.connections, seen.requests)
 
 
 def count_dynamodb_calls(env: TwoAccounts, pool: FunctionPool) -> dict[str, Any]:
@@ -118,7 +153,3 @@ def count_dynamodb_calls(env: TwoAccounts, pool: FunctionPool) -> dict[str, Any]
         "calls_per_request": total / len(routes),
         "max_calls_per_request": max(len(actions) for actions in routes.values()),
     }
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)

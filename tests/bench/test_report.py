@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bench import report
 
 
@@ -57,3 +59,79 @@ def test_p95_hundred_samples_is_the_95th_smallest() -> None:
     # WHEN the 95th percentile is taken
     # THEN it is an observed value: the 95th smallest
     assert report.p95(samples) == 95.0
+
+
+def _starts(*totals: tuple[float, float], sts: int = 0) -> list[report.ColdStart]:
+    return [report.ColdStart(init, duration, sts, 1, 1) for init, duration in totals]
+
+
+def test_paired_ratio_drifting_rounds_is_the_median_of_same_round_ratios() -> None:
+    # GIVEN three rounds in which ours and the baseline moved together, and a middle round where the baseline was slow
+    ours = [10.0, 50.0, 30.0]
+    baseline = [20.0, 40.0, 100.0]
+    # WHEN the paired ratio is taken
+    ratio = report.paired_ratio(ours, baseline)
+    # THEN it is the median of 0.5, 1.25 and 0.3, not the ratio of the two medians (30 / 40)
+    assert ratio == 0.5
+    assert ratio != report.median(ours) / report.median(baseline)
+
+
+def test_paired_ratio_unequal_rounds_raises() -> None:
+    # GIVEN samples from a different number of rounds
+    # WHEN they are paired
+    # THEN pairing refuses rather than silently dropping a round
+    with pytest.raises(ValueError, match="shorter"):
+        report.paired_ratio([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+def test_cold_start_section_three_starts_gives_medians_paired_ratio_and_counts() -> None:
+    # GIVEN three cold starts of an assume-role client (one STS call each) and the baseline's of the same rounds
+    ours = _starts((200.0, 40.0), (300.0, 60.0), (240.0, 30.0), sts=1)
+    baseline = _starts((300.0, 100.0), (400.0, 80.0), (600.0, 200.0), sts=1)
+    # WHEN its JSON section is built
+    section = report.cold_start_section(ours, baseline)
+    # THEN it has medians of init, first call and total, and the median of the same-round total ratios
+    assert section["starts"] == 3
+    assert (section["median_init_ms"], section["median_duration_ms"], section["median_total_ms"]) == (240, 40, 270)
+    assert section["cold_total_vs_baseline"] == 0.6  # rounds: 240/400, 360/480, 270/800
+    assert section["total_medians_ratio"] == 0.562  # 270/480, the cross-check
+    # AND the server-side counts are summed, with every sample kept in round order
+    assert (section["sts_calls"], section["new_connections"], section["requests_seen"]) == (3, 3, 3)
+    assert [sample["total_ms"] for sample in section["samples"]] == [240, 360, 270]
+    assert [sample["sts_calls"] for sample in section["samples"]] == [1, 1, 1]
+
+
+def test_cold_start_table_each_client_one_row_with_counts_per_start() -> None:
+    # GIVEN the cold-start sections of a direct client (no STS) and the baseline (one STS call per start)
+    baseline = _starts((300.0, 100.0), (400.0, 80.0), (600.0, 200.0), sts=1)
+    direct = _starts((200.0, 20.0), (210.0, 25.0), (190.0, 30.0))
+    results = {
+        "parameters": {"cold_starts": 3},
+        "clients": {
+            "ours_direct": {"cold_start": report.cold_start_section(direct, baseline)},
+            "baseline": {"cold_start": report.cold_start_section(baseline, baseline)},
+        },
+    }
+    # WHEN the table is rendered
+    lines = report.cold_start_table(results)
+    # THEN each client has one row: starts, median init, first call and total, ratio, STS and connections per start
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:4]}
+    assert rows == {
+        "ours_direct": ["3", "200.0", "25.0", "220.0", "0.49", "0", "1"],  # same-round ratios .55, .49, .28
+        "baseline": ["3", "400.0", "100.0", "480.0", "1.00", "1", "1"],
+    }
+    assert "3 new sandboxes" in "\n".join(lines[4:])
+
+
+def test_summary_lines_cold_start_figures_leave_the_five_lines_unchanged() -> None:
+    # GIVEN results whose clients also carry cold-start sections far worse than the baseline
+    results = _results({"sts": 0, "conn": 0, "warm": 1.0, "cold": 0.4}, {"sts": 0, "conn": 0, "warm": 1.1, "cold": 0.4})
+    before = report.summary_lines(report.summarize(results))
+    slow = _starts((900.0, 900.0), (900.0, 900.0), (900.0, 900.0), sts=1)
+    for client in results["clients"].values():
+        client["cold_start"] = report.cold_start_section(slow, _starts((1, 1), (1, 1), (1, 1)))
+    # WHEN the summary is taken again
+    after = report.summary_lines(report.summarize(results))
+    # THEN the five lines fixed by the issue do not move, and no target reads the cold-start figures
+    assert after == before
+    assert all(target.key in report.SUMMARY_KEYS for target in report.TARGETS)
