@@ -90,11 +90,14 @@ def counters(env: TwoAccounts) -> Counters:
     return Counters(stats.connections, stats.requests, sum(env.sts.calls.values()))
 
 
-def build_pools(env: TwoAccounts, clients: tuple[BenchClient, ...] = CLIENTS) -> dict[str, FunctionPool]:
+def build_pools(
+    env: TwoAccounts, clients: tuple[BenchClient, ...] = CLIENTS, *, python: str | None = None
+) -> dict[str, FunctionPool]:
     """One single-sandbox function per client, deployed in the main consumer site like the real client functions.
 
     The specs come from the emulation's own builder, so every client gets exactly the environment (role keys,
-    Lambda's reserved variables, CA bundle, STS front) and DNS view the demo's client sandboxes get.
+    Lambda's reserved variables, CA bundle, STS front) and DNS view the demo's client sandboxes get. ``python`` runs
+    the sandboxes (the runtime-like venv when given; else this interpreter).
     """
     stack = env.consumers[MAIN]
     vpc_id = env.sites[MAIN].vpc_id
@@ -107,9 +110,8 @@ def build_pools(env: TwoAccounts, clients: tuple[BenchClient, ...] = CLIENTS) ->
             function, handler=client.handler or function.handler, code_dir=client.code_dir or function.code_dir
         )
         dns_vpc = vpc_id if function.in_vpc else None
-        # TwoAccounts has no public spec builder yet; _spec is what its own client pools use.
         spec = env.function_spec(code, lambda: _endpoints(env), lambda dns_vpc=dns_vpc: env.dns_view(dns_vpc))
-        pools[client.key] = FunctionPool(spec, max_concurrency=1)
+        pools[client.key] = FunctionPool(replace(spec, python=python), max_concurrency=1)
     return pools
 
 

@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cold_starts=args.cold_starts,
         seed=SEED,
         event=WARM_EVENT,
+        python=python,
     )
 
     results = _compose(packages, imports, emulated, python=python, runtime_like=runtime_like, args=args)
@@ -189,7 +190,7 @@ def _compose(
             "python": platform.python_version(),
             "cold_import_python": python,
             "cold_import_runtime_like": runtime_like,
-            "cold_start_python": sys.executable,  # the emulation's sandboxes run the interpreter running the bench
+            "cold_start_python": python,  # the clients' sandboxes run the cold-import interpreter too
         },
         "parameters": {
             "invocations": args.invocations,

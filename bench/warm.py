@@ -30,8 +30,12 @@ def run_emulated(
     seed: int,
     event: Mapping[str, Any],
     dynamodb: bool = True,
+    python: str | None = None,
 ) -> dict[str, Any]:
-    """Start the two accounts with the demo's settings, measure every client, stop everything (sandboxes included)."""
+    """Start the two accounts with the demo's settings, measure every client, stop everything (sandboxes included).
+
+    ``python`` runs the clients' sandboxes (the runtime-like venv in `make bench`); the emulation itself runs here.
+    """
     env = TwoAccounts(seed=seed)
     settings = Settings()
     env.start(settings.provider_params(env.names), settings.consumer_params(), warm=False)
@@ -41,7 +45,7 @@ def run_emulated(
         reply = env.request("GET", "/", credentials=env.lambda_credentials())
         if reply.status != 200:
             raise RuntimeError(f"the emulated API refused the main direct role: {reply.status} {reply.text}")
-        pools = build_pools(env)
+        pools = build_pools(env, python=python)
         warm = _measure_warm(env, pools, invocations=invocations, rounds=rounds, warmup=warmup, event=event)
         cold = measure_cold_starts(env, pools, starts=cold_starts, event=event)
         calls = count_dynamodb_calls(env, pools["ours_direct"]) if dynamodb else None

@@ -53,6 +53,7 @@ class FunctionSpec:
     environment: Callable[[], Mapping[str, str]]
     dns: Callable[[], Mapping[str, int]] = _no_dns
     version: str = "$LATEST"
+    python: str | None = None  # the runtime's interpreter (default: this one); the bench gives its runtime-like venv
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class _Sandbox:
         read_fd, write_fd = os.pipe()
         try:
             self._process = subprocess.Popen(  # noqa: S603 - our interpreter and bootstrap, no shell  # nosec B603
-                [sys.executable, "-I", str(BOOTSTRAP), str(write_fd)],
+                [spec.python or sys.executable, "-I", str(BOOTSTRAP), str(write_fd)],
                 cwd=spec.code_dir,
                 env=dict(spec.environment()),
                 stdin=subprocess.PIPE,

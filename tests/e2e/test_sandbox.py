@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import stat
+import sys
 import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -165,3 +168,20 @@ def test_sandbox_dns_resolves_mapped_names_to_their_listener_only(code_dir: Path
     assert answers[:2] == [4431, 4432]
     assert answers[2].startswith("gaierror:")
     assert "emulated VPC DNS" in answers[2]
+
+
+def test_sandbox_runs_the_interpreter_its_spec_names(code_dir: Path, tmp_path: Path) -> None:
+    # GIVEN a spec naming another interpreter: a wrapper that records its start, then runs this Python
+    marker = tmp_path / "started"
+    wrapper = tmp_path / "runtime-python"
+    wrapper.write_text(f'#!/bin/sh\necho started >> "{marker}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    functions = FunctionPool(dataclasses.replace(_pool(code_dir).spec, python=str(wrapper)))
+    try:
+        # WHEN the function is invoked twice (one cold start, one warm)
+        results = [functions.invoke({}) for _ in range(2)]
+    finally:
+        functions.stop()
+    # THEN both ran, in one sandbox started through that interpreter
+    assert [r.payload["count"] for r in results] == [1, 2]
+    assert marker.read_text().splitlines() == ["started"]
