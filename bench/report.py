@@ -203,8 +203,8 @@ def cold_start_table(results: Mapping[str, Any]) -> list[str]:
         f"cold start: {_runs(results, 'cold_starts')} new sandboxes (process, role credentials) per client, each "
         "invoked once; medians of init ms",
         "(importing the handler), 1st call ms (that invocation), total ms (their sum); vs base: median of same-round",
-        "total ratios to the baseline; STS/start and conn/start: counted at the servers; the sandboxes run the bench's",
-        "own interpreter, not .venv-bench, so compare clients within the run",
+        "total ratios to the baseline; STS/start and conn/start: counted at the servers; the sandboxes run the",
+        "cold-import interpreter (.venv-bench), whose bootstrap has json, socket, traceback and typing loaded",
     ]
 
 
