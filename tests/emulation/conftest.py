@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 import urllib3
-from moto.server import ThreadedMotoServer
 
 from emulation.tls import TlsMaterial, api_hostnames, make_tls
 from tests.emulation.helpers import REGION
+from tests.moto_server import running_moto
 
 
 @pytest.fixture(scope="session")
@@ -29,10 +29,5 @@ def http(tls: TlsMaterial) -> Iterator[urllib3.PoolManager]:
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """moto's server in this process on an ephemeral 127.0.0.1 port (the emulation reads its backends)."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    # ThreadedMotoServer.stop() leaves the socket open; close it so nothing listens after the tests.
-    server._server.server_close()  # type: ignore[union-attr]
+    with running_moto() as url:
+        yield url

@@ -19,9 +19,9 @@ from urllib.parse import urlparse
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from samcli.yamlhelper import yaml_parse
 
+from tests.moto_server import running_moto
 from tests.scripts.helpers import FIXTURES, REPO_ROOT, clean_environment, copy_kit
 
 pytestmark = pytest.mark.slow
@@ -34,11 +34,8 @@ SIDES = ("api-backend", "api-client")
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """Moto's S3 on a free loopback port."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with running_moto() as url:
+        yield url
 
 
 def s3_client(endpoint: str) -> Any:

@@ -90,15 +90,22 @@ def _endpoint(raw: str, api_host: str) -> str:
     value = raw.strip().rstrip("/")
     if not value:
         return f"https://{api_host}"
+    return _base_url("API_ENDPOINT", value, example="https://vpce-123.example.com", plain_http=False)
+
+
+def _base_url(name: str, value: str, *, example: str, plain_http: bool) -> str:
+    """``value`` if it is scheme and host (and port) only: https://, or http:// to loopback when ``plain_http``."""
     parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ConfigError(f"API_ENDPOINT {raw!r} must be an https:// URL (TLS is always verified)")
+    local_http = plain_http and parts.scheme == "http" and parts.hostname in _LOOPBACK
+    if not parts.hostname or not (parts.scheme == "https" or local_http):
+        allowed = " (http:// only for 127.0.0.1 or localhost)" if plain_http else " (TLS is always verified)"
+        raise ConfigError(f"{name} {value!r} must be an https:// URL{allowed}")
     if parts.path or parts.query or parts.fragment or parts.username:
-        raise ConfigError(f"API_ENDPOINT {raw!r} must be scheme and host only, e.g. https://vpce-123.example.com")
+        raise ConfigError(f"{name} {value!r} must be scheme and host only, e.g. {example}")
     try:
         parts.port  # noqa: B018 - urlsplit validates the port lazily
     except ValueError:
-        raise ConfigError(f"API_ENDPOINT {raw!r} has an invalid port") from None
+        raise ConfigError(f"{name} {value!r} has an invalid port") from None
     return value
 
 
@@ -125,27 +132,14 @@ def _sts_endpoint(env: Mapping[str, str], region: str) -> str:
     China), or sts-fips.{region}... when AWS_USE_FIPS_ENDPOINT=true. Other partitions set AWS_ENDPOINT_URL_STS.
     """
     for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"):
-        raw = env.get(name, "").strip().rstrip("/")
-        if raw:
-            return _checked_sts_url(name, raw)
+        value = env.get(name, "").strip().rstrip("/")
+        if value:
+            # The answer carries the role's secret key: plain HTTP only to a local emulator on this machine.
+            example = "https://sts.us-east-1.amazonaws.com"
+            return _base_url(name, value, example=example, plain_http=True)
     service = "sts-fips" if env.get("AWS_USE_FIPS_ENDPOINT", "").strip().lower() == "true" else "sts"
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"https://{service}.{region}.{suffix}"
-
-
-def _checked_sts_url(name: str, raw: str) -> str:
-    parts = urlsplit(raw)
-    loopback = parts.hostname in _LOOPBACK
-    # The answer carries the role's secret key: plain HTTP only to a local emulator on this machine.
-    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-        raise ConfigError(f"{name} {raw!r} must be an https:// URL (http:// only for 127.0.0.1 or localhost)")
-    if parts.path or parts.query or parts.fragment or parts.username:
-        raise ConfigError(f"{name} {raw!r} must be scheme and host only, e.g. https://sts.us-east-1.amazonaws.com")
-    try:
-        parts.port  # noqa: B018 - urlsplit validates the port lazily
-    except ValueError:
-        raise ConfigError(f"{name} {raw!r} has an invalid port") from None
-    return raw
 
 
 def _role_arn(raw: str) -> str:

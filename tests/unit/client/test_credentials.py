@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
-from moto.server import ThreadedMotoServer
 from moto.sts.models import AssumedRole, sts_backends
 
 from client.invoke import Invoker
 from client.role import assume_role_credentials, build_assume_role_invoker
+from tests.moto_server import running_moto
 from tests.unit.client.support import API_HOST, FakeLambdaContext, Reply, ScriptedHTTPSServer
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/private-api-access"
@@ -27,12 +27,8 @@ STS_ACCESS_DENIED = """<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
     """moto's server on an ephemeral 127.0.0.1 port: the client's STS calls are real HTTP requests to it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    server._server.server_close()  # type: ignore[union-attr]  # stop() leaves the socket open
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture
