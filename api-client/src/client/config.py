@@ -17,6 +17,7 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$")
 _SESSION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9+=,.@_-]")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_ISOLATED_PREFIXES = ("us-iso", "eu-iso")  # us-iso-*, us-isob-*, us-isof-*, eu-isoe-*: other DNS suffixes
 
 
 class ConfigError(ValueError):
@@ -100,13 +101,13 @@ def _base_url(name: str, value: str, *, example: str, plain_http: bool) -> str:
     if not parts.hostname or not (parts.scheme == "https" or local_http):
         allowed = " (http:// only for 127.0.0.1 or localhost)" if plain_http else " (TLS is always verified)"
         raise ConfigError(f"{name} {value!r} must be an https:// URL{allowed}")
-    if parts.path or parts.query or parts.fragment or parts.username:
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError(f"{name} {value!r} must be scheme and host only, e.g. {example}")
     try:
         parts.port  # noqa: B018 - urlsplit validates the port lazily
     except ValueError:
         raise ConfigError(f"{name} {value!r} has an invalid port") from None
-    return value
+    return f"{parts.scheme}://{parts.netloc}"  # the scheme in lower case, as urllib3 and the checks above read it
 
 
 def _region(env: Mapping[str, str]) -> str:
@@ -129,7 +130,8 @@ def _sts_endpoint(env: Mapping[str, str], region: str) -> str:
     """The SDKs' variables first (AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL); else the Region's own STS endpoint.
 
     The default is what the STS interface endpoint's private DNS answers for: sts.{region}.amazonaws.com (.com.cn in
-    China), or sts-fips.{region}... when AWS_USE_FIPS_ENDPOINT=true. Other partitions set AWS_ENDPOINT_URL_STS.
+    China), or sts-fips.{region}... when AWS_USE_FIPS_ENDPOINT=true (GovCloud's sts.{region} names are FIPS already).
+    The isolated partitions name their endpoints otherwise: there, AWS_ENDPOINT_URL_STS must say where STS is.
     """
     for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"):
         value = env.get(name, "").strip().rstrip("/")
@@ -137,9 +139,14 @@ def _sts_endpoint(env: Mapping[str, str], region: str) -> str:
             # The answer carries the role's secret key: plain HTTP only to a local emulator on this machine.
             example = "https://sts.us-east-1.amazonaws.com"
             return _base_url(name, value, example=example, plain_http=True)
-    service = "sts-fips" if env.get("AWS_USE_FIPS_ENDPOINT", "").strip().lower() == "true" else "sts"
+    if region.startswith(_ISOLATED_PREFIXES):
+        raise ConfigError(
+            f"AWS_ENDPOINT_URL_STS is not set: set it to the STS endpoint of {region} (the client derives it only in "
+            "the aws, aws-cn and aws-us-gov partitions)"
+        )
+    fips = env.get("AWS_USE_FIPS_ENDPOINT", "").strip().lower() == "true" and not region.startswith("us-gov-")
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://{service}.{region}.{suffix}"
+    return f"https://{'sts-fips' if fips else 'sts'}.{region}.{suffix}"
 
 
 def _role_arn(raw: str) -> str:

@@ -185,7 +185,11 @@ def _sts_refused(target: str, code: str, message: str) -> Failure:
             "The provider role's trust policy must trust this account or role (provider pTrustedPrincipals), "
             "this function's role needs sts:AssumeRole on it, and the STS endpoint policy must allow it",
         )
-    return Failure(502, f"{target} failed ({code}): {message}", "STS refused the request; see the error code")
+    if code == "MalformedResponse":
+        hint = "The answer was not STS's: check what answers at the STS endpoint (AWS_ENDPOINT_URL_STS, private DNS)"
+    else:
+        hint = "STS refused the request; see the error code"
+    return Failure(502, f"{target} failed ({code}): {message}", hint)
 
 
 def _message(body: str) -> str:

@@ -18,7 +18,7 @@ from client.config import ClientConfig, ConfigError, load_config
 from client.credentials import CredentialsError, CredentialSource, own_credentials
 from client.diagnosis import Failure, credentials_failure, forbidden_hint, maybe_applied, status_hint, transport_failure
 from client.signing import canonical_target, sign_request
-from client.transport import Answer, RetryPolicy, TransportError, new_pool, send
+from client.transport import INVOCATION_DEADLINE, Answer, RetryPolicy, TransportError, new_pool, send
 
 __all__ = ["ApiRequest", "EventError", "Invoker", "build_direct_invoker", "build_invoker", "logger"]
 
@@ -97,6 +97,8 @@ class Invoker:
             request = ApiRequest.from_event(event)
         except EventError as error:
             return Failure(400, str(error), "Fix the invocation event; every key is optional").result()
+        deadline = _deadline(context)
+        deadline_token = INVOCATION_DEADLINE.set(deadline)  # bounds an STS call made by the refresh below
         try:
             # Read once per invocation: refreshable credentials keep >= 10 minutes of validity after this.
             frozen = self.credentials.get_frozen_credentials()
@@ -105,6 +107,8 @@ class Invoker:
             failure = credentials_failure(error, self.config.role_arn)
             logger.warning("no credentials to sign with", extra={"error": failure.error, "hint": failure.hint})
             return failure.result()
+        finally:
+            INVOCATION_DEADLINE.reset(deadline_token)
         target = canonical_target(self.config.api_prefix + request.path, request.query)
 
         def sign() -> dict[str, str]:
@@ -127,7 +131,7 @@ class Invoker:
                 body=request.body,
                 timeout=self.config.timeout,
                 policy=self.retry,
-                deadline=_deadline(context),
+                deadline=deadline,
                 sleep=self._sleep,
             )
         except TransportError as error:

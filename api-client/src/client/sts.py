@@ -1,4 +1,4 @@
-"""sts:AssumeRole as one signed POST over a kept connection: the client's own signing path, no botocore client.
+"""sts:AssumeRole as one signed POST: the client's own signing path and transport, no botocore client.
 
 A botocore STS client costs about 110 ms of CPU before its first call (botocore.session imported, the service model
 and endpoint rules loaded, the client class generated), for an API the assume-role client calls once an hour. The
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree  # nosec B405 - parses only STS's answers, see _parse
 
 from client.credentials import CredentialsError, CredentialSource
 from client.signing import sign_request
-from client.transport import Answer, RetryPolicy, TransportError, new_pool, send
+from client.transport import INVOCATION_DEADLINE, RETRYABLE_KINDS, Answer, RetryPolicy, TransportError, new_pool, send
 
 __all__ = ["AssumeRoleCall", "StsError", "StsUnreachable"]
 
@@ -23,6 +24,7 @@ API_VERSION = "2011-06-15"
 _THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+_ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 
 
 class StsError(CredentialsError):
@@ -46,9 +48,12 @@ class StsUnreachable(CredentialsError):
 
 
 class AssumeRoleCall:
-    """Calls sts:AssumeRole for one role through one kept connection; each call returns credentials for botocore.
+    """Calls sts:AssumeRole for one role; each call returns credentials in the shape botocore's refresh reads.
 
     The result has the keys botocore's refreshable credentials read (access_key, secret_key, token, expiry_time).
+    Each call opens its own connection and closes it (``Connection: close``): the next refresh comes about 45
+    minutes later, long after any idle timeout on the way (PrivateLink drops idle flows after 350 s), so a kept
+    connection would only turn into a failed first attempt.
     """
 
     def __init__(
@@ -64,11 +69,9 @@ class AssumeRoleCall:
         duration_seconds: int | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        parts = urlsplit(endpoint)
-        port = parts.port
-        # Signed as botocore signs it: the endpoint's host, with the port only when it is not the scheme's default.
-        self.host = str(parts.hostname) + (f":{port}" if port and port != _DEFAULT_PORTS.get(parts.scheme) else "")
+        self.host = _signed_host(endpoint)
         self.role_arn = role_arn
         self._pool = new_pool(endpoint, ca_bundle, plain_http=True)  # config allows http:// for loopback only
         self._form = {"Action": "AssumeRole", "Version": API_VERSION, "RoleArn": role_arn}
@@ -80,14 +83,20 @@ class AssumeRoleCall:
         self._source = source
         self._retry = retry or RetryPolicy(max_attempts=2)
         self._sleep = sleep
+        self._clock = clock
 
     def __call__(self) -> dict[str, str]:
-        """Assume the role now; raise StsError (STS said no) or StsUnreachable (no answer)."""
+        """Assume the role now; raise StsError (STS said no) or StsUnreachable (no answer).
+
+        Up to ``retry.max_attempts`` attempts in all: connection failures, timeouts, 5xx, 429 and STS's throttling
+        codes are retried (AssumeRole changes nothing), within the running invocation's deadline.
+        """
         body = urlencode(self._form).encode("ascii")
         keys = self._source.get_frozen_credentials()
+        deadline = INVOCATION_DEADLINE.get()
 
         def sign() -> dict[str, str]:
-            return sign_request(
+            signed = sign_request(
                 method="POST",
                 host=self.host,
                 target="/",
@@ -97,12 +106,12 @@ class AssumeRoleCall:
                 region=self._region,
                 service="sts",
             )
+            return {**signed, "Connection": "close"}  # hop-by-hop, so left out of the signature
 
         attempt = 0
         while True:
             attempt += 1
             try:
-                # AssumeRole changes nothing, so connection errors, 5xx and 429 are retried like a GET.
                 answer = send(
                     self._pool,
                     method="POST",
@@ -110,18 +119,38 @@ class AssumeRoleCall:
                     sign=sign,
                     body=body,
                     timeout=self._timeout,
-                    policy=self._retry,
-                    sleep=self._sleep,
-                    idempotent=True,
+                    policy=_ONE_ATTEMPT,  # retries are decided here, where STS's error codes are known
+                    deadline=deadline,
+                    clock=self._clock,
                 )
             except TransportError as error:
+                if error.kind in RETRYABLE_KINDS and self._may_retry(attempt, deadline):
+                    continue
                 raise StsUnreachable(error) from None
-            if answer.status == 200:
+            if 200 <= answer.status < 300:
                 return _credentials(answer)
-            error = _error(answer)
-            if error.code not in _THROTTLING or attempt >= self._retry.max_attempts:
-                raise error
-            self._sleep(self._retry.delay(attempt))
+            failure = _error(answer)
+            retryable = answer.status >= 500 or answer.status == 429 or failure.code in _THROTTLING
+            if not (retryable and self._may_retry(attempt, deadline, answer.headers.get("Retry-After"))):
+                raise failure
+
+    def _may_retry(self, attempt: int, deadline: float | None, retry_after: str | None = None) -> bool:
+        """Sleep before the next attempt and say True, when one is left and fits before the deadline."""
+        delay = self._retry.delay(attempt, retry_after)
+        if attempt >= self._retry.max_attempts or (deadline is not None and deadline - (self._clock() + delay) < 1.0):
+            return False
+        self._sleep(delay)
+        return True
+
+
+def _signed_host(endpoint: str) -> str:
+    """The endpoint's host as botocore signs it: the port only when not the scheme's default; IPv6 in brackets."""
+    parts = urlsplit(endpoint)
+    host = str(parts.hostname)
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    return host + (f":{port}" if port and port != _DEFAULT_PORTS.get(parts.scheme) else "")
 
 
 def _credentials(answer: Answer) -> dict[str, str]:
@@ -130,11 +159,18 @@ def _credentials(answer: Answer) -> dict[str, str]:
     missing = [name for name, value in fields.items() if not value]
     if root is None or missing:
         raise StsError(answer.status, "MalformedResponse", f"STS's answer has no {', '.join(missing) or 'XML'}")
+    try:
+        # botocore compares the expiry with an aware UTC clock: a date without a zone would break every refresh.
+        expiry = datetime.fromisoformat(fields["Expiration"].replace("Z", "+00:00"))
+    except ValueError:
+        expiry = None
+    if expiry is None or expiry.utcoffset() is None:
+        raise StsError(answer.status, "MalformedResponse", "STS's answer has no Expiration with a time zone")
     return {
         "access_key": fields["AccessKeyId"],
         "secret_key": fields["SecretAccessKey"],
         "token": fields["SessionToken"],
-        "expiry_time": fields["Expiration"],
+        "expiry_time": expiry.isoformat(),
     }
 
 

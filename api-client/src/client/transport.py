@@ -6,7 +6,9 @@ import random
 import re
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.exceptions import (
@@ -19,11 +21,25 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
-__all__ = ["IDEMPOTENT_METHODS", "Answer", "RetryPolicy", "TransportError", "new_pool", "send"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "INVOCATION_DEADLINE",
+    "RETRYABLE_KINDS",
+    "Answer",
+    "RetryPolicy",
+    "TransportError",
+    "new_pool",
+    "send",
+]
+
+# The running invocation's deadline (a time.monotonic() value) for requests made on its behalf where no argument can
+# carry it: the STS call runs inside botocore's credential refresh, which calls it without arguments.
+INVOCATION_DEADLINE: ContextVar[float | None] = ContextVar("invocation_deadline", default=None)
 
 # RFC 9110 idempotent methods: repeating them cannot apply a change twice.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-_RETRYABLE_KINDS = frozenset({"dns", "connect", "connect-timeout", "timeout", "connection"})
+# TransportError kinds worth another attempt (a TLS failure is not: the same certificate comes back).
+RETRYABLE_KINDS = frozenset({"dns", "connect", "connect-timeout", "timeout", "connection"})
 _CONNECTION_PREFIX = re.compile(r"^\w+(Pool)?\(host=[^)]*\):\s*")
 
 
@@ -71,11 +87,12 @@ def new_pool(endpoint: str, ca_bundle: str | None = None, *, plain_http: bool = 
     every request for the same answer (about 45 us of a 0.6 ms call over loopback TLS on a 2-core machine).
     ``plain_http`` also accepts an http:// URL (configuration allows that only for a local emulator).
     """
-    if endpoint.startswith("https://"):
+    scheme = urlsplit(endpoint).scheme
+    if scheme == "https":
         return urllib3.connection_from_url(
             endpoint, maxsize=2, cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle, retries=False
         )
-    if plain_http and endpoint.startswith("http://"):
+    if plain_http and scheme == "http":
         return urllib3.connection_from_url(endpoint, maxsize=2, retries=False)
     raise ValueError(f"{endpoint!r} is not an https:// URL")
 
@@ -125,7 +142,7 @@ def send(
         except HTTPError as error:
             failure = _classify(error, attempt, str(pool.host), budget)
             delay = policy.delay(attempt)
-            if failure.kind in _RETRYABLE_KINDS and may_retry(delay):
+            if failure.kind in RETRYABLE_KINDS and may_retry(delay):
                 sleep(delay)
                 continue
             raise failure from None

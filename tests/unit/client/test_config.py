@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from client.config import ConfigError, load_config
+from client.transport import new_pool
 
 VALID = {
     "API_HOST": "abc123.execute-api.us-east-1.amazonaws.com",
@@ -71,6 +72,10 @@ def test_load_config_direct_client_ignores_role_variable() -> None:
         ({"AWS_ENDPOINT_URL_STS": "https://sts.example.com:99999"}, "AWS_ENDPOINT_URL_STS", "invalid port"),
         ({"AWS_ENDPOINT_URL": "ftp://sts.example.com"}, "AWS_ENDPOINT_URL", "must be an https:// URL"),
         ({"AWS_CA_BUNDLE": "/nonexistent/ca.pem"}, "AWS_CA_BUNDLE", "not a readable PEM file"),
+        ({"AWS_ENDPOINT_URL_STS": "https://u:pw@sts.example.com"}, "AWS_ENDPOINT_URL_STS", "scheme and host only"),
+        ({"API_ENDPOINT": "https://:pw@vpce-1.example.com"}, "API_ENDPOINT", "scheme and host only"),
+        ({"AWS_REGION": "us-iso-east-1"}, "AWS_ENDPOINT_URL_STS", "is not set: set it to the STS endpoint"),
+        ({"AWS_REGION": "us-isob-east-1"}, "AWS_ENDPOINT_URL_STS", "is not set: set it to the STS endpoint"),
     ],
 )
 def test_load_config_bad_value_raises_error_naming_variable(change: dict[str, str], variable: str, detail: str) -> None:
@@ -107,6 +112,12 @@ def test_load_config_function_name_too_long_is_trimmed_for_session_name() -> Non
         ),
         ({"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:5000"}, "http://127.0.0.1:5000"),
         ({"AWS_ENDPOINT_URL_STS": "http://localhost:5000"}, "http://localhost:5000"),
+        ({"AWS_ENDPOINT_URL_STS": "http://[::1]:5000"}, "http://[::1]:5000"),
+        ({"AWS_ENDPOINT_URL_STS": "HTTPS://STS.example.com"}, "https://STS.example.com"),
+        ({"AWS_REGION": "us-gov-west-1"}, "https://sts.us-gov-west-1.amazonaws.com"),
+        # GovCloud's regional STS names are its FIPS endpoints; there is no sts-fips name there.
+        ({"AWS_REGION": "us-gov-west-1", "AWS_USE_FIPS_ENDPOINT": "true"}, "https://sts.us-gov-west-1.amazonaws.com"),
+        ({"AWS_REGION": "us-iso-east-1", "AWS_ENDPOINT_URL_STS": "https://sts.example.ic"}, "https://sts.example.ic"),
     ],
 )
 def test_load_config_sts_endpoint_sdk_variables_first_then_the_regions_own(
@@ -126,3 +137,13 @@ def test_load_config_direct_client_has_no_sts_settings() -> None:
     config = load_config(env, needs_role=False)
     # THEN it is neither read nor rejected
     assert (config.sts_endpoint, config.sts_ca_bundle) == (None, None)
+
+
+def test_load_config_upper_case_scheme_gives_a_url_the_transport_accepts() -> None:
+    # GIVEN an endpoint written in upper case
+    env = {**VALID, "API_ENDPOINT": "HTTPS://VPCE-1.example.com"}
+    # WHEN loaded, and a pool is built for it as at cold start
+    config = load_config(env)
+    # THEN the scheme is normalised, so the pool accepts it
+    assert config.endpoint == "https://VPCE-1.example.com"
+    assert new_pool(config.endpoint).scheme == "https"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 from moto.sts.models import AssumedRole, sts_backends
 
-from client.invoke import Invoker
+from client.config import ConfigError
+from client.credentials import own_credentials
+from client.invoke import Invoker, build_direct_invoker
 from client.role import assume_role_credentials, build_assume_role_invoker
 from tests.moto_server import running_moto
 from tests.unit.client.support import API_HOST, FakeLambdaContext, Reply, ScriptedHTTPSServer
@@ -177,3 +181,100 @@ def test_assume_role_sts_certificate_not_trusted_returns_502_with_ca_hint(
     assert "TLS with 127.0.0.1 failed" in result["error"]
     assert "AWS_CA_BUNDLE" in result["hint"]
     assert (sts_server.received, api_server.received) == ([], [])
+
+
+def _granted(expires_in: datetime.timedelta, key: str) -> Reply:
+    expiry = (datetime.datetime.now(datetime.UTC) + expires_in).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = (
+        '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>'
+        f"<AccessKeyId>{key}</AccessKeyId><SecretAccessKey>secret-{key}</SecretAccessKey>"
+        f"<SessionToken>token-{key}</SessionToken><Expiration>{expiry}</Expiration>"
+        "</Credentials></AssumeRoleResult></AssumeRoleResponse>"
+    )
+    return Reply(200, body, {"Content-Type": "text/xml"})
+
+
+@pytest.fixture
+def scripted_sts_invoker(
+    role_env: dict[str, str], sts_server: ScriptedHTTPSServer, ca_bundle: str, monkeypatch: pytest.MonkeyPatch
+) -> Invoker:
+    """An assume-role invoker whose STS is the scripted server (trusted through AWS_CA_BUNDLE)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts_server.url)
+    monkeypatch.setenv("AWS_CA_BUNDLE", ca_bundle)
+    return build_assume_role_invoker()
+
+
+def test_refresh_denied_in_the_advisory_window_keeps_signing_with_the_current_keys(
+    scripted_sts_invoker: Invoker,
+    sts_server: ScriptedHTTPSServer,
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # GIVEN keys with 12 minutes left (botocore wants to refresh below 15, insists below 10), then STS refuses
+    sts_server.script = [_granted(datetime.timedelta(minutes=12), "ASIAFIRST"), Reply(403, STS_ACCESS_DENIED)]
+    # WHEN the client is invoked twice
+    results = [scripted_sts_invoker.invoke({}, lambda_context) for _ in range(2)]
+    # THEN the refresh was tried and failed, yet both calls succeeded with the keys still valid
+    assert [r["statusCode"] for r in results] == [200, 200]
+    assert len(sts_server.received) == 2
+    assert all("Credential=ASIAFIRST/" in seen.headers["Authorization"] for seen in api_server.received)
+
+
+def test_refresh_denied_in_the_mandatory_window_is_an_explained_502(
+    scripted_sts_invoker: Invoker,
+    sts_server: ScriptedHTTPSServer,
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # GIVEN keys with 5 minutes left, then STS refuses the refresh
+    sts_server.script = [_granted(datetime.timedelta(minutes=5), "ASIAFIRST"), Reply(403, STS_ACCESS_DENIED)]
+    # WHEN the client is invoked twice
+    first = scripted_sts_invoker.invoke({}, lambda_context)
+    second = scripted_sts_invoker.invoke({}, lambda_context)
+    # THEN the first call signs with the fresh keys; the second refuses to sign with keys about to expire, explained
+    assert first["statusCode"] == 200
+    assert second["statusCode"] == 502
+    assert second["error"].startswith(f"sts:AssumeRole into {ROLE_ARN} was denied")
+    assert len(api_server.received) == 1
+
+
+def test_direct_client_signs_with_the_environments_session_token(
+    client_env: dict[str, str],
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the environment Lambda gives a function: role keys and a session token
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "lambda-role-session-token")
+    # WHEN the direct client is invoked
+    result = build_direct_invoker().invoke({}, lambda_context)
+    # THEN the request carries that token and is signed with that key
+    assert result["statusCode"] == 200
+    (seen,) = api_server.received
+    assert seen.headers["X-Amz-Security-Token"] == "lambda-role-session-token"
+    assert f"Credential={client_env['AWS_ACCESS_KEY_ID']}/" in seen.headers["Authorization"]
+
+
+@pytest.mark.parametrize(
+    ("present", "missing"),
+    [("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID")],
+)
+def test_own_credentials_half_a_key_pair_names_the_missing_variable(present: str, missing: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        own_credentials({present: "value"})
+    assert str(raised.value).startswith(missing)
+
+
+def test_own_credentials_without_keys_in_the_environment_use_the_profile_chain(
+    client_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN no keys in the environment, but a shared credentials file (a local run with a profile)
+    credentials_file = tmp_path / "credentials"
+    credentials_file.write_text("[default]\naws_access_key_id = AKIAPROFILE\naws_secret_access_key = profile-secret\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials_file))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    # WHEN the function's own credentials are read
+    keys = own_credentials().get_frozen_credentials()
+    # THEN botocore's chain found the profile's keys
+    assert (keys.access_key, keys.secret_key) == ("AKIAPROFILE", "profile-secret")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs
 
 import pytest
 
 from client.credentials import Keys
+from client.diagnosis import credentials_failure
 from client.sts import AssumeRoleCall, StsError, StsUnreachable
-from client.transport import RetryPolicy
+from client.transport import INVOCATION_DEADLINE, RetryPolicy
 from tests.unit.client.support import ACCESS_KEY, REGION, SECRET_KEY, Reply, ScriptedHTTPSServer, sigv4_is_valid
 
 ROLE_ARN = "arn:aws:iam::111111111111:role/private-api-access"
@@ -66,7 +68,7 @@ def test_assume_role_call_sends_a_signed_form_post_and_returns_credentials_for_b
         "access_key": "ASIAASSUMEDEXAMPLE00",
         "secret_key": "assumed/secret+key",
         "token": "assumed-session-token",
-        "expiry_time": "2030-01-01T00:00:00Z",
+        "expiry_time": "2030-01-01T00:00:00+00:00",
     }
     # AND the request was STS's form POST, signed for sts in the Region with the source credentials
     (request,) = sts_server.received
@@ -79,6 +81,8 @@ def test_assume_role_call_sends_a_signed_form_post_and_returns_credentials_for_b
         "DurationSeconds": ["900"],
     }
     assert request.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+    assert request.headers["Connection"] == "close"
+    assert "connection" not in request.headers["Authorization"].split("SignedHeaders=")[1].split(",")[0]
     assert request.headers["Host"] == f"127.0.0.1:{sts_server.server_address[1]}"
     assert request.headers["X-Amz-Security-Token"] == "source-session-token"
     assert f"Credential={ACCESS_KEY}/" in request.headers["Authorization"]
@@ -88,16 +92,34 @@ def test_assume_role_call_sends_a_signed_form_post_and_returns_credentials_for_b
     )
 
 
-def test_assume_role_call_keeps_one_connection_across_calls(sts_server: ScriptedHTTPSServer, ca_bundle: str) -> None:
+def test_assume_role_call_opens_a_new_connection_for_each_refresh(
+    sts_server: ScriptedHTTPSServer, ca_bundle: str
+) -> None:
     # GIVEN one AssumeRoleCall (as kept by the client for the life of the process)
     sts_server.script = [Reply(200, ASSUMED, XML)]
     call = _call(sts_server, ca_bundle)
-    # WHEN it refreshes three times
+    # WHEN it refreshes three times (on Lambda about 45 minutes apart, past every idle timeout)
     for _ in range(3):
         call()
-    # THEN three requests went over one TLS connection
+    # THEN each refresh used a connection of its own, closed after the answer, so none can go stale in between
     assert len(sts_server.received) == 3
-    assert sts_server.connections == 1
+    assert sts_server.connections == 3
+
+
+def test_assume_role_call_default_port_is_left_out_of_the_signed_host(
+    sts_server: ScriptedHTTPSServer, ca_bundle: str
+) -> None:
+    # GIVEN endpoints written with and without the scheme's default port, and an IPv6 one
+    def host(endpoint: str) -> str:
+        return AssumeRoleCall(
+            endpoint=endpoint, role_arn=ROLE_ARN, session_name="fn", region=REGION, timeout=1, source=SOURCE
+        ).host
+
+    # THEN the signed host is what botocore would sign: no default port, IPv6 literals in brackets
+    assert host("https://sts.us-east-1.amazonaws.com:443") == "sts.us-east-1.amazonaws.com"
+    assert host("https://sts.us-east-1.amazonaws.com:8443") == "sts.us-east-1.amazonaws.com:8443"
+    assert host("http://localhost:80") == "localhost"
+    assert host("http://[::1]:4566") == "[::1]:4566"
 
 
 def test_assume_role_call_access_denied_raises_sts_error_without_retrying(
@@ -177,3 +199,84 @@ def test_keys_repr_hides_the_secret_and_the_token() -> None:
     assert ACCESS_KEY in shown
     assert SECRET_KEY not in shown
     assert "source-session-token" not in shown
+
+
+def test_assume_role_call_timed_out_attempt_is_retried_once(sts_server: ScriptedHTTPSServer, ca_bundle: str) -> None:
+    # GIVEN the first answer takes longer than the timeout, the second is on time
+    sts_server.script = [Reply(200, ASSUMED, XML, delay=1.0), Reply(200, ASSUMED, XML)]
+    sleeps: list[float] = []
+    # WHEN the role is assumed
+    credentials = _call(sts_server, ca_bundle, sleeps)()
+    # THEN the timed-out attempt was retried after one backoff and the second answer was used
+    assert credentials["token"] == "assumed-session-token"
+    assert len(sts_server.received) == 2
+    assert len(sleeps) == 1
+
+
+def test_assume_role_call_timeout_on_every_attempt_is_unreachable(
+    sts_server: ScriptedHTTPSServer, ca_bundle: str
+) -> None:
+    sts_server.script = [Reply(200, ASSUMED, XML, delay=1.0)]
+    with pytest.raises(StsUnreachable) as raised:
+        _call(sts_server, ca_bundle)()
+    assert raised.value.kind == "timeout"
+    assert len(sts_server.received) == 2
+
+
+def test_assume_role_call_no_retry_when_the_invocation_deadline_is_near(
+    sts_server: ScriptedHTTPSServer, ca_bundle: str
+) -> None:
+    # GIVEN STS throttles, and the running invocation has under a second left
+    sts_server.script = [Reply(400, _error("Throttling", "Rate exceeded"), XML)]
+    sleeps: list[float] = []
+    token = INVOCATION_DEADLINE.set(time.monotonic() + 0.9)
+    try:
+        # WHEN the role is assumed
+        with pytest.raises(StsError) as raised:
+            _call(sts_server, ca_bundle, sleeps)()
+    finally:
+        INVOCATION_DEADLINE.reset(token)
+    # THEN it gives up after one attempt instead of running into Lambda's own timeout
+    assert raised.value.code == "Throttling"
+    assert len(sts_server.received) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("expiration", ["not-a-date", "2030-01-01T00:00:00", ""])
+def test_assume_role_call_expiration_without_a_time_zone_is_malformed(
+    sts_server: ScriptedHTTPSServer, ca_bundle: str, expiration: str
+) -> None:
+    # GIVEN an answer whose Expiration botocore could not compare with its UTC clock
+    sts_server.script = [Reply(200, ASSUMED.replace("2030-01-01T00:00:00Z", expiration), XML)]
+    # WHEN the role is assumed
+    with pytest.raises(StsError) as raised:
+        _call(sts_server, ca_bundle)()
+    # THEN it is refused as malformed, before botocore stores it
+    assert raised.value.code == "MalformedResponse"
+    assert "Expiration" in raised.value.message
+
+
+def test_assume_role_call_other_2xx_is_read_as_an_answer_and_never_echoed(
+    sts_server: ScriptedHTTPSServer, ca_bundle: str
+) -> None:
+    # GIVEN a 203 carrying credentials (something in between rewrote the status)
+    sts_server.script = [Reply(203, ASSUMED, XML)]
+    # WHEN the role is assumed
+    credentials = _call(sts_server, ca_bundle)()
+    # THEN the credentials are used, not quoted in an error
+    assert credentials["secret_key"] == "assumed/secret+key"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "in_hint"),
+    [
+        (StsError(403, "AccessDenied", "not authorized"), 502, "trust policy"),
+        (StsError(400, "RegionDisabledException", "STS is not activated"), 502, "see the error code"),
+        (StsError(200, "MalformedResponse", "STS's answer has no XML"), 502, "AWS_ENDPOINT_URL_STS"),
+    ],
+)
+def test_sts_errors_are_explained_by_code(error: StsError, status: int, in_hint: str) -> None:
+    failure = credentials_failure(error, ROLE_ARN)
+    assert failure.status == status
+    assert error.code in failure.error or "denied" in failure.error
+    assert in_hint in failure.hint
