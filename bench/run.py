@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cold-starts",
         type=int,
-        default=5,
-        help=f"new sandboxes per client, each invoked once (5, at least {MIN_COLD_STARTS})",
+        default=11,
+        help=f"new sandboxes per client, each invoked once (11, at least {MIN_COLD_STARTS})",
     )
     parser.add_argument("--python", help="interpreter for cold imports (default: .venv-bench/bin/python)")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results.json", help="JSON results file")
