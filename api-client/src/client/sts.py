@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
-from xml.etree import ElementTree  # nosec B405 - parses only STS's answers, see _parse
+from xml.etree import ElementTree  # nosec B405  # only STS's own answers are parsed (see _parse)
 
 from client.credentials import CredentialsError, CredentialSource
 from client.signing import sign_request
