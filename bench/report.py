@@ -17,6 +17,7 @@ __all__ = [
     "cold_start_section",
     "cold_start_table",
     "format_table",
+    "instructions_section",
     "median",
     "p95",
     "paired_ratio",
@@ -102,6 +103,16 @@ def paired_ratio(values: Sequence[float], baseline: Sequence[float]) -> float:
     return median([mine / base for mine, base in zip(values, baseline, strict=True)])
 
 
+def instructions_section(instructions: int | None, baseline: int | None) -> dict[str, Any]:
+    """A cold import's instruction count for the JSON and its ratio to the baseline's (None when not counted).
+
+    One count per subject suffices: callgrind counts the same instructions on every run (coldstart
+    .count_import_instructions), so unlike the CPU-time ratio this one needs no median and does not drift.
+    """
+    ratio = None if instructions is None or not baseline else round(instructions / baseline, 3)
+    return {"instructions": instructions, "instructions_vs_baseline": ratio}
+
+
 def cold_start_section(starts: Sequence[ColdStart], baseline: Sequence[ColdStart]) -> dict[str, Any]:
     """One client's cold starts for the JSON: medians, the same-round ratio to the baseline, server-side counts."""
     totals = [start.total_ms for start in starts]
@@ -144,7 +155,7 @@ def format_table(results: Mapping[str, Any]) -> list[str]:
     """A fixed-width table of every client, then their cold starts, then the DynamoDB counts per backend request."""
     header = (
         f"{'client':<18} {'STS/100':>7} {'conn/100':>8} {'warm med ms':>11} {'p95 ms':>7} {'vs floor':>8} "
-        f"{'import ms':>9} {'wall ms':>7} {'vs base':>7} {'zip bytes':>9}"
+        f"{'import ms':>9} {'wall ms':>7} {'vs base':>7} {'instr vs base':>13} {'zip bytes':>9}"
     )
     lines = [header, "-" * len(header)]
     for key, client in results["clients"].items():
@@ -153,13 +164,15 @@ def format_table(results: Mapping[str, Any]) -> list[str]:
             f"{key:<18} {_number(warm['sts_calls_per_100']):>7} {_number(warm['new_connections_per_100']):>8} "
             f"{warm['median_ms']:>11.2f} {warm['p95_ms']:>7.2f} {warm['median_vs_floor']:>8.2f} "
             f"{cold['median_cpu_ms']:>9.1f} {cold['median_wall_ms']:>7.1f} {cold['cpu_vs_baseline']:>7.2f} "
+            f"{_instructions_ratio(cold):>13} "
             f"{_number(client['zip_bytes']) if client['zip_bytes'] is not None else '-':>9}"
         )
     extra = results.get("cold_import_reference", {})
     for key, cold in extra.items():
         lines.append(
             f"{key:<18} {'':>7} {'':>8} {'':>11} {'':>7} {'':>8} "
-            f"{cold['median_cpu_ms']:>9.1f} {cold['median_wall_ms']:>7.1f} {cold['cpu_vs_baseline']:>7.2f} {'':>9}"
+            f"{cold['median_cpu_ms']:>9.1f} {cold['median_wall_ms']:>7.1f} {cold['cpu_vs_baseline']:>7.2f} "
+            f"{_instructions_ratio(cold):>13} {'':>9}"
         )
     lines += [
         "",
@@ -168,6 +181,7 @@ def format_table(results: Mapping[str, Any]) -> list[str]:
         f"import ms: CPU time to import the handler module in a fresh runtime-like process, median of "
         f"{_runs(results, 'import_runs')};",
         "wall ms: the same in wall-clock time; vs base: median of same-round CPU-time ratios to the baseline",
+        _instructions_legend(results),
         "",
         *cold_start_table(results),
     ]
@@ -211,6 +225,18 @@ def cold_start_table(results: Mapping[str, Any]) -> list[str]:
 def median(values: Sequence[float]) -> float:
     """Median of the samples."""
     return float(statistics.median(values))
+
+
+def _instructions_ratio(cold: Mapping[str, Any]) -> str:
+    ratio = cold.get("instructions_vs_baseline")
+    return "-" if ratio is None else f"{ratio:.3f}"
+
+
+def _instructions_legend(results: Mapping[str, Any]) -> str:
+    colds = [client["cold_import"] for client in results["clients"].values()]
+    if all(cold.get("instructions") is None for cold in colds):
+        return "instr vs base: not counted (valgrind is not on PATH, or --no-instructions)"
+    return "instr vs base: the import's instructions (callgrind, run less interpreter start) over the baseline's; exact"
 
 
 def _runs(results: Mapping[str, Any], key: str) -> str:

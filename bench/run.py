@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 import zipfile
@@ -43,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"new sandboxes per client, each invoked once (11, at least {MIN_COLD_STARTS})",
     )
     parser.add_argument("--python", help="interpreter for cold imports (default: .venv-bench/bin/python)")
+    parser.add_argument(
+        "--no-instructions",
+        action="store_true",
+        help="skip counting each cold import's instructions with valgrind's callgrind (about 35 s)",
+    )
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results.json", help="JSON results file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser
@@ -70,7 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _say(f"2/3 cold imports: {args.import_runs} fresh processes per handler, interpreter {python}")
     if runtime_like is False:
         _say("    WARNING: no .venv-bench: the dev venv and its extras slow every import (make bench creates it)")
-    imports = _cold_imports(packages["api-client"], python, args.import_runs)
+    subjects = _cold_subjects(packages["api-client"])
+    imports = coldstart.measure_imports(subjects, python=python, runs=args.import_runs)
+    instructions, valgrind_version = _instruction_counts(subjects, python, skip=args.no_instructions)
 
     _say(
         f"3/3 offline emulation: {args.invocations} warm invocations per client after {args.warmup}, "
@@ -89,7 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         python=python,
     )
 
-    results = _compose(packages, imports, emulated, python=python, runtime_like=runtime_like, args=args)
+    results = _compose(
+        packages,
+        imports,
+        instructions,
+        emulated,
+        python=python,
+        runtime_like=runtime_like,
+        valgrind=valgrind_version,
+        args=args,
+    )
     results["duration_s"] = round(time.monotonic() - started, 1)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
@@ -111,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if args.strict and missed else 0
 
 
-def _cold_imports(client_zip: PackageSize, python: str, runs: int) -> dict[str, coldstart.ImportTiming]:
+def _cold_subjects(client_zip: PackageSize) -> list[coldstart.ImportSubject]:
     # Our code comes from the zip itself; the baseline and floor from copies without bytecode caches.
     code = WORK / "cold"
     shutil.rmtree(code, ignore_errors=True)
@@ -120,7 +137,7 @@ def _cold_imports(client_zip: PackageSize, python: str, runs: int) -> dict[str, 
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO / "bench" / "baseline", code / "baseline", ignore=ignore)
     shutil.copytree(REPO / "bench" / "floor", code / "floor", ignore=ignore)
-    subjects = [
+    return [
         coldstart.ImportSubject("ours_direct", code / "client", ("client.direct_auth",)),
         coldstart.ImportSubject("ours_assume_role", code / "client", ("client.assume_role",)),
         coldstart.ImportSubject("baseline", code / "baseline", ("reference_style",)),
@@ -128,21 +145,52 @@ def _cold_imports(client_zip: PackageSize, python: str, runs: int) -> dict[str, 
         # The least any client meeting issue 3 can import: the floor plus Powertools (Logger is required).
         coldstart.ImportSubject("floor+powertools", code / "floor", ("aws_lambda_powertools", "floor_loop")),
     ]
-    return coldstart.measure_imports(subjects, python=python, runs=runs)
+
+
+def _instruction_counts(
+    subjects: Sequence[coldstart.ImportSubject], python: str, *, skip: bool
+) -> tuple[dict[str, coldstart.ImportInstructions] | None, str | None]:
+    """Each subject's import counted in instructions with callgrind, and valgrind's version; None, None when skipped.
+
+    A cross-check of the CPU-time ratios that does not drift with the machine's load (see
+    coldstart.count_import_instructions); without valgrind the run goes on without it.
+    """
+    if skip:
+        _say("    instruction counts skipped (--no-instructions)")
+        return None, None
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        _say("    instruction counts skipped: valgrind is not on PATH (install it, or pass --no-instructions)")
+        return None, None
+    version = subprocess.run(  # noqa: S603 - the valgrind found on PATH, no shell
+        [valgrind, "--version"], capture_output=True, text=True, timeout=60, check=False
+    ).stdout.strip()
+    starts = len({subject.code_dir for subject in subjects})
+    _say(
+        f"    instruction counts: {version or 'valgrind'} --tool=callgrind, one run per handler and {starts} "
+        "interpreter starts, 2 at a time"
+    )
+    started = time.monotonic()
+    counts = coldstart.count_import_instructions(subjects, python=python, valgrind=valgrind, jobs=2)
+    _say(f"    counted in {time.monotonic() - started:.0f} s")
+    return counts, version or None
 
 
 def _compose(
     packages: dict[str, PackageSize],
     imports: dict[str, coldstart.ImportTiming],
+    instructions: dict[str, coldstart.ImportInstructions] | None,
     emulated: dict[str, Any],
     *,
     python: str,
     runtime_like: bool | None,
+    valgrind: str | None,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     baseline_cpu = imports["baseline"].median_cpu_ms
     baseline_wall = imports["baseline"].median_wall_ms
     floor_median = report.median(emulated["warm"]["floor"]["durations_ms"])
+    counted = {key: count.instructions for key, count in instructions.items()} if instructions else {}
 
     def cold(key: str) -> dict[str, Any]:
         timing = imports[key]
@@ -157,6 +205,8 @@ def _compose(
             "cpu_medians_ratio": round(timing.median_cpu_ms / baseline_cpu, 3),
             "wall_medians_ratio": round(timing.median_wall_ms / baseline_wall, 3),
             "cpu_fastest_ratio": round(min(timing.cpu_ms) / min(baseline_runs), 3),
+            # Deterministic cross-check (callgrind): the import's instructions, and their ratio to the baseline's.
+            **report.instructions_section(counted.get(key), counted.get("baseline")),
             "cpu_runs_ms": [round(v, 2) for v in timing.cpu_ms],
             "wall_runs_ms": [round(v, 2) for v in timing.wall_ms],
         }
@@ -191,6 +241,7 @@ def _compose(
             "cold_import_python": python,
             "cold_import_runtime_like": runtime_like,
             "cold_start_python": python,  # the clients' sandboxes run the cold-import interpreter too
+            "valgrind": valgrind,  # None: instructions not counted
         },
         "parameters": {
             "invocations": args.invocations,
@@ -198,10 +249,12 @@ def _compose(
             "warmup": args.warmup,
             "import_runs": args.import_runs,
             "cold_starts": args.cold_starts,
+            "instructions": instructions is not None,
             "warm_event": WARM_EVENT,
         },
         "clients": clients,
         "cold_import_reference": {"floor+powertools": cold("floor+powertools")},
+        "cold_import_instructions": _instruction_runs(instructions),
         "packages": {
             side: {"zip": _shown(size.zip_path), "zip_bytes": size.zip_bytes, "unzipped_bytes": size.unzipped_bytes}
             for side, size in packages.items()
@@ -214,6 +267,28 @@ def _compose(
         for t, met in report.verdicts(results["summary"])
     ]
     return results
+
+
+def _instruction_runs(instructions: dict[str, coldstart.ImportInstructions] | None) -> dict[str, Any] | None:
+    if instructions is None:
+        return None
+    return {
+        "method": (
+            "valgrind --tool=callgrind <python> -P -s -B -c <probe> <code dir> <modules>, cwd the code dir, "
+            "IMPORT_ENV + PYTHONHASHSEED=0; import = total - start (the same probe importing nothing); "
+            "both end with os._exit(0), before finalization"
+        ),
+        "event": "Ir",
+        "subjects": {
+            key: {
+                "modules": list(count.modules),
+                "total": count.total,
+                "start": count.start,
+                "import": count.instructions,
+            }
+            for key, count in instructions.items()
+        },
+    }
 
 
 def _shown(path: Path) -> str:

@@ -135,3 +135,88 @@ def test_summary_lines_cold_start_figures_leave_the_five_lines_unchanged() -> No
     # THEN the five lines fixed by the issue do not move, and no target reads the cold-start figures
     assert after == before
     assert all(target.key in report.SUMMARY_KEYS for target in report.TARGETS)
+
+
+def _table_results(instructions: dict[str, int] | None) -> dict[str, Any]:
+    starts = _starts((200.0, 20.0), (210.0, 25.0), (190.0, 30.0))
+    counted = instructions or {}
+
+    def cold(key: str, cpu_ms: float, ratio: float) -> dict[str, Any]:
+        return {
+            "median_cpu_ms": cpu_ms,
+            "median_wall_ms": cpu_ms + 1,
+            "cpu_vs_baseline": ratio,
+            **report.instructions_section(counted.get(key), counted.get("baseline")),
+        }
+
+    def client(key: str, cpu_ms: float, ratio: float, zip_bytes: int | None) -> dict[str, Any]:
+        warm = {"sts_calls_per_100": 0, "new_connections_per_100": 0, "median_ms": 4.0, "p95_ms": 5.0}
+        return {
+            "warm": {**warm, "median_vs_floor": 1.1},
+            "cold_import": cold(key, cpu_ms, ratio),
+            "cold_start": report.cold_start_section(starts, starts),
+            "zip_bytes": zip_bytes,
+        }
+
+    return {
+        "parameters": {"import_runs": 21, "cold_starts": 3, "invocations": 200},
+        "clients": {
+            "ours_direct": client("ours_direct", 171.0, 0.64, 19_946),
+            "baseline": client("baseline", 259.0, 1.0, None),
+        },
+        "cold_import_reference": {"floor+powertools": cold("floor+powertools", 137.0, 0.55)},
+    }
+
+
+def test_instructions_section_counted_import_is_its_ratio_to_the_baseline() -> None:
+    # GIVEN the import instructions of a client and of the baseline
+    # WHEN the JSON section is built
+    # THEN it keeps the count and the plain ratio, rounded to three places (one exact count each: no median)
+    assert report.instructions_section(487_888_054, 679_239_644) == {
+        "instructions": 487_888_054,
+        "instructions_vs_baseline": 0.718,
+    }
+    # AND without counts (no valgrind) both are None, in the JSON as null
+    assert report.instructions_section(None, None) == {"instructions": None, "instructions_vs_baseline": None}
+    assert report.instructions_section(5, None)["instructions_vs_baseline"] is None
+
+
+def test_format_table_instruction_counts_are_a_column_next_to_the_cpu_time_ratio() -> None:
+    # GIVEN results with instruction counts for every cold import
+    results = _table_results({"ours_direct": 487_888_054, "baseline": 679_239_644, "floor+powertools": 405_923_917})
+    # WHEN the table is rendered
+    lines = report.format_table(results)
+    # THEN the header has the column after the CPU-time ratio, and each row its instruction ratio there
+    assert " ".join(lines[0].split()).endswith("import ms wall ms vs base instr vs base zip bytes")
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:5]}
+    assert rows["ours_direct"][-3:] == ["0.64", "0.718", "19946"]
+    assert rows["baseline"][-3:] == ["1.00", "1.000", "-"]
+    assert rows["floor+powertools"][-2:] == ["0.55", "0.598"]
+    # AND the legend explains it
+    assert any(line.startswith("instr vs base: the import's instructions (callgrind") for line in lines)
+
+
+def test_format_table_without_instruction_counts_shows_dashes_and_says_why() -> None:
+    # GIVEN results of a run without valgrind
+    results = _table_results(None)
+    # WHEN the table is rendered
+    lines = report.format_table(results)
+    # THEN the column shows a dash in every row, and the legend says the counts were not taken
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:5]}
+    assert rows["ours_direct"][-2:] == ["-", "19946"]
+    assert rows["baseline"][-2:] == ["-", "-"]
+    assert rows["floor+powertools"][-1] == "-"
+    assert "instr vs base: not counted (valgrind is not on PATH, or --no-instructions)" in lines
+
+
+def test_summary_lines_instruction_counts_leave_the_five_lines_unchanged() -> None:
+    # GIVEN results whose cold imports also carry instruction ratios unlike their CPU-time ratios
+    results = _results({"sts": 0, "conn": 0, "warm": 1.0, "cold": 0.6}, {"sts": 0, "conn": 0, "warm": 1.1, "cold": 0.7})
+    before = report.summary_lines(report.summarize(results))
+    for client in results["clients"].values():
+        client["cold_import"].update(report.instructions_section(900, 100))
+    # WHEN the summary is taken again
+    after = report.summary_lines(report.summarize(results))
+    # THEN cold_import_vs_baseline is still the CPU-time ratio
+    assert after == before
+    assert "cold_import_vs_baseline: 0.70" in after
