@@ -6,15 +6,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    ReadTimeoutError,
-)
-
 from client.sts import StsError, StsUnreachable
 from client.transport import IDEMPOTENT_METHODS, TransportError
 
@@ -146,24 +137,18 @@ def transport_failure(error: TransportError, *, custom_endpoint: bool) -> Failur
 
 
 def credentials_failure(error: Exception, role_arn: str | None) -> Failure:
-    """Explain why signing credentials could not be obtained (STS denied or unreachable, none configured)."""
+    """Explain why signing credentials could not be obtained (STS refused or unreachable, or a refresh gave up)."""
     target = f"sts:AssumeRole into {role_arn}" if role_arn else "loading credentials"
     if isinstance(error, StsError):
         return _sts_refused(target, error.code, error.message)
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return _sts_refused(target, details.get("Code", "Unknown"), details.get("Message", str(error)))
-    if isinstance(error, StsUnreachable | EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+    if isinstance(error, StsUnreachable):
         return _sts_unreachable(target, error)
-    if isinstance(error, NoCredentialsError):
-        return Failure(502, f"{target} failed: no source credentials", "The function has no execution-role keys")
-    if isinstance(error, BotoCoreError):
-        return Failure(502, f"{target} failed: {error}", "Unexpected credential error; see the function log")
+    # botocore's refresh giving up on stale keys (RuntimeError), or a local profile's credential chain failing.
     return Failure(502, f"{target} failed: {type(error).__name__}: {error}", "See the function log")
 
 
-def _sts_unreachable(target: str, error: Exception) -> Failure:
-    if isinstance(error, StsUnreachable) and error.kind == "tls":
+def _sts_unreachable(target: str, error: StsUnreachable) -> Failure:
+    if error.kind == "tls":
         return Failure(
             502,
             f"{target} failed: {error}",

@@ -280,3 +280,14 @@ def test_sts_errors_are_explained_by_code(error: StsError, status: int, in_hint:
     assert failure.status == status
     assert error.code in failure.error or "denied" in failure.error
     assert in_hint in failure.hint
+
+
+def test_refresh_that_gives_up_is_explained_with_the_error_type() -> None:
+    # GIVEN botocore's refresh giving up because the keys it got back are already expired
+    error = RuntimeError("Credentials were refreshed, but the refreshed credentials are still expired.")
+    # WHEN explained
+    failure = credentials_failure(error, ROLE_ARN)
+    # THEN it is a 502 naming the role, the error type and its message
+    assert failure.status == 502
+    assert failure.error == f"sts:AssumeRole into {ROLE_ARN} failed: RuntimeError: {error}"
+    assert failure.hint == "See the function log"
