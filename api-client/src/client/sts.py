@@ -15,7 +15,7 @@ from xml.etree import ElementTree  # nosec B405  # only STS's own answers are pa
 
 from client.credentials import CredentialsError, CredentialSource
 from client.signing import sign_request
-from client.transport import INVOCATION_DEADLINE, RETRYABLE_KINDS, Answer, RetryPolicy, TransportError, new_pool, send
+from client.transport import INVOCATION_DEADLINE, Answer, RetryPolicy, TransportError, is_overloaded, new_pool, send
 
 __all__ = ["AssumeRoleCall", "StsError", "StsUnreachable"]
 
@@ -24,7 +24,6 @@ API_VERSION = "2011-06-15"
 _THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-_ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 
 
 class StsError(CredentialsError):
@@ -93,7 +92,6 @@ class AssumeRoleCall:
         """
         body = urlencode(self._form).encode("ascii")
         keys = self._source.get_frozen_credentials()
-        deadline = INVOCATION_DEADLINE.get()
 
         def sign() -> dict[str, str]:
             signed = sign_request(
@@ -108,39 +106,32 @@ class AssumeRoleCall:
             )
             return {**signed, "Connection": "close"}  # hop-by-hop, so left out of the signature
 
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                answer = send(
-                    self._pool,
-                    method="POST",
-                    target="/",
-                    sign=sign,
-                    body=body,
-                    timeout=self._timeout,
-                    policy=_ONE_ATTEMPT,  # retries are decided here, where STS's error codes are known
-                    deadline=deadline,
-                    clock=self._clock,
-                )
-            except TransportError as error:
-                if error.kind in RETRYABLE_KINDS and self._may_retry(attempt, deadline):
-                    continue
-                raise StsUnreachable(error) from None
-            if 200 <= answer.status < 300:
-                return _credentials(answer)
-            failure = _error(answer)
-            retryable = answer.status >= 500 or answer.status == 429 or failure.code in _THROTTLING
-            if not (retryable and self._may_retry(attempt, deadline, answer.headers.get("Retry-After"))):
-                raise failure
+        try:
+            # AssumeRole changes nothing, so it is retried like a GET, within the running invocation's deadline.
+            answer = send(
+                self._pool,
+                method="POST",
+                target="/",
+                sign=sign,
+                body=body,
+                timeout=self._timeout,
+                policy=self._retry,
+                deadline=INVOCATION_DEADLINE.get(),
+                sleep=self._sleep,
+                clock=self._clock,
+                idempotent=True,
+                retry_answer=_worth_retrying,
+            )
+        except TransportError as error:
+            raise StsUnreachable(error) from None
+        if 200 <= answer.status < 300:
+            return _credentials(answer)
+        raise _error(answer)
 
-    def _may_retry(self, attempt: int, deadline: float | None, retry_after: str | None = None) -> bool:
-        """Sleep before the next attempt and say True, when one is left and fits before the deadline."""
-        delay = self._retry.delay(attempt, retry_after)
-        if attempt >= self._retry.max_attempts or (deadline is not None and deadline - (self._clock() + delay) < 1.0):
-            return False
-        self._sleep(delay)
-        return True
+
+def _worth_retrying(answer: Answer) -> bool:
+    """429, 5xx, or STS shedding load (a 400 whose code says throttling)."""
+    return is_overloaded(answer) or (answer.status == 400 and _error(answer).code in _THROTTLING)
 
 
 def _signed_host(endpoint: str) -> str:

@@ -24,10 +24,10 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 __all__ = [
     "IDEMPOTENT_METHODS",
     "INVOCATION_DEADLINE",
-    "RETRYABLE_KINDS",
     "Answer",
     "RetryPolicy",
     "TransportError",
+    "is_overloaded",
     "new_pool",
     "send",
 ]
@@ -39,7 +39,7 @@ INVOCATION_DEADLINE: ContextVar[float | None] = ContextVar("invocation_deadline"
 # RFC 9110 idempotent methods: repeating them cannot apply a change twice.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # TransportError kinds worth another attempt (a TLS failure is not: the same certificate comes back).
-RETRYABLE_KINDS = frozenset({"dns", "connect", "connect-timeout", "timeout", "connection"})
+_RETRYABLE_KINDS = frozenset({"dns", "connect", "connect-timeout", "timeout", "connection"})
 _CONNECTION_PREFIX = re.compile(r"^\w+(Pool)?\(host=[^)]*\):\s*")
 
 
@@ -110,12 +110,13 @@ def send(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     idempotent: bool | None = None,
+    retry_answer: Callable[[Answer], bool] | None = None,
 ) -> Answer:
     """Send one request for ``target`` (path and query); ``sign`` runs before each attempt, so each is freshly signed.
 
-    Retries connection errors, timeouts, 429 and 5xx, for idempotent requests only (by method unless ``idempotent``
-    says otherwise), while attempts and the ``deadline`` (a ``clock`` value) allow. Raises TransportError when no
-    attempt got an answer.
+    Retries connection errors, timeouts and the answers ``retry_answer`` picks (default: 429 and 5xx), for idempotent
+    requests only (by method unless ``idempotent`` says otherwise), while attempts and the ``deadline`` (a ``clock``
+    value) allow. Raises TransportError when no attempt got an answer.
     """
     attempt = 0
     repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -142,17 +143,22 @@ def send(
         except HTTPError as error:
             failure = _classify(error, attempt, str(pool.host), budget)
             delay = policy.delay(attempt)
-            if failure.kind in RETRYABLE_KINDS and may_retry(delay):
+            if failure.kind in _RETRYABLE_KINDS and may_retry(delay):
                 sleep(delay)
                 continue
             raise failure from None
         answer = Answer(response.status, dict(response.headers.itermerged()), response.data, attempt)
-        if response.status == 429 or response.status >= 500:
+        if (retry_answer or is_overloaded)(answer):
             delay = policy.delay(attempt, answer.headers.get("Retry-After"))
             if may_retry(delay):
                 sleep(delay)
                 continue
         return answer
+
+
+def is_overloaded(answer: Answer) -> bool:
+    """429 or 5xx: the server could not take the request now, so another attempt may succeed."""
+    return answer.status == 429 or answer.status >= 500
 
 
 # Most specific first: urllib3 subclasses NameResolutionError < NewConnectionError < ConnectTimeoutError.
