@@ -13,7 +13,15 @@ from typing import Protocol
 
 from client.config import ConfigError
 
-__all__ = ["CredentialSource", "CredentialsError", "Keys", "SigningKeys", "own_credentials"]
+__all__ = [
+    "CredentialSource",
+    "CredentialsError",
+    "Keys",
+    "SigningKeys",
+    "StsError",
+    "StsUnreachable",
+    "own_credentials",
+]
 
 
 class SigningKeys(Protocol):
@@ -45,6 +53,27 @@ class CredentialSource(Protocol):
 
 class CredentialsError(Exception):
     """No keys to sign with; the message says what failed (the diagnosis layer explains it to the caller)."""
+
+
+# The STS call's errors live here, not in client.sts, so the direct client can explain failures without loading it.
+class StsError(CredentialsError):
+    """STS answered with an error (``code`` as STS names it: AccessDenied, ExpiredToken, ...)."""
+
+    def __init__(self, status: int, code: str, message: str, request_id: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class StsUnreachable(CredentialsError):
+    """No answer from STS; ``kind`` as TransportError's (dns, connect, connect-timeout, timeout, tls, connection)."""
+
+    def __init__(self, kind: str, detail: str, attempts: int) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.attempts = attempts
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from client.sts import StsError, StsUnreachable
+from client.credentials import StsError, StsUnreachable
 from client.transport import IDEMPOTENT_METHODS, TransportError
 
 __all__ = ["Failure", "credentials_failure", "forbidden_hint", "maybe_applied", "status_hint", "transport_failure"]

@@ -13,7 +13,7 @@ from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree  # nosec B405  # only STS's own answers are parsed (see _parse)
 
-from client.credentials import CredentialsError, CredentialSource
+from client.credentials import CredentialSource, StsError, StsUnreachable
 from client.signing import sign_request
 from client.transport import INVOCATION_DEADLINE, Answer, RetryPolicy, TransportError, is_overloaded, new_pool, send
 
@@ -24,26 +24,6 @@ API_VERSION = "2011-06-15"
 _THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-
-
-class StsError(CredentialsError):
-    """STS answered with an error (``code`` as STS names it: AccessDenied, ExpiredToken, ...)."""
-
-    def __init__(self, status: int, code: str, message: str, request_id: str | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.request_id = request_id
-
-
-class StsUnreachable(CredentialsError):
-    """No answer from STS; ``kind`` as TransportError's (dns, connect, connect-timeout, timeout, tls, connection)."""
-
-    def __init__(self, error: TransportError) -> None:
-        super().__init__(error.detail)
-        self.kind = error.kind
-        self.attempts = error.attempts
 
 
 class AssumeRoleCall:
@@ -123,7 +103,7 @@ class AssumeRoleCall:
                 retry_answer=_worth_retrying,
             )
         except TransportError as error:
-            raise StsUnreachable(error) from None
+            raise StsUnreachable(error.kind, error.detail, error.attempts) from None
         if 200 <= answer.status < 300:
             return _credentials(answer)
         raise _error(answer)
