@@ -5,18 +5,17 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
 
 from emulation.render import ParameterError, Rendered, load_template, render_template
+from tests.moto_server import running_moto
 
 ROOT = Path(__file__).resolve().parents[2]
 PARENT = ROOT / "api-backend" / "vpc-api-backend.yaml"
@@ -188,46 +187,29 @@ def test_vpc_template_cidr_too_small_for_three_subnets_rejected():
     assert "pVPCCIDR" in str(raised.value)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture
+def s3_on_loopback() -> Iterator[str]:
+    """Moto's S3 on a free loopback port; yields its endpoint URL."""
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture
-def s3_on_loopback(tmp_path: Path) -> Any:
-    """A moto S3 server on 127.0.0.1 with an artifacts bucket; yields its endpoint URL."""
-    port = _free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    server = subprocess.Popen(  # noqa: S603 - fixed argv, loopback only
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
+def artifacts_s3(s3_on_loopback: str) -> Any:
+    """An S3 client of the loopback server, with the artifacts bucket created."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_on_loopback,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        for _ in range(100):
-            try:
-                s3.create_bucket(Bucket="artifacts")
-                break
-            except EndpointConnectionError:  # the server is still starting
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    s3.create_bucket(Bucket="artifacts")
+    return s3
 
 
 @pytest.mark.slow
-def test_sam_package_vpc_template_uploads_nested_template_and_code(s3_on_loopback, tmp_path):
+def test_sam_package_vpc_template_uploads_nested_template_and_code(s3_on_loopback, artifacts_s3, tmp_path):
     # GIVEN the parent template and an S3 bucket (moto on loopback)
     output = tmp_path / "vpc-api-backend-deploy.yaml"
     env = {
@@ -263,15 +245,8 @@ def test_sam_package_vpc_template_uploads_nested_template_and_code(s3_on_loopbac
     packaged = load_template(output)
     location = packaged["Resources"]["BackendStack"]["Properties"]["Location"]
     assert location.startswith(f"{s3_on_loopback}/artifacts/")
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_on_loopback,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
     child_file = tmp_path / "api-backend-deploy.yaml"
-    child_file.write_bytes(s3.get_object(Bucket="artifacts", Key=location.rsplit("/", 1)[1])["Body"].read())
+    child_file.write_bytes(artifacts_s3.get_object(Bucket="artifacts", Key=location.rsplit("/", 1)[1])["Body"].read())
     child = load_template(child_file)
     code_uri = child["Resources"]["BackendFunction"]["Properties"]["CodeUri"]
     assert code_uri.startswith("s3://artifacts/")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from emulation.render import load_template, render_template
+from emulation.render import render_template
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "api-backend" / "api-backend.yaml"
@@ -63,10 +63,7 @@ def caller() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def table_definition() -> dict[str, Any]:
     """KeySchema, AttributeDefinitions and BillingMode of the items table, as the rendered template defines them."""
-    template = load_template(TEMPLATE)
-    # The renderer wants what `sam package` produces: an S3 location instead of the local CodeUri.
-    template["Resources"]["BackendFunction"]["Properties"]["CodeUri"] = "s3://artifacts/backend.zip"
-    table = render_template(template, {}).one("AWS::DynamoDB::Table")["Properties"]
+    table = render_template(TEMPLATE).one("AWS::DynamoDB::Table")["Properties"]
     return {key: table[key] for key in ("KeySchema", "AttributeDefinitions", "BillingMode")}
 
 
