@@ -23,7 +23,6 @@ class AccessLine:
     at: datetime
     status: int | None
     user_arn: str | None
-    vpce_id: str | None
     error: str | None
 
     @property
@@ -87,7 +86,6 @@ def parse_lines(events: Iterable[LogEvent]) -> tuple[list[AccessLine], int]:
                 at=event.at,
                 status=status,
                 user_arn=_field(record, "identity", "userArn"),
-                vpce_id=_field(record, "identity", "vpceId"),
                 error=error if (status is None or status >= 400) else None,
             )
         )

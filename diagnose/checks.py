@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from diagnose import config_checks, live_checks, policy_checks
 from diagnose.access_log import error_groups, parse_lines
+from diagnose.collect import CLIENT_OUTPUTS
 from diagnose.context import ClientContext, build_context
 from diagnose.facts import Collected
 from diagnose.results import CheckResult, ClientResult, Diagnosis, Outcome, unknown
@@ -115,7 +116,7 @@ def _client(collected: Collected, kind: str) -> ClientResult:
 
 def _assume_role_deployed(collected: Collected) -> bool:
     stack = collected.consumer.stack
-    return stack is None or bool(stack.outputs.get("PythonAssumeRoleClient"))
+    return stack is None or bool(stack.outputs.get(CLIENT_OUTPUTS["assume-role"]))
 
 
 def _notes(collected: Collected, clients: tuple[ClientResult, ...]) -> tuple[str, ...]:

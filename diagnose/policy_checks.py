@@ -19,7 +19,7 @@ from emulation.authz import (
     decide_invoke,
     expand_execute_api_resources,
 )
-from emulation.policy import Policy, as_list, statements
+from emulation.policy import Policy, action_match, as_list, statements
 
 __all__ = [
     "assume_permission",
@@ -61,11 +61,8 @@ def _allowed_resources(policy: Policy | None, action: str) -> list[str]:
     """What the Allow statements of a policy name for an action (for the fix sentence)."""
     found: list[str] = []
     for statement in statements(policy):
-        actions = [str(a).lower() for a in as_list(statement.get("Action"))]
-        wanted = action.lower()
-        if statement.get("Effect") == "Allow" and any(
-            a in (wanted, "*") or (a.endswith(":*") and wanted.startswith(a[:-1])) for a in actions
-        ):
+        actions = as_list(statement.get("Action"))
+        if statement.get("Effect") == "Allow" and any(action_match(str(a), action) for a in actions):
             found.extend(str(r) for r in as_list(statement.get("Resource")))
     return found
 

@@ -74,3 +74,11 @@ def client(diagnosis: Diagnosis, kind: str) -> ClientResult:
 def check(diagnosis: Diagnosis, kind: str, check_id: str) -> CheckResult:
     """One check of one client."""
     return next(c for c in client(diagnosis, kind).checks if c.id == check_id)
+
+
+def first_failure(diagnosis: Diagnosis, kind: str, check_id: str) -> CheckResult:
+    """One client's first failing check, which must be check_id."""
+    failure = client(diagnosis, kind).first_failure
+    assert failure is not None, f"{kind}: no check failed"
+    assert failure.id == check_id, f"{kind}: first failure is {failure.id} ({failure.detail}), not {check_id}"
+    return failure

@@ -16,7 +16,7 @@ from diagnose.checks import diagnose
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, Status
 from emulation.access_log import render
 from emulation.render import render_template
-from tests.diagnose.helpers import check, client, collect, run
+from tests.diagnose.helpers import check, client, collect, first_failure, run
 from tests.diagnose.world import (
     ACCESS_LOG_GROUP,
     ACCESS_ROLE,
@@ -74,9 +74,7 @@ def test_diagnose_endpoint_not_allowed_names_endpoint_and_allowed_list(build: Bu
     # THEN both clients stop at the resource policy's Deny, and the fix names both endpoints and the parameter
     assert result.exit_code == EXIT_FAILED
     for kind in ("direct", "assume-role"):
-        failure = client(result, kind).first_failure
-        assert failure is not None
-        assert failure.id == "resource-policy"
+        failure = first_failure(result, kind, "resource-policy")
         assert "explicit deny in a resource-based policy (statements DenyOutsideAllowedVPCEndpoints)" in failure.detail
         assert failure.fix == (
             f"endpoint {world.vpce_id} is not in the API's allowed list [{OTHER_VPCE}]: re-run ./deploy-all.sh or "
@@ -90,10 +88,8 @@ def test_diagnose_consumer_role_missing_from_access_list_fails_direct_client_onl
     # WHEN diagnose runs
     result = run(world)
     # THEN the direct client stops at the resource policy (no Allow), the assume-role client still passes
-    direct = client(result, "direct").first_failure
+    direct = first_failure(result, "direct", "resource-policy")
     assert result.exit_code == EXIT_FAILED
-    assert direct is not None
-    assert direct.id == "resource-policy"
     assert "because no resource-based policy allows the execute-api:Invoke action" in direct.detail
     assert direct.fix == f"add {DIRECT_ROLE} to pAPIAccessList on stack {BACKEND_STACK} (or re-run ./deploy-all.sh)"
     assert client(result, "assume-role").verdict == "allowed"
@@ -105,10 +101,8 @@ def test_diagnose_trust_policy_without_consumer_account_fails_assume_role_client
     # WHEN diagnose runs
     result = run(world)
     # THEN the assume-role client stops at the trust policy and the fix names the consumer account
-    failure = client(result, "assume-role").first_failure
+    failure = first_failure(result, "assume-role", "trust-policy")
     assert result.exit_code == EXIT_FAILED
-    assert failure is not None
-    assert failure.id == "trust-policy"
     assert failure.detail.startswith(f"the trust policy of {ACCESS_ROLE} does not trust")
     assert failure.fix.startswith(f"add {CONSUMER} (or ")
     assert f"to pTrustedPrincipals on stack {BACKEND_STACK}" in failure.fix
@@ -123,9 +117,7 @@ def test_diagnose_endpoint_policy_naming_another_api_fails_at_endpoint_policy(bu
     # THEN both clients stop at the endpoint policy, which names the other API, and the fix names the right host
     assert result.exit_code == EXIT_FAILED
     for kind in ("direct", "assume-role"):
-        failure = client(result, kind).first_failure
-        assert failure is not None
-        assert failure.id == "endpoint-policy"
+        failure = first_failure(result, kind, "endpoint-policy")
         assert "because no VPC endpoint policy allows the execute-api:Invoke action" in failure.detail
         assert f"it allows ['arn:aws:execute-api:{REGION}:{PROVIDER}:{OTHER_API_ID}/Prod/*']" in failure.detail
         assert f"with pAPIHost={API_HOST}, pAPIAccountID={PROVIDER} and pAPIPrefix=/Prod" in failure.fix
@@ -138,10 +130,8 @@ def test_diagnose_role_to_assume_mismatch_fails_assume_role_client(build: Build)
     # WHEN diagnose runs
     result = run(world)
     # THEN the assume-role client stops at ROLE_TO_ASSUME and the fix gives the right ARN
-    failure = client(result, "assume-role").first_failure
+    failure = first_failure(result, "assume-role", "role-to-assume")
     assert result.exit_code == EXIT_FAILED
-    assert failure is not None
-    assert failure.id == "role-to-assume"
     assert failure.detail == f"ROLE_TO_ASSUME is {old_role} but the provider's APIAccessRole is {ACCESS_ROLE}"
     assert failure.fix == f"re-run ./deploy-all.sh, or update stack {CLIENT_STACK} with pAPIRoleARN={ACCESS_ROLE}"
     assert client(result, "direct").verdict == "allowed"
@@ -155,9 +145,7 @@ def test_diagnose_api_host_mismatch_fails_both_clients_at_api_host(build: Build)
     # THEN both clients stop at API_HOST, before any policy, and the fix gives the provider's host
     assert result.exit_code == EXIT_FAILED
     for kind in ("direct", "assume-role"):
-        failure = client(result, kind).first_failure
-        assert failure is not None
-        assert failure.id == "api-host"
+        failure = first_failure(result, kind, "api-host")
         assert failure.detail == f"API_HOST is {OTHER_HOST} but the provider's API is {API_HOST}"
         assert failure.fix == f"re-run ./deploy-all.sh, or update stack {CLIENT_STACK} with pAPIHost={API_HOST}"
 
@@ -170,9 +158,7 @@ def test_diagnose_private_dns_off_without_api_endpoint_fails_at_dns(build: Build
     # THEN both clients stop at name resolution with both ways out in the fix
     assert result.exit_code == EXIT_FAILED
     for kind in ("direct", "assume-role"):
-        failure = client(result, kind).first_failure
-        assert failure is not None
-        assert failure.id == "dns"
+        failure = first_failure(result, kind, "dns")
         assert failure.detail.startswith(f"private DNS is off on {world.vpce_id} and the client has no API_ENDPOINT")
         assert failure.fix.startswith(f"turn private DNS on for {world.vpce_id} (pEnablePrivateDNS=True)")
         assert "set API_ENDPOINT=https://" in failure.fix
@@ -223,9 +209,7 @@ def test_diagnose_stage_not_redeployed_after_policy_change_fails_at_stage(build:
     # THEN both clients stop at the stage, with the update as the reason and the redeploy command as the fix
     assert result.exit_code == EXIT_FAILED
     for kind in ("direct", "assume-role"):
-        failure = client(result, kind).first_failure
-        assert failure is not None
-        assert failure.id == "stage"
+        failure = first_failure(result, kind, "stage")
         assert f"start of the last update of stack {BACKEND_STACK}" in failure.detail
         assert "the old resource policy is still live" in failure.detail
         assert failure.fix.startswith(
@@ -266,10 +250,8 @@ def test_diagnose_latest_request_denied_in_access_log_fails_at_access_log(build:
     result = run(world)
     # THEN the direct client fails at the access log with API Gateway's message, the summary counts it once,
     # and the assume-role client, with no requests logged, is still allowed
-    failure = client(result, "direct").first_failure
+    failure = first_failure(result, "direct", "access-log")
     assert result.exit_code == EXIT_FAILED
-    assert failure is not None
-    assert failure.id == "access-log"
     assert failure.detail.endswith(f"answered 403: {message}")
     assert [(g.count, g.status, g.error) for g in result.log_errors] == [(1, 403, message)]
     assert check(result, "assume-role", "access-log").status is Status.INFO
@@ -292,8 +274,6 @@ def test_diagnose_security_group_without_https_egress_fails_at_network(build: Bu
     # THEN both clients stop at the network path, naming both groups
     assert result.exit_code == EXIT_FAILED
     for kind in ("direct", "assume-role"):
-        failure = client(result, kind).first_failure
-        assert failure is not None
-        assert failure.id == "network"
+        failure = first_failure(result, kind, "network")
         assert f"security groups ['{client_group}']" in failure.detail
         assert f"allow no HTTPS (443) out to endpoint {world.vpce_id} (groups ['{endpoint_group}'])" in failure.detail

@@ -18,7 +18,7 @@ from diagnose.checks import diagnose
 from diagnose.cli import main
 from diagnose.facts import Collected
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, Status
-from tests.diagnose.helpers import check, clean_environment, client, collect, write_profiles
+from tests.diagnose.helpers import check, clean_environment, client, collect, first_failure, write_profiles
 from tests.diagnose.world import API_ID, BACKEND_STACK, CLIENT_STACK, REGION, World, build_world
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,9 +81,7 @@ def test_diagnose_endpoint_not_available_fails_at_endpoint(collected: Collected)
     # THEN both clients stop at the endpoint with a wait-and-retry fix
     assert result.exit_code == EXIT_FAILED
     for kind in ("direct", "assume-role"):
-        failure = client(result, kind).first_failure
-        assert failure is not None
-        assert failure.id == "endpoint"
+        failure = first_failure(result, kind, "endpoint")
         assert failure.detail == f"endpoint {endpoint.id} is pendingAcceptance, not available"
         assert failure.fix.startswith("wait until it is available")
 
@@ -115,9 +113,7 @@ def test_diagnose_alias_of_unlisted_endpoint_fails_at_dns(collected: Collected) 
     # WHEN the checks run
     result = diagnose(_with_env(collected, API_HOST=alias))
     # THEN name resolution fails and the fix is to associate the endpoint on the provider stack
-    failure = client(result, "direct").first_failure
-    assert failure is not None
-    assert failure.id == "dns"
+    failure = first_failure(result, "direct", "dns")
     assert failure.detail.startswith(f"the alias {alias} does not exist")
     assert failure.fix == (
         f"update stack {BACKEND_STACK} with pAssociateVPCEndpoints=Yes and {endpoint.id} in pAllowedVPCEndpoints"
