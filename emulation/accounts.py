@@ -421,9 +421,12 @@ class TwoAccounts:
         with self._lock:
             return self._clients.setdefault(key, client)
 
-    def _create_roles(self, stack: Stack) -> None:
+    def _create_roles(self, stack: Stack, only: set[str] | None = None) -> None:
+        """Create the stack's roles (or only those with the given logical ids) with all their policies."""
         iam = self.client("iam", stack.account)
         for role in stack.roles():
+            if only is not None and role.logical_id not in only:
+                continue
             iam.create_role(
                 RoleName=role.name,
                 Path=role.path,
@@ -453,7 +456,7 @@ class TwoAccounts:
         for logical_id, role in after.items():
             previous = before.get(logical_id)
             if previous is None:
-                self._create_roles_subset(new, {logical_id})
+                self._create_roles(new, {logical_id})
                 continue
             if previous.trust_policy != role.trust_policy:
                 iam.update_assume_role_policy(RoleName=role.name, PolicyDocument=json.dumps(role.trust_policy))
@@ -462,15 +465,6 @@ class TwoAccounts:
             role = before[logical_id]
             self._sync_role_policies(iam, role.name, {}, role.inline_policies)
             iam.delete_role(RoleName=role.name)
-
-    def _create_roles_subset(self, stack: Stack, logical_ids: set[str]) -> None:
-        iam = self.client("iam", stack.account)
-        for role in stack.roles():
-            if role.logical_id in logical_ids:
-                iam.create_role(
-                    RoleName=role.name, Path=role.path, AssumeRolePolicyDocument=json.dumps(role.trust_policy)
-                )
-                self._sync_role_policies(iam, role.name, role.inline_policies, {})
 
     def _create_table(self, stack: Stack) -> None:
         name, properties = stack.table()
