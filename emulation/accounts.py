@@ -70,7 +70,6 @@ BACKEND_TEMPLATE = REPO / "api-backend" / "api-backend.yaml"
 CLIENT_TEMPLATE = REPO / "api-client" / "api-client.yaml"
 PROVIDER_STACK = "private-api-backend"
 CLIENT_STACK = "private-api-client"
-BACKEND_HANDLER = "backend.app.handler"
 CLIENT_HANDLERS = {"direct": "client.direct_auth.handler", "assume_role": "client.assume_role.handler"}
 # Parameters that describe where a consumer stack lives; every other consumer parameter is shared by all sites.
 NETWORK_PARAMETERS = ("pVPCID", "pLambdaSubnetIDs", "pEndpointSubnetIDs", "pDNSServerCIDR")
