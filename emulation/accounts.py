@@ -650,16 +650,16 @@ class TwoAccounts:
         if self.gateway is None:
             return {}
         view: dict[str, int] = {}
+        listeners: dict[str, int] = {}
         for endpoint in self._all_endpoints():
-            port = self.gateway.stats(endpoint.vpce_id).port
+            port = listeners[endpoint.vpce_id] = self.gateway.stats(endpoint.vpce_id).port
             view.update(dict.fromkeys(endpoint.dns_names, port))
             if endpoint.private_dns and vpc_id is not None and endpoint.vpc_id == vpc_id:
                 view[f"*.execute-api.{self.region}.amazonaws.com"] = port
-        listeners = {e.vpce_id: self.gateway.stats(e.vpce_id).port for e in self._all_endpoints()}
-        for api in (self.gateway.deployment(self.names.api_id),):
-            for vpce in api.vpc_endpoint_ids:
-                if vpce in listeners:
-                    view[f"{api.api_id}-{vpce}.execute-api.{self.region}.amazonaws.com"] = listeners[vpce]
+        api = self.gateway.deployment(self.names.api_id)
+        for vpce in api.vpc_endpoint_ids:
+            if vpce in listeners:
+                view[f"{api.api_id}-{vpce}.execute-api.{self.region}.amazonaws.com"] = listeners[vpce]
         return view
 
     # ------------------------------------------------------------------------------------------ the API
