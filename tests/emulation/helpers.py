@@ -38,6 +38,30 @@ class Reply:
         return json.loads(self.body)
 
 
+def project_policy(principals: list[str], allowed_endpoints: list[str]) -> dict[str, Any]:
+    """The resource policy shape the backend template renders: listed principals, other endpoints denied."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowAccessList",
+                "Effect": "Allow",
+                "Principal": {"AWS": principals},
+                "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*",
+            },
+            {
+                "Sid": "DenyOtherEndpoints",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": allowed_endpoints}},
+            },
+        ],
+    }
+
+
 def sign(
     *,
     method: str,
