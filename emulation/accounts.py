@@ -70,7 +70,6 @@ BACKEND_TEMPLATE = REPO / "api-backend" / "api-backend.yaml"
 CLIENT_TEMPLATE = REPO / "api-client" / "api-client.yaml"
 PROVIDER_STACK = "private-api-backend"
 CLIENT_STACK = "private-api-client"
-BACKEND_HANDLER = "backend.app.handler"
 CLIENT_HANDLERS = {"direct": "client.direct_auth.handler", "assume_role": "client.assume_role.handler"}
 # Parameters that describe where a consumer stack lives; every other consumer parameter is shared by all sites.
 NETWORK_PARAMETERS = ("pVPCID", "pLambdaSubnetIDs", "pEndpointSubnetIDs", "pDNSServerCIDR")
@@ -421,9 +420,12 @@ class TwoAccounts:
         with self._lock:
             return self._clients.setdefault(key, client)
 
-    def _create_roles(self, stack: Stack) -> None:
+    def _create_roles(self, stack: Stack, only: set[str] | None = None) -> None:
+        """Create the stack's roles (or only those with the given logical ids) with all their policies."""
         iam = self.client("iam", stack.account)
         for role in stack.roles():
+            if only is not None and role.logical_id not in only:
+                continue
             iam.create_role(
                 RoleName=role.name,
                 Path=role.path,
@@ -453,7 +455,7 @@ class TwoAccounts:
         for logical_id, role in after.items():
             previous = before.get(logical_id)
             if previous is None:
-                self._create_roles_subset(new, {logical_id})
+                self._create_roles(new, {logical_id})
                 continue
             if previous.trust_policy != role.trust_policy:
                 iam.update_assume_role_policy(RoleName=role.name, PolicyDocument=json.dumps(role.trust_policy))
@@ -462,15 +464,6 @@ class TwoAccounts:
             role = before[logical_id]
             self._sync_role_policies(iam, role.name, {}, role.inline_policies)
             iam.delete_role(RoleName=role.name)
-
-    def _create_roles_subset(self, stack: Stack, logical_ids: set[str]) -> None:
-        iam = self.client("iam", stack.account)
-        for role in stack.roles():
-            if role.logical_id in logical_ids:
-                iam.create_role(
-                    RoleName=role.name, Path=role.path, AssumeRolePolicyDocument=json.dumps(role.trust_policy)
-                )
-                self._sync_role_policies(iam, role.name, role.inline_policies, {})
 
     def _create_table(self, stack: Stack) -> None:
         name, properties = stack.table()
@@ -657,16 +650,16 @@ class TwoAccounts:
         if self.gateway is None:
             return {}
         view: dict[str, int] = {}
+        listeners: dict[str, int] = {}
         for endpoint in self._all_endpoints():
-            port = self.gateway.stats(endpoint.vpce_id).port
+            port = listeners[endpoint.vpce_id] = self.gateway.stats(endpoint.vpce_id).port
             view.update(dict.fromkeys(endpoint.dns_names, port))
             if endpoint.private_dns and vpc_id is not None and endpoint.vpc_id == vpc_id:
                 view[f"*.execute-api.{self.region}.amazonaws.com"] = port
-        listeners = {e.vpce_id: self.gateway.stats(e.vpce_id).port for e in self._all_endpoints()}
-        for api in (self.gateway.deployment(self.names.api_id),):
-            for vpce in api.vpc_endpoint_ids:
-                if vpce in listeners:
-                    view[f"{api.api_id}-{vpce}.execute-api.{self.region}.amazonaws.com"] = listeners[vpce]
+        api = self.gateway.deployment(self.names.api_id)
+        for vpce in api.vpc_endpoint_ids:
+            if vpce in listeners:
+                view[f"{api.api_id}-{vpce}.execute-api.{self.region}.amazonaws.com"] = listeners[vpce]
         return view
 
     # ------------------------------------------------------------------------------------------ the API

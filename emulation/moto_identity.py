@@ -7,30 +7,19 @@ ones AssumeRole issues) live in that account's `access_keys`, and assumed-role s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
-from urllib.parse import unquote
 
 from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
-from emulation.authz import Principal
+from emulation.authz import Principal, policies_from
 from emulation.pipeline import Callbacks
 from emulation.policy import Policy
 from emulation.sigv4 import SigningCredentials
-
-
-def _document(text: str | Mapping[str, Any] | None) -> Policy | None:
-    if text is None or text == "":
-        return None
-    if isinstance(text, Mapping):
-        return text
-    # IAM hands documents back URL-encoded in some calls; moto may store either form.
-    return json.loads(text if text.lstrip().startswith("{") else unquote(text))
 
 
 def _accounts(partition: str) -> list[tuple[str, Any]]:
@@ -59,11 +48,11 @@ def _role(iam: Any, role_arn: str) -> Any | None:
         return next((r for r in iam.get_roles() if r.name == name), None)
 
 
-def _managed_documents(entity: Any) -> list[Policy | None]:
+def _managed_documents(entity: Any) -> list[str | None]:
     documents = []
     for managed in entity.managed_policies.values():
         default = next((v for v in managed.versions if v.is_default), None)
-        documents.append(_document(default.document if default else None))
+        documents.append(default.document if default else None)
     return documents
 
 
@@ -120,8 +109,8 @@ class MotoIdentity:
             entity = next((u for u in iam.users.values() if u.arn == principal.arn), None)
         if entity is None:
             return []
-        documents = [_document(text) for text in entity.policies.values()] + _managed_documents(entity)
-        return [d for d in documents if d is not None]
+        # IAM hands documents back URL-encoded in some calls; moto may store either form.
+        return policies_from([*entity.policies.values(), *_managed_documents(entity)])
 
     def trust_policy(self, role_arn: str) -> Policy | None:
         """A role's trust policy (None if the role does not exist)."""
@@ -129,7 +118,7 @@ class MotoIdentity:
         if len(parts) < 6 or not parts[4]:
             return None
         role = _role(iam_backends[parts[4]][self.partition], role_arn)
-        return _document(role.assume_role_policy_document) if role is not None else None
+        return policies_from([role.assume_role_policy_document])[0] if role is not None else None
 
     def callbacks(self) -> Callbacks:
         """The three lookups the gateway and the STS front need."""

@@ -110,11 +110,6 @@ class Endpoint:
     vpc_id: str
     policy: Policy | None = None
 
-    @property
-    def dns_name(self) -> str:
-        """The endpoint's regional DNS name pattern (used with a Host or x-apigw-api-id header)."""
-        return f"{self.vpce_id}.execute-api.vpce.amazonaws.com"
-
 
 @dataclass(frozen=True)
 class Incoming:

@@ -24,7 +24,7 @@ from cfnlint.decode import decode_str
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-__all__ = ["ParameterError", "RenderError", "Rendered", "load_template", "render_template"]
+__all__ = ["ParameterError", "RenderError", "Rendered", "load_template", "partition_of", "render_template"]
 
 _NO_VALUE = object()
 # The translator logs a warning per transform about feature toggles it was not given; it is not actionable here.
@@ -109,8 +109,13 @@ def render_template(
     )
 
 
+def partition_of(region: str) -> str:
+    """The partition a region belongs to (what AWS::Partition resolves to there)."""
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
 def _pseudo_parameters(account_id: str, region: str, stack_name: str) -> dict[str, Any]:
-    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    partition = partition_of(region)
     return {
         "AWS::AccountId": account_id,
         "AWS::Region": region,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulation.render import Rendered, load_template, render_template
+from emulation.render import Rendered, load_template, partition_of, render_template
 
 __all__ = [
     "ApiView",
@@ -37,10 +37,6 @@ _ENDPOINT_ZONE = "Z7HUB22UULQXV"
 _NAME_LIMITS = {"AWS::IAM::Role": 64, "AWS::Lambda::Function": 64, "AWS::Serverless::Function": 64}
 
 
-def _partition(region: str) -> str:
-    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-
-
 @dataclass(frozen=True)
 class StackIds:
     """Physical ids (what Ref returns) and attributes (what GetAtt returns) for one stack's resources."""
@@ -52,7 +48,7 @@ class StackIds:
 class _Names:
     def __init__(self, stack: str, account: str, region: str, rng: random.Random) -> None:
         self.stack, self.account, self.region, self.rng = stack, account, region, rng
-        self.partition = _partition(region)
+        self.partition = partition_of(region)
 
     def pick(self, alphabet: str, length: int) -> str:
         return "".join(self.rng.choices(alphabet, k=length))

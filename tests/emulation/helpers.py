@@ -38,6 +38,30 @@ class Reply:
         return json.loads(self.body)
 
 
+def project_policy(principals: list[str], allowed_endpoints: list[str]) -> dict[str, Any]:
+    """The resource policy shape the backend template renders: listed principals, other endpoints denied."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowAccessList",
+                "Effect": "Allow",
+                "Principal": {"AWS": principals},
+                "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*",
+            },
+            {
+                "Sid": "DenyOtherEndpoints",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": allowed_endpoints}},
+            },
+        ],
+    }
+
+
 def sign(
     *,
     method: str,
@@ -98,20 +122,18 @@ class StaticCredentials:
         )
 
 
-def account_client(service: str, account: str, moto_url: str, **credentials: str) -> Any:
+def account_client(service: str, account: str, moto_url: str) -> Any:
     """A boto3 client acting in one emulated account (moto reads the x-moto-account-id header)."""
     client = boto3.client(
         service,
         region_name=REGION,
         endpoint_url=moto_url,
-        aws_access_key_id=credentials.get("aws_access_key_id", "AKIDBOOTSTRAP"),
-        aws_secret_access_key=credentials.get("aws_secret_access_key", "bootstrap"),
-        aws_session_token=credentials.get("aws_session_token"),
+        aws_access_key_id="AKIDBOOTSTRAP",
+        aws_secret_access_key="bootstrap",
     )
-    if not credentials:
 
-        def add_account(request: AWSRequest, **_: Any) -> None:
-            request.headers["x-moto-account-id"] = account
+    def add_account(request: AWSRequest, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account
 
-        client.meta.events.register("before-sign", add_account)
+    client.meta.events.register("before-sign", add_account)
     return client

@@ -21,6 +21,7 @@ from emulation.authz import (
     mask_account,
     policies_from,
 )
+from tests.emulation.helpers import project_policy
 
 PROVIDER = "222222222222"
 CONSUMER = "111111111111"
@@ -195,30 +196,6 @@ def test_decide_invoke_unknown_identity_policies_are_assumed_to_allow_and_flagge
     assert (decision.allowed, decision.identity_evaluated) == (True, False)
 
 
-def _project_policy(allowed_endpoints: list[str]) -> dict[str, Any]:
-    """The resource policy shape the backend template renders, with API Gateway's shorthand."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AllowAccessList",
-                "Effect": "Allow",
-                "Principal": {"AWS": [CLIENT_ROLE, ACCESS_ROLE]},
-                "Action": "execute-api:Invoke",
-                "Resource": "execute-api:/*",
-            },
-            {
-                "Sid": "DenyOtherEndpoints",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "execute-api:Invoke",
-                "Resource": "execute-api:/*",
-                "Condition": {"StringNotEquals": {"aws:SourceVpce": allowed_endpoints}},
-            },
-        ],
-    }
-
-
 @pytest.mark.parametrize(
     ("context", "allowed", "deny_sids"),
     [
@@ -233,7 +210,10 @@ def test_decide_invoke_project_policy_admits_only_listed_endpoints(
 ) -> None:
     # GIVEN the project's policy (expanded as API Gateway stores it) and a consumer role allowed by identity
     policy = expand_execute_api_resources(
-        _project_policy(["vpce-0allowed", "vpce-0second"]), region="us-east-1", account=PROVIDER, api_id=API
+        project_policy([CLIENT_ROLE, ACCESS_ROLE], ["vpce-0allowed", "vpce-0second"]),
+        region="us-east-1",
+        account=PROVIDER,
+        api_id=API,
     )
     # WHEN the consumer calls through an endpoint
     decision = decide_invoke(

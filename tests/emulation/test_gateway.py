@@ -18,7 +18,16 @@ from emulation.gateway import Gateway
 from emulation.pipeline import ApiDeployment, Endpoint
 from emulation.sigv4 import SigningCredentials
 from emulation.tls import TlsMaterial
-from tests.emulation.helpers import API_HOST, API_ID, CONSUMER, PROVIDER, REGION, StaticCredentials, call
+from tests.emulation.helpers import (
+    API_HOST,
+    API_ID,
+    CONSUMER,
+    PROVIDER,
+    REGION,
+    StaticCredentials,
+    call,
+    project_policy,
+)
 
 ALLOWED_VPCE = "vpce-0allowed"
 OTHER_VPCE = "vpce-0other"
@@ -76,30 +85,6 @@ def echo_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
 
 
-def project_policy(allowed_endpoints: list[str]) -> dict[str, Any]:
-    """The resource policy shape the backend template renders."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AllowAccessList",
-                "Effect": "Allow",
-                "Principal": {"AWS": [CLIENT_ROLE]},
-                "Action": "execute-api:Invoke",
-                "Resource": "execute-api:/*",
-            },
-            {
-                "Sid": "DenyOtherEndpoints",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "execute-api:Invoke",
-                "Resource": "execute-api:/*",
-                "Condition": {"StringNotEquals": {"aws:SourceVpce": allowed_endpoints}},
-            },
-        ],
-    }
-
-
 @pytest.fixture
 def store() -> StaticCredentials:
     """Three callers: the listed consumer role, an unlisted consumer role, the provider's access role."""
@@ -125,7 +110,7 @@ def gateway(tls: TlsMaterial, store: StaticCredentials, access_log: AccessLog) -
         region=REGION,
         stage="Prod",
         openapi=OPENAPI,
-        resource_policy=project_policy([ALLOWED_VPCE]),
+        resource_policy=project_policy([CLIENT_ROLE], [ALLOWED_VPCE]),
         handler=echo_handler,
         vpc_endpoint_ids=(ALLOWED_VPCE,),
         access_log=access_log,
@@ -279,7 +264,9 @@ def test_gateway_new_deployment_changes_policy_without_restart(
     assert call(http, url, creds=_creds(store, "ASIACLIENT")).status == 403
     # WHEN a new deployment allows that endpoint too
     current = gateway.deployment(API_ID)
-    gateway.deploy(dataclasses.replace(current, resource_policy=project_policy([ALLOWED_VPCE, OTHER_VPCE])))
+    gateway.deploy(
+        dataclasses.replace(current, resource_policy=project_policy([CLIENT_ROLE], [ALLOWED_VPCE, OTHER_VPCE]))
+    )
     # THEN the same listener lets the role in
     assert call(http, url, creds=_creds(store, "ASIACLIENT")).status == 200
 

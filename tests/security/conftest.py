@@ -10,6 +10,7 @@ import pytest
 
 from emulation.accounts import CONSUMER, MAIN, OTHER, OUTSIDER, OUTSIDER_ACCOUNT, PROVIDER, Names, TwoAccounts
 from emulation.sigv4 import SigningCredentials
+from tests.e2e.helpers import session_arn_prefix
 
 SEED = 6_060_606  # its own resource names, so it can run next to the e2e deployment in one process
 ORG_ID = "o-consumer0001"  # the consumer account's organization
@@ -42,8 +43,7 @@ class Caller:
     @property
     def session_prefix(self) -> str:
         """arn:aws:sts::<account>:assumed-role/<role name>/ (what API Gateway names a session of the role)."""
-        account = self.role_arn.split(":")[4]
-        return f"arn:aws:sts::{account}:assumed-role/{self.role_arn.rsplit('/', 1)[-1]}/"
+        return session_arn_prefix(self.role_arn)
 
 
 def parameter_sets(names: Names) -> dict[str, dict[str, str]]:

@@ -310,11 +310,6 @@ def fake_ids(spec: TemplateSpec) -> tuple[dict[str, str], dict[str, Any]]:
             physical_ids[logical_id] = _EXTRA_IDS[kind] + "".join(rng.choices(_HEX, k=16))
         if kind == "AWS::EC2::VPC":
             attributes[f"{logical_id}.CidrBlock"] = "10.0.0.0/16"
-        elif kind == "AWS::KMS::Key":
-            key_id = "-".join("".join(rng.choices(_HEX, k=n)) for n in (8, 4, 4, 4, 12))
-            physical_ids[logical_id] = key_id
-            attributes[f"{logical_id}.Arn"] = f"arn:aws:kms:{REGION}:{spec.account}:key/{key_id}"
-            attributes[f"{logical_id}.KeyId"] = key_id
         elif kind == "AWS::CloudFormation::WaitConditionHandle":
             physical_ids[logical_id] = f"https://cloudformation-waitcondition-{REGION}.s3.amazonaws.com/{logical_id}"
     return physical_ids, attributes
