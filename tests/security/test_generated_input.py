@@ -4,8 +4,8 @@ The definition is api-backend.yaml's own DefinitionBody (paths, request models, 
 source because SAM's MergeDefinitions empties `responses` in the deployed copy). schemathesis turns each operation
 into Hypothesis strategies, in positive (schema-valid) and negative (schema-violating) mode; every request is
 signed with SigV4 by botocore as a cross-account caller, sent over HTTPS to the main endpoint's listener, and
-answered by the real backend handler on emulated DynamoDB. The emulated gateway does not run API Gateway's request
-validator, so every generated body reaches the backend: it must refuse what the validator would.
+answered by the real backend handler on emulated DynamoDB. The emulated gateway runs the API's request validators
+(emulation/validation.py) as API Gateway does, and what they pass reaches the backend: neither may answer a 5xx.
 """
 
 from __future__ import annotations
