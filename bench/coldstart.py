@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +136,6 @@ def measure_imports(
     *,
     python: str,
     runs: int,
-    environ: Mapping[str, str] | None = None,
 ) -> dict[str, ImportTiming]:
     """Import each subject `runs` times, each in a new `python -I -B` process; rounds interleave the subjects.
 
@@ -144,12 +143,11 @@ def measure_imports(
     in a rotating order, so drift in machine load spreads over all subjects and sample i of each subject comes from
     the same moment (ratios of same-round samples cancel most of that drift).
     """
-    env = dict(IMPORT_ENV if environ is None else environ)
     samples: dict[str, list[tuple[float, float]]] = {s.key: [] for s in subjects}
     for round_number in range(runs + 1):
         shift = round_number % len(subjects)
         for subject in [*subjects[shift:], *subjects[:shift]]:
-            sample = _import_once(subject, python, env)
+            sample = _import_once(subject, python)
             if round_number:
                 samples[subject.key].append(sample)
     return {
@@ -163,10 +161,10 @@ def measure_imports(
     }
 
 
-def _import_once(subject: ImportSubject, python: str, env: Mapping[str, str]) -> tuple[float, float]:
+def _import_once(subject: ImportSubject, python: str) -> tuple[float, float]:
     completed = subprocess.run(  # noqa: S603 - a fixed interpreter running our probe, no shell
         [python, "-I", "-B", "-c", _PROBE, str(subject.code_dir), *subject.modules],
-        env=dict(env),
+        env=IMPORT_ENV,
         cwd=subject.code_dir,
         capture_output=True,
         text=True,
@@ -185,7 +183,6 @@ def count_import_instructions(
     python: str,
     valgrind: str,
     jobs: int = 2,
-    environ: Mapping[str, str] | None = None,
 ) -> dict[str, ImportInstructions]:
     """Count the instructions of each subject's import with callgrind: one run each, `jobs` runs at a time.
 
@@ -200,7 +197,7 @@ def count_import_instructions(
     - the string-hash seed: `-I` (as the timed imports use) implies `-E`, which ignores PYTHONHASHSEED and leaves
       hashing randomized, so the run has `-P -s -B` (everything `-I` sets except `-E`: no script directory on
       sys.path, no user site, no bytecode written) and a complete, explicit environment, `INSTRUCTION_ENV`
-      (IMPORT_ENV plus PYTHONHASHSEED=0) by default;
+      (IMPORT_ENV plus PYTHONHASHSEED=0);
     - the command line and working directory: the subject's code directory, as the timed imports have;
     - the files: code directories without bytecode (our modules are compiled on every run, as on Lambda), installed
       libraries with their .pyc files, neither written to by these runs.
@@ -211,14 +208,11 @@ def count_import_instructions(
     The total is read from the output file callgrind writes (`callgrind_total`), never from its terminal output; a
     file per process (`%p`) makes a forked child visible instead of silently overwriting the parent's count.
     """
-    env = dict(INSTRUCTION_ENV if environ is None else environ)
     starts = list(dict.fromkeys(subject.code_dir for subject in subjects))
     runs = [(subject.code_dir, subject.modules) for subject in subjects] + [(code_dir, ()) for code_dir in starts]
     with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as out, ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [
-            pool.submit(
-                _count_once, code_dir, modules, python=python, valgrind=valgrind, env=env, out=Path(out) / f"run{index}"
-            )
+            pool.submit(_count_once, code_dir, modules, python=python, valgrind=valgrind, out=Path(out) / f"run{index}")
             for index, (code_dir, modules) in enumerate(runs)
         ]
         totals = [future.result() for future in futures]
@@ -255,9 +249,7 @@ def callgrind_total(text: str, event: str = "Ir") -> int:
     return sum(int(line[index]) for line in costs)
 
 
-def _count_once(
-    code_dir: Path, modules: tuple[str, ...], *, python: str, valgrind: str, env: Mapping[str, str], out: Path
-) -> int:
+def _count_once(code_dir: Path, modules: tuple[str, ...], *, python: str, valgrind: str, out: Path) -> int:
     out.mkdir()
     completed = subprocess.run(  # noqa: S603 - fixed tools running our probe, no shell
         [
@@ -273,7 +265,7 @@ def _count_once(
             str(code_dir),
             *modules,
         ],
-        env=dict(env),
+        env=INSTRUCTION_ENV,
         cwd=code_dir,
         capture_output=True,
         text=True,

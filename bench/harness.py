@@ -90,9 +90,7 @@ def counters(env: TwoAccounts) -> Counters:
     return Counters(stats.connections, stats.requests, sum(env.sts.calls.values()))
 
 
-def build_pools(
-    env: TwoAccounts, clients: tuple[BenchClient, ...] = CLIENTS, *, python: str | None = None
-) -> dict[str, FunctionPool]:
+def build_pools(env: TwoAccounts, *, python: str | None = None) -> dict[str, FunctionPool]:
     """One single-sandbox function per client, deployed in the main consumer site like the real client functions.
 
     The specs come from the emulation's own builder, so every client gets exactly the environment (role keys,
@@ -102,7 +100,7 @@ def build_pools(
     stack = env.consumers[MAIN]
     vpc_id = env.sites[MAIN].vpc_id
     pools = {}
-    for client in clients:
+    for client in CLIENTS:
         function = stack.function_by_handler(CLIENT_HANDLERS[client.environment_of])
         if function is None:
             raise LookupError(f"the consumer stack has no {client.environment_of} client function")

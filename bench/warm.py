@@ -29,7 +29,6 @@ def run_emulated(
     cold_starts: int,
     seed: int,
     event: Mapping[str, Any],
-    dynamodb: bool = True,
     python: str | None = None,
 ) -> dict[str, Any]:
     """Start the two accounts with the demo's settings, measure every client, stop everything (sandboxes included).
@@ -48,7 +47,7 @@ def run_emulated(
         pools = build_pools(env, python=python)
         warm = _measure_warm(env, pools, invocations=invocations, rounds=rounds, warmup=warmup, event=event)
         cold = measure_cold_starts(env, pools, starts=cold_starts, event=event)
-        calls = count_dynamodb_calls(env, pools["ours_direct"]) if dynamodb else None
+        calls = count_dynamodb_calls(env, pools["ours_direct"])
     finally:
         for pool in pools.values():
             pool.stop()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
 
+from tests.https_server import running_https
 from tests.unit.client.support import API_HOST, ScriptedHTTPSServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,14 +27,8 @@ def tls_ca() -> trustme.CA:
 @pytest.fixture
 def api_server(tls_ca: trustme.CA) -> Iterator[ScriptedHTTPSServer]:
     """A real HTTPS server on 127.0.0.1 that counts the TCP connections it accepts."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = ScriptedHTTPSServer(context)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_https(tls_ca) as server:
+        yield server
 
 
 @pytest.fixture

@@ -47,6 +47,15 @@ totals: 98175827
 """
 
 
+@pytest.fixture
+def valgrind() -> str:
+    """valgrind on PATH; the test is skipped without it."""
+    path = shutil.which("valgrind")
+    if path is None:
+        pytest.skip("valgrind is not on PATH")
+    return path
+
+
 def test_callgrind_total_sample_output_file_is_its_ir_total() -> None:
     # GIVEN a callgrind output file counting instructions only
     # WHEN its total is read
@@ -92,13 +101,12 @@ def test_import_instructions_are_the_run_less_the_interpreter_start() -> None:
     assert counted.instructions == 487_888_054
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not on PATH")
-def test_count_import_instructions_real_callgrind_is_positive_and_repeats_exactly(tmp_path: Path) -> None:
+def test_count_import_instructions_real_callgrind_is_positive_and_repeats_exactly(
+    tmp_path: Path, valgrind: str
+) -> None:
     # GIVEN a handler module, compiled from source at each start, that imports a module the probe does not preload
     (tmp_path / "tiny_handler.py").write_text("import fractions\n\nHALF = fractions.Fraction(1, 2)\n")
     subject = ImportSubject("tiny", tmp_path, ("tiny_handler",))
-    valgrind = shutil.which("valgrind")
-    assert valgrind is not None
     # WHEN its import is counted twice under callgrind with this interpreter
     first, second = (
         count_import_instructions([subject], python=sys.executable, valgrind=valgrind)["tiny"] for _ in range(2)
@@ -126,13 +134,12 @@ def test_instruction_counts_valgrind_not_on_path_skips_with_a_note(
     assert "--no-instructions" in printed
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not on PATH")
-def test_count_import_instructions_module_failing_to_import_raises_with_its_error(tmp_path: Path) -> None:
+def test_count_import_instructions_module_failing_to_import_raises_with_its_error(
+    tmp_path: Path, valgrind: str
+) -> None:
     # GIVEN a handler module that fails at import
     (tmp_path / "broken_handler.py").write_text("raise ValueError('API_HOST is empty')\n")
     subject = ImportSubject("broken", tmp_path, ("broken_handler",))
-    valgrind = shutil.which("valgrind")
-    assert valgrind is not None
     # WHEN it is counted
     # THEN the run stops with the module name and its error rather than counting a failure
     with pytest.raises(RuntimeError, match=r"broken_handler under callgrind failed:[\s\S]*API_HOST is empty"):

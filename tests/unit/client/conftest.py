@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import ssl
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +10,7 @@ from types import ModuleType
 import pytest
 import trustme
 
+from tests.https_server import running_https
 from tests.unit.client.support import (
     ACCESS_KEY,
     API_HOST,
@@ -37,27 +36,18 @@ def ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> s
     return str(path)
 
 
-def _serve(tls_ca: trustme.CA) -> Iterator[ScriptedHTTPSServer]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls_ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    server = ScriptedHTTPSServer(context)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
 def api_server(tls_ca: trustme.CA) -> Iterator[ScriptedHTTPSServer]:
     """A real HTTPS server on 127.0.0.1 with a certificate for 127.0.0.1 from the private CA."""
-    yield from _serve(tls_ca)
+    with running_https(tls_ca) as server:
+        yield server
 
 
 @pytest.fixture
 def sts_server(tls_ca: trustme.CA) -> Iterator[ScriptedHTTPSServer]:
     """A second scripted HTTPS server, standing in for an STS endpoint (point AWS_ENDPOINT_URL_STS at it)."""
-    yield from _serve(tls_ca)
+    with running_https(tls_ca) as server:
+        yield server
 
 
 @pytest.fixture
