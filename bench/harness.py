@@ -16,7 +16,7 @@ from typing import Any
 
 import urllib3
 
-from emulation.accounts import CLIENT_HANDLERS, MAIN, TwoAccounts
+from emulation.accounts import MAIN, TwoAccounts
 from emulation.sandbox import FunctionPool, InvokeResult
 
 __all__ = [
@@ -97,27 +97,11 @@ def build_pools(env: TwoAccounts, *, python: str | None = None) -> dict[str, Fun
     Lambda's reserved variables, CA bundle, STS front) and DNS view the demo's client sandboxes get. ``python`` runs
     the sandboxes (the runtime-like venv when given; else this interpreter).
     """
-    stack = env.consumers[MAIN]
-    vpc_id = env.sites[MAIN].vpc_id
     pools = {}
     for client in CLIENTS:
-        function = stack.function_by_handler(CLIENT_HANDLERS[client.environment_of])
-        if function is None:
-            raise LookupError(f"the consumer stack has no {client.environment_of} client function")
-        code = replace(
-            function, handler=client.handler or function.handler, code_dir=client.code_dir or function.code_dir
-        )
-        dns_vpc = vpc_id if function.in_vpc else None
-        spec = env.function_spec(code, lambda: _endpoints(env), lambda dns_vpc=dns_vpc: env.dns_view(dns_vpc))
+        spec = env.client_spec(client.environment_of, handler=client.handler, code_dir=client.code_dir)
         pools[client.key] = FunctionPool(replace(spec, python=python), max_concurrency=1)
     return pools
-
-
-def _endpoints(env: TwoAccounts) -> dict[str, str]:
-    # The emulation's stand-ins for AWS endpoints, as TwoAccounts gives its own client sandboxes.
-    if env.tls is None or env.sts is None:
-        raise RuntimeError("the emulation is not running")
-    return {"API_CA_BUNDLE": str(env.tls.ca_bundle), "AWS_ENDPOINT_URL_STS": env.sts.url}
 
 
 def invoke_ok(pool: FunctionPool, event: Mapping[str, Any], expected: int = 200) -> InvokeResult:

@@ -546,8 +546,25 @@ class TwoAccounts:
             pool = self._client_pools.get(key)
             if pool is not None:
                 return pool
-        stack = self.consumers[site]
-        function = stack.function_by_handler(CLIENT_HANDLERS[kind])
+        pool = FunctionPool(self.client_spec(kind, site, via, env), max_concurrency=self._max_concurrency)
+        with self._lock:
+            return self._client_pools.setdefault(key, pool)
+
+    def client_spec(
+        self,
+        kind: str,
+        site: str = MAIN,
+        via: str | None = None,
+        env: Mapping[str, str] | None = None,
+        *,
+        handler: str | None = None,
+        code_dir: Path | None = None,
+    ) -> FunctionSpec:
+        """How a site's client function ("direct" or "assume_role") runs: its environment (role keys, CA bundle, STS
+        front, `via`: another site's endpoint DNS name, `env` overrides) and its VPC's DNS view. ``handler`` and
+        ``code_dir`` replace the deployed code (the bench runs other clients as if deployed in this function's place).
+        """
+        function = self.consumers[site].function_by_handler(CLIENT_HANDLERS[kind])
         if function is None:
             raise LookupError(f"site {site} has no {kind} client (its stack was deployed with pAPIRoleARN=None?)")
         vpc = self.sites[site].vpc_id if function.in_vpc else None
@@ -561,11 +578,8 @@ class TwoAccounts:
                 values["API_ENDPOINT"] = f"https://{self._endpoint(via).dns_names[0]}"
             return {**values, **(env or {})}
 
-        pool = FunctionPool(
-            self.function_spec(function, extra, lambda: self.dns_view(vpc)), max_concurrency=self._max_concurrency
-        )
-        with self._lock:
-            return self._client_pools.setdefault(key, pool)
+        deployed = replace(function, handler=handler or function.handler, code_dir=code_dir or function.code_dir)
+        return self.function_spec(deployed, extra, lambda: self.dns_view(vpc))
 
     def invoke_client(
         self,
