@@ -286,3 +286,21 @@ def test_invoke_event_latin1_header_and_paired_emoji_body_are_sent_signed(
     assert seen.headers["X-Note"] == "caf\u00e9"
     assert seen.body == '{"name": "\U0001f389"}'.encode()
     assert verify_sigv4(method="POST", target=seen.target, headers=seen.headers, body=seen.body, secret_key=SECRET_KEY)
+
+
+def test_invoke_server_closing_mid_send_is_reported_as_a_closed_connection_not_tls(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a server that reads a POST's headers and closes the connection while the 6 MB body is still being sent
+    api_server.script = [Reply(hang_up=True)]
+    event = {"method": "POST", "path": "/items", "body": "x" * 6_000_000}
+    # WHEN the client is invoked
+    result = invoker.invoke(event, lambda_context)
+    # THEN the error says the server closed the connection during the request, not that TLS verification failed
+    assert result["statusCode"] == 502
+    assert "closed the connection during the request" in result["error"]
+    assert "TLS verification" not in result["hint"]
+    assert "certificate" not in result["hint"]
+    # AND the POST (not retried) is flagged as possibly applied: its headers did reach the server
+    assert "may have been applied" in result["hint"]
+    assert len(api_server.received) == 1
