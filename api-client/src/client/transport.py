@@ -179,7 +179,8 @@ _CLOSED_BY_PEER = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
 
 def _classify(error: HTTPError, attempt: int, host: str, budget: float) -> TransportError:
-    if isinstance(error, SSLError) and isinstance(error.__context__ or error.args[0], _CLOSED_BY_PEER):
+    inner = error.__context__ or (error.args[0] if error.args else None)
+    if isinstance(error, SSLError) and isinstance(inner, _CLOSED_BY_PEER):
         detail = f"{host} closed the connection during the request, before answering: {_reason(error)}"
         return TransportError("connection", detail, attempt)
     kind, template = next((k, t) for cls, k, t in _KINDS if isinstance(error, cls))
