@@ -11,6 +11,7 @@ answered by the real backend handler on emulated DynamoDB. The emulated gateway 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,21 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # Examples per operation and mode; operations with inputs get more (GET / has none to vary).
 EXAMPLES = {"GET /": 20, "GET /items": 110, "POST /items": 150, "GET /items/{id}": 80, "PUT /items/{id}": 150}
 DEFAULT_EXAMPLES = 80
+# Bad input the generator does not reach but that once answered 5xx or crashed a handler (issue 12): sent in the same
+# run. Unpaired surrogates travel as JSON escapes (json.dumps escapes them); a version past DynamoDB's 38 digits.
+LONE_SURROGATES = ("\ud800", "\udbff", "\udc00", "\udfff")
+BIG_VERSIONS: tuple[Any, ...] = (2**53, 10**38 - 1, 10**38, 10**38 + 1, 10**400)
+OWNED_HEADERS = (
+    "Content-Length",
+    "Transfer-Encoding",
+    "Expect",
+    "Connection",
+    "X-Amz-Content-Sha256",
+    "Host",
+    "Authorization",
+    "X-Amz-Date",
+    "X-Amz-Security-Token",
+)
 
 
 def api_definition() -> dict[str, Any]:
@@ -94,6 +110,9 @@ class Tally:
     nonconforming: list[str] = field(default_factory=list)
     by_mode: dict[str, int] = field(default_factory=dict)
     generation_seconds: float = 0.0
+    client_events: int = 0
+    client_by_status: dict[int, int] = field(default_factory=dict)
+    client_crashes: list[str] = field(default_factory=list)  # the client handler raised instead of returning
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, mode: str, status: int) -> None:
@@ -140,6 +159,55 @@ def _sender(session: requests.Session, base_url: str, verify: str, tally: Tally)
     return send
 
 
+def crafted_bodies(real_id: str) -> list[tuple[str, str, bytes]]:
+    """(method, path, body) of crafted item bodies: each unpaired surrogate in every text field, big versions."""
+    item_paths = [f"/items/{real_id}", "/items/01ARZ3NDEKTSV4RRFFQ69G5FAV"]
+    shapes: list[dict[str, Any]] = []
+    for lone in LONE_SURROGATES:
+        shapes += [{"name": lone}, {"name": f"a{lone}b"}, {"name": "x", "description": lone}]
+        shapes += [{"name": "x", "tags": [lone]}, {"name": "x", "tags": ["ok", f"t{lone}"]}]
+    cases = [("POST", "/items", json.dumps(shape).encode()) for shape in shapes]
+    for path in item_paths:
+        cases += [("PUT", path, json.dumps({**shape, "version": 1}).encode()) for shape in shapes]
+        cases += [("PUT", path, json.dumps({"name": "x", "version": version}).encode()) for version in BIG_VERSIONS]
+        cases.append(("PUT", path, b'{"name": "x", "version": 1e400}'))
+    # A surrogate's bytes written out (CESU-8), which is not UTF-8 at all.
+    cases.append(("POST", "/items", b'{"name": "\xed\xa0\x80"}'))
+    return cases
+
+
+def crafted_client_events() -> list[dict[str, Any]]:
+    """Client events whose text cannot be sent as given, or that set a header the client's framing or signer owns."""
+    events: list[dict[str, Any]] = []
+    for value in ("\u20ac", "a\u2028b", "\u0100", "\U0001f389", *LONE_SURROGATES):
+        events.append({"path": "/items", "headers": {"X-Note": value}})
+    for lone in LONE_SURROGATES:
+        events.append({"method": "POST", "path": "/items", "body": f'{{"name": "{lone}"}}'})
+        events.append({"method": "POST", "path": "/items", "body": {"name": lone}})  # sent escaped: the API says 400
+        events += [{"path": f"/items/{lone}"}, {"path": "/items", "query": {"next": lone}}]
+        events.append({"path": "/items", "query": {lone: "1"}})
+    for name in OWNED_HEADERS:
+        for value in ("1", "UNSIGNED-PAYLOAD", "100", "chunked", "100-continue", "close", "evil.example.com"):
+            events.append({"method": "POST", "path": "/items", "body": {"name": "owned"}, "headers": {name: value}})
+    return events
+
+
+def _send_crafted(
+    session: requests.Session, base_url: str, verify: str, tally: Tally
+) -> Callable[[tuple[str, str, bytes]], None]:
+    def send(item: tuple[str, str, bytes]) -> None:
+        method, path, body = item
+        headers = {"Content-Type": "application/json"}
+        response = session.request(method, base_url + path, data=body, headers=headers, verify=verify, timeout=30)
+        tally.count("crafted", response.status_code)
+        if response.status_code >= 500:
+            tally.server_errors.append(
+                f"{response.status_code} crafted {method} {path} {body[:120]!r}: {response.text}"
+            )
+
+    return send
+
+
 @pytest.fixture(scope="module")
 def fuzz_run(env: TwoAccounts, deployment: Deployment, callers: dict[str, Caller]) -> tuple[Tally, float]:
     """Generate the requests from the rendered definition and send them all; (what was seen, seconds taken)."""
@@ -171,6 +239,18 @@ def fuzz_run(env: TwoAccounts, deployment: Deployment, callers: dict[str, Caller
     # Generated first, then sent: everything shares one interpreter, so overlapping the two only adds contention.
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         list(pool.map(_sender(session, base_url, str(env.tls.ca_bundle), tally), work))
+        list(pool.map(_send_crafted(session, base_url, str(env.tls.ca_bundle), tally), crafted_bodies(real_id)))
+    # The same inputs at the other edge: events for the consumer's client handler, which signs and sends them.
+    for event in crafted_client_events():
+        result = env.invoke_client("direct", event)
+        tally.client_events += 1
+        if result.error is not None:
+            tally.client_crashes.append(f"{event!a}: {result.error}")
+            continue
+        status = int(result.payload["statusCode"])
+        tally.client_by_status[status] = tally.client_by_status.get(status, 0) + 1
+        if status >= 500:
+            tally.server_errors.append(f"{status} client event {event!a}: {result.payload}")
     return tally, time.monotonic() - started
 
 
@@ -212,3 +292,31 @@ def test_generated_requests_backend_logged_no_unhandled_exception(
     # THEN the handler never fell through to its catch-all (it would answer 500) and never crashed
     assert tally.requests >= MIN_REQUESTS
     assert unhandled == []
+
+
+@pytest.mark.slow
+def test_generated_requests_crafted_bad_input_no_5xx_and_no_unhandled_exception(
+    env: TwoAccounts, fuzz_run: tuple[Tally, float]
+) -> None:
+    # GIVEN the same run, which also sent the crafted inputs (big versions, unpaired surrogates in every field,
+    # header values outside latin-1, headers the client owns) to the API and as events to the client handler
+    tally, _ = fuzz_run
+    # WHEN the answers, the client results and the backend log are read
+    crafted_5xx = sum(1 for line in tally.server_errors if " crafted " in line or " client event " in line)
+    backend_unhandled = [
+        line for line in env.function_logs("backend") if "Unhandled error" in line or "Traceback" in line
+    ]
+    client_5xx = sum(n for status, n in tally.client_by_status.items() if status >= 500)
+    unhandled = len(backend_unhandled) + len(tally.client_crashes)
+    print(  # the counts are the evidence (pytest -rP shows them)
+        f"crafted requests to the API: {tally.by_mode.get('crafted', 0)}, client events: {tally.client_events}; "
+        f"5xx: {crafted_5xx + client_5xx}, unhandled exceptions: {unhandled} "
+        f"(backend log: {len(backend_unhandled)}, client handler: {len(tally.client_crashes)}); "
+        f"client results by status: {dict(sorted(tally.client_by_status.items()))}"
+    )
+    # THEN every one was answered with a 4xx or passed through, none answered 5xx, and no handler raised
+    assert tally.by_mode.get("crafted", 0) == len(crafted_bodies("x"))
+    assert tally.client_events == len(crafted_client_events())
+    assert tally.client_crashes == []
+    assert crafted_5xx == client_5xx == 0
+    assert backend_unhandled == []

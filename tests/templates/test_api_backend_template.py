@@ -529,6 +529,19 @@ def test_render_models_match_backend_validation():
         assert schema["properties"]["description"]["maxLength"] == validation.DESCRIPTION_MAX
         assert schema["properties"]["tags"]["maxItems"] == validation.TAGS_MAX_ITEMS
         assert schema["properties"]["tags"]["items"]["maxLength"] == validation.TAG_MAX
+    assert replace["properties"]["version"]["minimum"] == 1
+    assert replace["properties"]["version"]["maximum"] == validation.VERSION_MAX
+
+
+def test_render_models_say_the_backend_refuses_unpaired_surrogates():
+    # GIVEN the request models (JSON Schema cannot express "valid Unicode text", so API Gateway passes them)
+    schemas = rendered("defaults").one("AWS::ApiGateway::RestApi")["Properties"]["Body"]["components"]["schemas"]
+
+    # WHEN their descriptions are read
+    # THEN each says the backend refuses an unpaired surrogate escape with 400
+    for name in ("ItemCreate", "ItemReplace"):
+        assert "unpaired surrogate" in schemas[name]["description"], name
+        assert "400" in schemas[name]["description"], name
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,9 @@ NAME_MAX = 200
 DESCRIPTION_MAX = 2000
 TAGS_MAX_ITEMS = 20
 TAG_MAX = 50
+# The largest integer every JSON parser reads exactly (I-JSON, RFC 7493): far above any reachable version, and
+# version + 1 stays well inside DynamoDB's 38 significant digits, so a bigger one is refused before any store call.
+VERSION_MAX = 2**53 - 1
 NEXT_TOKEN_MAX = 1024
 CREATE_FIELDS = frozenset({"name", "description", "tags"})
 CREATE_REQUIRED = frozenset({"name"})
@@ -24,6 +27,8 @@ REPLACE_FIELDS = CREATE_FIELDS | {"version"}
 REPLACE_REQUIRED = frozenset({"name", "version"})
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 _DIGITS = re.compile(r"^[0-9]{1,3}$")
+# json.loads joins a correctly paired escape into one character, so any surrogate left in a string is unpaired.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,11 @@ def body_bytes(event: dict[str, Any]) -> bytes:
             return base64.b64decode(body, validate=True)
         except binascii.Error:
             raise BadRequestError("Request body is not valid base64") from None
-    return body.encode("utf-8")
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:
+        # An unpaired surrogate in the event's own text: no UTF-8 body can have produced it.
+        raise BadRequestError("Request body is not valid UTF-8 text") from None
 
 
 def parse_json_object(body: str | bytes | None) -> dict[str, Any]:
@@ -80,8 +89,8 @@ def parse_replace(payload: dict[str, Any]) -> tuple[ItemFields, int]:
     _check_keys(payload, REPLACE_FIELDS, REPLACE_REQUIRED)
     version = payload["version"]
     # bool is an int subclass in Python; JSON true must not pass as version 1.
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise BadRequestError("version must be an integer >= 1 (the version you last read)")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= VERSION_MAX:
+        raise BadRequestError(f"version must be an integer from 1 to {VERSION_MAX} (the version you last read)")
     return _fields(payload), version
 
 
@@ -140,13 +149,25 @@ def _fields(payload: dict[str, Any]) -> ItemFields:
     name = payload["name"]
     if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
         raise BadRequestError(f"name must be a non-blank string of at most {NAME_MAX} characters")
+    _check_text(name, "name")
     description = payload.get("description", "")
     if not isinstance(description, str) or len(description) > DESCRIPTION_MAX:
         raise BadRequestError(f"description must be a string of at most {DESCRIPTION_MAX} characters")
+    _check_text(description, "description")
     tags = payload.get("tags", [])
     if not isinstance(tags, list) or len(tags) > TAGS_MAX_ITEMS:
         raise BadRequestError(f"tags must be a list of at most {TAGS_MAX_ITEMS} strings")
     for tag in tags:
         if not isinstance(tag, str) or not tag or len(tag) > TAG_MAX:
             raise BadRequestError(f"each tag must be a string of 1 to {TAG_MAX} characters")
+        _check_text(tag, "each tag")
     return ItemFields(name=name, description=description, tags=list(tags))
+
+
+def _check_text(value: str, label: str) -> None:
+    # JSON may escape half of a UTF-16 pair ("\\ud800"); Python decodes it to a lone surrogate that no UTF-8
+    # encoder (DynamoDB's included) accepts. JSON Schema cannot say "valid Unicode", so this check is the backend's.
+    surrogate = _LONE_SURROGATE.search(value)
+    if surrogate:
+        code = f"\\u{ord(surrogate.group()):04x}"
+        raise BadRequestError(f"{label} must be valid Unicode text: it contains an unpaired surrogate ({code})")

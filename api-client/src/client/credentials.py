@@ -59,21 +59,25 @@ class CredentialsError(Exception):
 class StsError(CredentialsError):
     """STS answered with an error (``code`` as STS names it: AccessDenied, ExpiredToken, ...)."""
 
-    def __init__(self, status: int, code: str, message: str, request_id: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, request_id: str | None = None, *, attempts: int = 1
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.request_id = request_id
+        self.attempts = attempts
 
 
 class StsUnreachable(CredentialsError):
     """No answer from STS; ``kind`` as TransportError's (dns, connect, connect-timeout, timeout, tls, connection)."""
 
-    def __init__(self, kind: str, detail: str, attempts: int) -> None:
+    def __init__(self, kind: str, detail: str, attempts: int, *, timeout: float | None = None) -> None:
         super().__init__(detail)
         self.kind = kind
         self.attempts = attempts
+        self.timeout = timeout  # seconds each attempt waited for an answer, when known
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def credentials_failure(error: Exception, role_arn: str | None) -> Failure:
     """Explain why signing credentials could not be obtained (STS refused or unreachable, or a refresh gave up)."""
     target = f"sts:AssumeRole into {role_arn}" if role_arn else "loading credentials"
     if isinstance(error, StsError):
-        return _sts_refused(target, error.code, error.message)
+        return _sts_refused(target, error)
     if isinstance(error, StsUnreachable):
         return _sts_unreachable(target, error)
     # botocore's refresh giving up on stale keys (RuntimeError), or a local profile's credential chain failing.
@@ -154,6 +154,22 @@ def _sts_unreachable(target: str, error: StsUnreachable) -> Failure:
             f"{target} failed: {error}",
             "TLS with STS failed: AWS_CA_BUNDLE (if set) must hold the CA of the STS endpoint's certificate",
         )
+    tries = _tries(error.attempts)
+    if error.kind == "timeout":
+        # Connected, so there is a path: STS (or what answers at its endpoint) is slow, not unreachable.
+        waited = f" within {error.timeout:g}s" if error.timeout else " in time"
+        return Failure(
+            504,
+            f"{target} failed: STS did not answer ({error})",
+            f"STS did not answer{waited} ({tries}): the STS endpoint accepted the connection but answered too "
+            "slowly; API_TIMEOUT bounds each attempt",
+        )
+    if error.kind == "connection":
+        return Failure(
+            502,
+            f"{target} failed: {error}",
+            f"The connection to STS broke before it answered ({tries}): the STS endpoint closed or reset it",
+        )
     return Failure(
         504,
         f"{target} failed: STS unreachable ({error})",
@@ -162,7 +178,15 @@ def _sts_unreachable(target: str, error: StsUnreachable) -> Failure:
     )
 
 
-def _sts_refused(target: str, code: str, message: str) -> Failure:
+def _sts_refused(target: str, error: StsError) -> Failure:
+    code, message = error.code, error.message
+    if error.status >= 500:
+        return Failure(
+            502,
+            f"{target} failed ({code}): {message}",
+            f"STS answered {error.status} (a server-side error; {_tries(error.attempts)}): STS or what answers at "
+            "its endpoint failed, not the request; a later invocation retries",
+        )
     if code == "AccessDenied":
         return Failure(
             502,
@@ -175,6 +199,10 @@ def _sts_refused(target: str, code: str, message: str) -> Failure:
     else:
         hint = "STS refused the request; see the error code"
     return Failure(502, f"{target} failed ({code}): {message}", hint)
+
+
+def _tries(attempts: int) -> str:
+    return f"tried {attempts} times" if attempts > 1 else "tried once"
 
 
 def _message(body: str) -> str:

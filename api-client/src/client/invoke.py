@@ -27,6 +27,13 @@ logger = Logger()
 _METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _SAFETY_MARGIN_S = 0.5  # left for building the result and logging before Lambda's own timeout
+# Headers the client owns. Framing: urllib3 derives them from the body it sends; a stale Content-Length would stall
+# the request until its timeout. Signing: the SigV4 signer sets them; an event's X-Amz-Content-Sha256
+# (UNSIGNED-PAYLOAD) would leave the body unsigned, and its Host, Authorization or date would be silently replaced.
+_FRAMING_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "expect", "connection", "keep-alive", "te", "upgrade"}
+)
+_SIGNING_HEADERS = frozenset({"host", "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
 
 
 class Context(Protocol):
@@ -194,7 +201,16 @@ def _text(value: Any, key: str) -> str:
         raise EventError(f"event.{key} must be a string")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise EventError(f"event.{key} contains control characters")
+    _check_unicode(value, f"event.{key}")
     return value
+
+
+def _check_unicode(value: str, label: str) -> None:
+    # An unpaired surrogate (a JSON escape such as "\\ud800") has no UTF-8 form: it cannot be signed or sent.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise EventError(f"{label} contains an unpaired surrogate ({value[error.start]!a}); send valid text") from None
 
 
 def _query(value: Any) -> dict[str, str | list[str]]:
@@ -204,6 +220,7 @@ def _query(value: Any) -> dict[str, str | list[str]]:
         raise EventError("event.query must be an object of parameter names to values")
     query: dict[str, str | list[str]] = {}
     for key, item in value.items():
+        _check_unicode(str(key), "event.query (a parameter name)")
         if isinstance(item, list):
             query[str(key)] = [_scalar(v, f"query.{key}") for v in item]
         else:
@@ -220,14 +237,27 @@ def _headers(value: Any) -> dict[str, str]:
     for name, item in value.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise EventError(f"event.headers has an invalid header name {name!r}")
-        headers[name] = _text(_scalar(item, f"headers.{name}"), f"headers.{name}")
+        if name.lower() in _FRAMING_HEADERS:
+            raise EventError(f"event.headers.{name} may not be set: the client frames the request from its body")
+        if name.lower() in _SIGNING_HEADERS:
+            raise EventError(f"event.headers.{name} may not be set: the client's SigV4 signer sets it")
+        text = _text(_scalar(item, f"headers.{name}"), f"headers.{name}")
+        # http.client sends header values as latin-1; anything beyond it cannot be sent as given.
+        if any(ord(c) > 0xFF for c in text):
+            raise EventError(
+                f"event.headers.{name} has characters outside latin-1; encode the value (e.g. percent-encode)"
+            )
+        headers[name] = text
     return headers
 
 
 def _scalar(value: Any, key: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str | int | float):
+    if isinstance(value, str):
+        _check_unicode(value, f"event.{key}")
+        return value
+    if isinstance(value, int | float):
         return str(value)
     raise EventError(f"event.{key} must be a string or number")
 
@@ -236,6 +266,7 @@ def _body(value: Any) -> tuple[bytes, str | None]:
     if value is None:
         return b"", None
     if isinstance(value, str):
+        _check_unicode(value, "event.body")
         return value.encode("utf-8"), None
     return json.dumps(value, separators=(",", ":")).encode("utf-8"), "application/json"
 

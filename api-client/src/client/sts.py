@@ -103,7 +103,7 @@ class AssumeRoleCall:
                 retry_answer=_worth_retrying,
             )
         except TransportError as error:
-            raise StsUnreachable(error.kind, error.detail, error.attempts) from None
+            raise StsUnreachable(error.kind, error.detail, error.attempts, timeout=self._timeout) from None
         if 200 <= answer.status < 300:
             return _credentials(answer)
         raise _error(answer)
@@ -150,8 +150,10 @@ def _error(answer: Answer) -> StsError:
     code = _text(root, "Code")
     if root is None or not code:
         snippet = answer.body[:200].decode("utf-8", errors="replace").strip()
-        return StsError(answer.status, f"HTTP {answer.status}", snippet or "empty answer")
-    return StsError(answer.status, code, _text(root, "Message"), _text(root, "RequestId") or None)
+        return StsError(answer.status, f"HTTP {answer.status}", snippet or "empty answer", attempts=answer.attempts)
+    return StsError(
+        answer.status, code, _text(root, "Message"), _text(root, "RequestId") or None, attempts=answer.attempts
+    )
 
 
 def _parse(answer: Answer) -> ElementTree.Element | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -173,7 +174,15 @@ _KINDS: tuple[tuple[type[HTTPError], str, str], ...] = (
 )
 
 
+# A peer that hangs up on a TLS connection surfaces as an SSL error; it is a closed connection, not a TLS failure.
+_CLOSED_BY_PEER = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
+
 def _classify(error: HTTPError, attempt: int, host: str, budget: float) -> TransportError:
+    inner = error.__context__ or (error.args[0] if error.args else None)
+    if isinstance(error, SSLError) and isinstance(inner, _CLOSED_BY_PEER):
+        detail = f"{host} closed the connection during the request, before answering: {_reason(error)}"
+        return TransportError("connection", detail, attempt)
     kind, template = next((k, t) for cls, k, t in _KINDS if isinstance(error, cls))
     return TransportError(kind, template.format(host=host, budget=budget, reason=_reason(error)), attempt)
 

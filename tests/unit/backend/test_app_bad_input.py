@@ -7,6 +7,8 @@ import json
 import pytest
 
 VALID_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+BAD_VERSION = "version must be an integer from 1 to 9007199254740991 (the version you last read)"
+UNPAIRED = "must be valid Unicode text: it contains an unpaired surrogate"
 
 
 @pytest.mark.parametrize(
@@ -119,10 +121,10 @@ def test_create_item_invalid_fields_returns_400(invoke, make_event, body, messag
     ("body", "message"),
     [
         ({"name": "x"}, "Missing field(s): version"),
-        ({"name": "x", "version": "1"}, "version must be an integer >= 1 (the version you last read)"),
-        ({"name": "x", "version": True}, "version must be an integer >= 1 (the version you last read)"),
-        ({"name": "x", "version": 0}, "version must be an integer >= 1 (the version you last read)"),
-        ({"name": "x", "version": 1.5}, "version must be an integer >= 1 (the version you last read)"),
+        ({"name": "x", "version": "1"}, BAD_VERSION),
+        ({"name": "x", "version": True}, BAD_VERSION),
+        ({"name": "x", "version": 0}, BAD_VERSION),
+        ({"name": "x", "version": 1.5}, BAD_VERSION),
         ({"name": "x", "version": 1, "id": VALID_ID}, "Unknown field(s): id"),
     ],
 )
@@ -197,3 +199,70 @@ def test_bad_input_responses_are_json_content_type(invoke, make_event):
     assert response.status == 400
     assert response.raw["multiValueHeaders"]["Content-Type"] == ["application/json"]
     assert json.loads(response.raw["body"]) == {"message": "Request body is not valid JSON"}
+
+
+# DynamoDB numbers hold at most 38 significant digits; a version past that cannot be compared or stored.
+@pytest.mark.parametrize("version", [10**38, 10**38 + 1, 10**400, 2**53], ids=["1e38", "1e38+1", "1e400", "2^53"])
+def test_replace_item_version_past_the_json_safe_integer_limit_returns_400(invoke, make_event, version):
+    # GIVEN a replace whose version is larger than any version an item can reach
+    event = make_event("PUT", f"/items/{VALID_ID}", raw_body=json.dumps({"name": "x", "version": version}))
+
+    # WHEN it is handled
+    response = invoke(event)
+
+    # THEN 400 names the bound, before any DynamoDB call (which would fail on the 39th digit)
+    assert response.status == 400
+    assert response.body == {"message": BAD_VERSION}
+
+
+@pytest.mark.parametrize(
+    ("field", "fields", "message"),
+    [
+        ("name", {"name": "\ud800"}, f"name {UNPAIRED} (\\ud800)"),
+        ("name", {"name": "ok\udfffok"}, f"name {UNPAIRED} (\\udfff)"),
+        (
+            "description",
+            {"name": "x", "description": "a\udc00"},
+            f"description {UNPAIRED} (\\udc00)",
+        ),
+        ("tags", {"name": "x", "tags": ["ok", "\ud83d"]}, f"each tag {UNPAIRED} (\\ud83d)"),
+    ],
+)
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_item_fields_with_lone_surrogate_returns_400(invoke, make_event, method, field, fields, message):
+    # GIVEN a body whose JSON escapes decode to an unpaired UTF-16 surrogate (valid JSON, not valid Unicode text)
+    body = {**fields, "version": 1} if method == "PUT" else fields
+    path = f"/items/{VALID_ID}" if method == "PUT" else "/items"
+    event = make_event(method, path, raw_body=json.dumps(body))  # ensure_ascii: the escape travels as \\ud800
+    assert "\\ud" in event["body"]
+
+    # WHEN it is handled
+    response = invoke(event)
+
+    # THEN 400 names the field, rather than a 500 from DynamoDB's encoder
+    assert response.status == 400
+    assert response.body == {"message": message}
+
+
+def test_item_with_surrogate_pair_escape_is_stored(invoke, make_event):
+    # GIVEN a name with a correctly paired surrogate escape (an emoji), which is valid Unicode
+    event = make_event("POST", "/items", raw_body='{"name": "party \\ud83c\\udf89"}')
+
+    # WHEN it is handled
+    response = invoke(event)
+
+    # THEN it is created with the character it stands for
+    assert response.status == 201
+    assert response.body["name"] == "party \U0001f389"
+
+
+def test_create_item_event_body_with_lone_surrogate_returns_400(invoke, make_event):
+    # GIVEN a proxy event whose body text itself holds an unpaired surrogate (not encodable as UTF-8)
+    event = make_event("POST", "/items", raw_body='{"name": "\ud800"}')
+
+    # WHEN it is handled
+    response = invoke(event)
+
+    # THEN 400 rather than an encoding crash
+    assert response.status == 400
+    assert response.body == {"message": "Request body is not valid UTF-8 text"}

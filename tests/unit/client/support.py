@@ -21,12 +21,13 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
 @dataclass
 class Reply:
-    """One scripted server answer; ``delay`` seconds pass before it is sent."""
+    """One scripted server answer; ``delay`` seconds pass before it is sent; ``hang_up`` closes instead of answering."""
 
     status: int = 200
     body: str = '{"ok": true}'
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     delay: float = 0.0
+    hang_up: bool = False  # close the connection as soon as the headers are read, before the body has arrived
 
 
 @dataclass
@@ -92,10 +93,16 @@ class _ScriptedHandler(http.server.BaseHTTPRequestHandler):
     server: ScriptedHTTPSServer
 
     def _answer(self) -> None:
+        reply = self.server.next_reply()
+        if reply.hang_up:
+            # Unread bytes in the socket make the close a reset: the client's send fails part-way.
+            self.server.received.append(Received(self.command, self.path, dict(self.headers.items()), b""))
+            self.close_connection = True
+            self.connection.close()
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.server.received.append(Received(self.command, self.path, dict(self.headers.items()), body))
-        reply = self.server.next_reply()
         if reply.delay:
             time.sleep(reply.delay)
         payload = reply.body.encode()

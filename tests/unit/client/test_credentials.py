@@ -278,3 +278,39 @@ def test_own_credentials_without_keys_in_the_environment_use_the_profile_chain(
     keys = own_credentials().get_frozen_credentials()
     # THEN botocore's chain found the profile's keys
     assert (keys.access_key, keys.secret_key) == ("AKIAPROFILE", "profile-secret")
+
+
+def test_assume_role_sts_server_error_hint_names_the_status_and_the_retries(
+    scripted_sts_invoker: Invoker,
+    sts_server: ScriptedHTTPSServer,
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # GIVEN an STS that answers 503 to every attempt
+    sts_server.script = [Reply(503, "<html>Service Unavailable</html>", {"Content-Type": "text/html"})]
+    # WHEN the client is invoked
+    result = scripted_sts_invoker.invoke({}, lambda_context)
+    # THEN the hint says STS answered 503, a server-side error, after 2 attempts; not that STS refused the request
+    assert result["statusCode"] == 502
+    assert "STS answered 503 (a server-side error; tried 2 times)" in result["hint"]
+    assert "refused" not in result["hint"]
+    assert len(sts_server.received) == 2
+    assert api_server.received == []
+
+
+def test_assume_role_slow_sts_hint_says_it_did_not_answer_in_time(
+    scripted_sts_invoker: Invoker,
+    sts_server: ScriptedHTTPSServer,
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # GIVEN an STS that accepts the connection and answers only after 1 s (the client waits API_TIMEOUT = 0.5 s)
+    sts_server.script = [Reply(200, "<late/>", {"Content-Type": "text/xml"}, delay=1.0)]
+    # WHEN the client is invoked
+    result = scripted_sts_invoker.invoke({}, lambda_context)
+    # THEN 504 says STS did not answer within 0.5 s (it was reached), not that there is no path to STS
+    assert result["statusCode"] == 504
+    assert "STS did not answer within 0.5s" in result["hint"]
+    assert "No path to STS" not in result["hint"]
+    assert len(sts_server.received) == 2
+    assert api_server.received == []

@@ -175,3 +175,132 @@ def test_invoke_untrusted_certificate_fails_tls_without_retry(
     assert api_server.received == []
     assert api_server.wait_for(lambda: api_server.handshake_failures == 1)
     assert api_server.connections == 0
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        ({"headers": {"X-Note": "\u20ac"}}, "event.headers.X-Note"),  # the euro sign: outside latin-1
+        ({"headers": {"X-Note": "a\u2028b"}}, "event.headers.X-Note"),  # LINE SEPARATOR
+        ({"headers": {"X-Note": "\ud800"}}, "event.headers.X-Note"),
+        ({"method": "POST", "path": "/items", "body": '{"name": "\ud800"}'}, "event.body"),
+        ({"path": "/items/\ud800"}, "event.path"),
+        ({"query": {"q": "\udfff"}}, "event.query.q"),
+        ({"query": {"\ud800": "x"}}, "event.query"),
+    ],
+    ids=[
+        "euro-header",
+        "u2028-header",
+        "surrogate-header",
+        "surrogate-body",
+        "surrogate-path",
+        "surrogate-query",
+        "surrogate-query-name",
+    ],
+)
+def test_invoke_event_text_that_cannot_be_sent_returns_400_without_calling_api(
+    invoker: Invoker,
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+    event: dict[str, Any],
+    named: str,
+) -> None:
+    # GIVEN an event whose text cannot travel in an HTTP request (header value outside latin-1, unpaired surrogate)
+    # WHEN the client is invoked
+    result = invoker.invoke(event, lambda_context)
+    # THEN the client's explained 400 event error names the field, and nothing was sent
+    assert result["statusCode"] == 400
+    assert named in result["error"]
+    assert result["hint"].startswith("Fix the invocation event")
+    assert api_server.received == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Content-Length",
+        "content-length",
+        "Transfer-Encoding",
+        "Expect",
+        "Connection",
+        "X-Amz-Content-Sha256",
+        "Host",
+        "Authorization",
+        "X-Amz-Date",
+        "X-Amz-Security-Token",
+    ],
+)
+def test_invoke_event_framing_or_signing_header_returns_400_naming_it(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext, name: str
+) -> None:
+    # GIVEN an event that tries to set a header the client's framing or SigV4 signer owns
+    event = {"method": "POST", "path": "/items", "body": {"name": "x"}, "headers": {name: "1"}}
+    # WHEN the client is invoked
+    result = invoker.invoke(event, lambda_context)
+    # THEN it is refused with a 400 that names the header, and nothing was sent
+    assert result["statusCode"] == 400
+    assert f"event.headers.{name}" in result["error"]
+    assert api_server.received == []
+
+
+def test_invoke_event_wrong_content_length_is_refused_not_sent(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN an event that announces more body bytes than it has (the server would wait for the rest)
+    event = {"method": "PUT", "path": "/items/1", "body": "{}", "headers": {"Content-Length": "100"}}
+    # WHEN the client is invoked
+    result = invoker.invoke(event, lambda_context)
+    # THEN 400 names the header at once, instead of a read timeout after the request stalled
+    assert result["statusCode"] == 400
+    assert "event.headers.Content-Length" in result["error"]
+    assert api_server.received == []
+
+
+def test_invoke_event_unsigned_payload_is_refused_so_the_body_stays_signed(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN an event asking for UNSIGNED-PAYLOAD (S3's option: the signature would not cover the body)
+    event = {"method": "POST", "path": "/items", "body": {"name": "x"}}
+    event["headers"] = {"X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"}
+    # WHEN the client is invoked
+    result = invoker.invoke(event, lambda_context)
+    # THEN it is refused: the client never sends a request whose body its signature does not cover
+    assert result["statusCode"] == 400
+    assert "event.headers.X-Amz-Content-Sha256" in result["error"]
+    assert api_server.received == []
+
+
+def test_invoke_event_latin1_header_and_paired_emoji_body_are_sent_signed(
+    invoker: Invoker,
+    api_server: ScriptedHTTPSServer,
+    lambda_context: FakeLambdaContext,
+    verify_sigv4: Callable[..., bool],
+) -> None:
+    # GIVEN a header value inside latin-1 and a body string with a real (paired) non-BMP character
+    event = {"method": "POST", "path": "/items", "headers": {"X-Note": "caf\u00e9"}, "body": '{"name": "\U0001f389"}'}
+    # WHEN the client is invoked
+    result = invoker.invoke(event, lambda_context)
+    # THEN both are sent, the body as UTF-8, and the signature verifies
+    assert result["statusCode"] == 200
+    (seen,) = api_server.received
+    assert seen.headers["X-Note"] == "caf\u00e9"
+    assert seen.body == '{"name": "\U0001f389"}'.encode()
+    assert verify_sigv4(method="POST", target=seen.target, headers=seen.headers, body=seen.body, secret_key=SECRET_KEY)
+
+
+def test_invoke_server_closing_mid_send_is_reported_as_a_closed_connection_not_tls(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a server that reads a POST's headers and closes the connection while the 6 MB body is still being sent
+    api_server.script = [Reply(hang_up=True)]
+    event = {"method": "POST", "path": "/items", "body": "x" * 6_000_000}
+    # WHEN the client is invoked
+    result = invoker.invoke(event, lambda_context)
+    # THEN the error says the server closed the connection during the request, not that TLS verification failed
+    assert result["statusCode"] == 502
+    assert "closed the connection during the request" in result["error"]
+    assert "TLS verification" not in result["hint"]
+    assert "certificate" not in result["hint"]
+    # AND the POST (not retried) is flagged as possibly applied: its headers did reach the server
+    assert "may have been applied" in result["hint"]
+    assert len(api_server.received) == 1
