@@ -37,6 +37,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from moto.server import ThreadedMotoServer
 
+from emulation import moto_atomic, moto_isolation
 from emulation.access_log import AccessLog
 from emulation.gateway import Gateway
 from emulation.moto_identity import MotoIdentity
@@ -350,6 +351,7 @@ class TwoAccounts:
             thread.join()
         if self._http is not None:
             self._http.clear()
+        moto_isolation.release(self)
         if self._moto is not None:
             self._moto.stop()
             # ThreadedMotoServer.stop() leaves its listening socket open.
@@ -387,6 +389,8 @@ class TwoAccounts:
     def _start_moto(self) -> None:
         # moto's server logs every request through werkzeug at INFO; the access log is the record here.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        moto_atomic.install()  # conditional writes atomic, as DynamoDB's are
+        moto_isolation.hold(self)  # an in-process mock_aws can no longer wipe this deployment
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         # werkzeug writes headers and body separately: without TCP_NODELAY every moto answer waits ~40 ms for a

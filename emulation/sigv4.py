@@ -18,7 +18,6 @@ from botocore.credentials import ReadOnlyCredentials
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=5)
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
-_UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _PAIR = re.compile(r"^\s*(Credential|SignedHeaders|Signature)\s*=\s*(\S*?)\s*$")
 _MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
@@ -165,6 +164,15 @@ class _ClaimedHeadersSigner(SigV4Auth):
         super().__init__(credentials, service, region)
         self._signed = tuple(signed)
 
+    def canonical_request(self, request: AWSRequest) -> str:
+        """botocore's canonical request, with the hash of the body received as its payload hash.
+
+        botocore takes a sent X-Amz-Content-Sha256 (S3's UNSIGNED-PAYLOAD included) as the payload hash; API Gateway
+        hashes the body it received, so a body that differs from what was signed is a signature mismatch.
+        """
+        head, _, _ = super().canonical_request(request).rpartition("\n")
+        return f"{head}\n{hashlib.sha256(request.body or b'').hexdigest()}"
+
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         """Every value of each claimed header, in arrival order (absent ones sign as empty)."""
         header_map = HTTPHeaders()
@@ -246,14 +254,6 @@ def _signature(request: ReceivedRequest, auth: _Authorization, creds: SigningCre
     return signer.signature(string_to_sign, rebuilt), canonical, string_to_sign
 
 
-def _check_payload(request: ReceivedRequest) -> None:
-    claimed = request.header("x-amz-content-sha256")
-    if claimed and claimed != _UNSIGNED_PAYLOAD and claimed != hashlib.sha256(request.body).hexdigest():
-        raise SigV4Error(
-            Failure.BAD_SIGNATURE, "The provided 'x-amz-content-sha256' header does not match what was computed."
-        )
-
-
 def verify(
     request: ReceivedRequest,
     *,
@@ -281,7 +281,6 @@ def verify(
     creds = lookup(auth.access_key)
     if creds is None or (creds.token or None) != (request.header("x-amz-security-token") or None):
         raise SigV4Error(Failure.UNKNOWN_KEY, "The security token included in the request is invalid.")
-    _check_payload(request)
     expected, canonical, string_to_sign = _signature(request, auth, creds, amz_date)
     matched = hmac.compare_digest(expected, auth.signature)
     for host in alternate_hosts:

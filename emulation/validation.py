@@ -90,11 +90,15 @@ def _body_failure(
     if not isinstance(model, Mapping) or "schema" not in model:
         return None  # no model for this content type: API Gateway does not validate the body
     schema = _resolve(definition, model["schema"])
+    # Nesting past Python's recursion limit is a body API Gateway refuses with a 400, not a reason to crash.
     try:
         payload = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         return ValidationFailure("BAD_REQUEST_BODY", "Invalid request body", f"[body is not JSON: {error}]")
-    errors = sorted(Draft4Validator(schema).iter_errors(payload), key=lambda e: list(e.path))
+    try:
+        errors = sorted(Draft4Validator(schema).iter_errors(payload), key=lambda e: list(e.path))
+    except RecursionError as error:
+        return ValidationFailure("BAD_REQUEST_BODY", "Invalid request body", f"[body nests too deep: {error}]")
     if errors:
         return ValidationFailure(
             "BAD_REQUEST_BODY", "Invalid request body", f"[{'; '.join(e.message for e in errors)}]"

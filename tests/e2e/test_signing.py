@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
-from emulation.accounts import TwoAccounts
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from emulation.accounts import PROVIDER, HttpReply, TwoAccounts
 from tests.e2e.helpers import session_arn_prefix
+
+_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+)
 
 
 def test_gateway_request_signed_by_botocore_answers_200_with_caller(env: TwoAccounts) -> None:
@@ -41,3 +51,78 @@ def test_gateway_request_signed_with_wrong_secret_answers_signature_mismatch(env
     assert reply.status == 403
     assert reply.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
     assert reply.json()["message"].startswith("The request signature we calculated does not match")
+
+
+def _signed_headers(env: TwoAccounts, body: bytes, content_sha256: str) -> dict[str, str]:
+    """Headers botocore's SigV4Auth signs for a POST /items whose X-Amz-Content-Sha256 is `content_sha256`."""
+    credentials = env.role_credentials(env.names.access_role_arn, "payload-signer")
+    host = env.names.api_host
+    request = AWSRequest(
+        method="POST",
+        url=f"https://{host}/{env.provider.api().stage}/items",  # type: ignore[union-attr]
+        data=body,
+        headers={"Host": host, "Content-Type": "application/json", "X-Amz-Content-Sha256": content_sha256},
+    )
+    # botocore signs the header's value as the payload hash when the header is present (S3's way).
+    SigV4Auth(
+        Credentials(credentials.access_key, credentials.secret_key, credentials.token), "execute-api", env.region
+    ).add_auth(request)
+    return dict(request.headers.items())
+
+
+def _stored_names(env: TwoAccounts) -> set[str]:
+    table = env.client("dynamodb", PROVIDER)
+    items = table.scan(TableName=env.names.table_name)["Items"]
+    return {item["name"]["S"] for item in items if "name" in item}
+
+
+def _assert_generic_mismatch(reply: HttpReply) -> None:
+    assert reply.status == 403, reply.text
+    assert reply.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    assert reply.json()["message"].startswith(_MISMATCH), reply.json()["message"]
+    assert "The provided 'x-amz-content-sha256' header" not in reply.json()["message"]  # S3's wording
+
+
+def test_gateway_unsigned_payload_with_swapped_body_answers_signature_mismatch_and_stores_nothing(
+    env: TwoAccounts,
+) -> None:
+    # GIVEN a POST signed with X-Amz-Content-Sha256: UNSIGNED-PAYLOAD (S3's option, not execute-api's)
+    headers = _signed_headers(env, b'{"name": "signed body"}', "UNSIGNED-PAYLOAD")
+    # WHEN the body is swapped after signing
+    reply = env.request("POST", "/items", body=b'{"name": "swapped after signing"}', headers=headers)
+    # THEN API Gateway's generic signature mismatch, and the swapped item is not stored
+    _assert_generic_mismatch(reply)
+    assert "swapped after signing" not in _stored_names(env)
+
+
+def test_gateway_unsigned_payload_with_unchanged_body_answers_signature_mismatch(env: TwoAccounts) -> None:
+    # GIVEN a POST signed with UNSIGNED-PAYLOAD and sent with the body it was built with
+    body = b'{"name": "unsigned payload"}'
+    headers = _signed_headers(env, body, "UNSIGNED-PAYLOAD")
+    # WHEN it reaches the gateway, which hashes the body it received
+    reply = env.request("POST", "/items", body=body, headers=headers)
+    # THEN the signature does not match (execute-api has no unsigned-payload mode)
+    _assert_generic_mismatch(reply)
+    assert "unsigned payload" not in _stored_names(env)
+
+
+def test_gateway_content_sha256_of_another_body_answers_generic_signature_mismatch(env: TwoAccounts) -> None:
+    # GIVEN a POST whose X-Amz-Content-Sha256 is the digest of the body it was signed with
+    signed = b'{"name": "digest signed"}'
+    headers = _signed_headers(env, signed, hashlib.sha256(signed).hexdigest())
+    # WHEN another body is sent under that header
+    reply = env.request("POST", "/items", body=b'{"name": "digest swapped"}', headers=headers)
+    # THEN API Gateway's generic mismatch, not S3's x-amz-content-sha256 wording
+    _assert_generic_mismatch(reply)
+    assert "digest swapped" not in _stored_names(env)
+
+
+def test_gateway_content_sha256_matching_the_body_is_accepted(env: TwoAccounts) -> None:
+    # GIVEN a POST whose X-Amz-Content-Sha256 is the digest of the body sent
+    body = b'{"name": "digest matches"}'
+    headers = _signed_headers(env, body, hashlib.sha256(body).hexdigest())
+    # WHEN it is sent unchanged
+    reply = env.request("POST", "/items", body=body, headers=headers)
+    # THEN the item is created
+    assert reply.status == 201, reply.text
+    assert "digest matches" in _stored_names(env)

@@ -50,6 +50,18 @@ def test_validate_request_body_breaking_the_model_fails_as_bad_request_body(body
     assert (failure.response_type, failure.message) == ("BAD_REQUEST_BODY", "Invalid request body")
 
 
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+@pytest.mark.parametrize(("opening", "closing"), [(b"[", b"]"), (b'{"a":', b"}")])
+def test_validate_request_body_nested_past_the_recursion_limit_fails_as_bad_request_body(depth, opening, closing):
+    # GIVEN a body whose JSON nests deeper than Python's recursion limit
+    raw = b'{"name": "n", "description": ' + opening * depth + b"1" * (opening == b'{"a":') + closing * depth + b"}"
+    # WHEN POST /items is validated
+    failure = validate_request(_definition(), "/items", "POST", _parts(raw=raw))
+    # THEN it is API Gateway's invalid-body answer, not a RecursionError
+    assert failure is not None
+    assert (failure.response_type, failure.message) == ("BAD_REQUEST_BODY", "Invalid request body")
+
+
 def test_validate_request_replace_without_version_fails():
     failure = validate_request(_definition(), "/items/{id}", "PUT", _parts({"name": "n"}, path={"id": "x"}))
     assert failure is not None
