@@ -115,7 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"4/4 idle gaps: {args.idle_gaps} invocations per client and idle limit, each after >= {GAP_S:g} s of silence; "
         f"the endpoint forgets a flow after {ENDPOINT_IDLE_S:g} s (350 s scaled)"
     )
-    idle = run_idle_gaps(gaps=args.idle_gaps, seed=SEED, event=WARM_EVENT, python=python)
+    # Its own seed: moto keeps the first emulation's accounts in this process, so the same names would collide.
+    idle = run_idle_gaps(gaps=args.idle_gaps, seed=SEED + 1, event=WARM_EVENT, python=python)
 
     results = _compose(
         packages,
