@@ -48,21 +48,34 @@ def _attempts(result: InvokeResult) -> int:
     raise AssertionError(f"no successful call logged: {result.logs}")
 
 
-def _after_gap(env: TwoAccounts, method: str, path: str, body: object, client_env: dict[str, str]) -> InvokeResult:
-    """One call to open the kept connection, GAP seconds of silence, then the call under test (both warm)."""
+def _requests_seen(env: TwoAccounts) -> int:
+    """Requests the main endpoint's listener has answered (a blackholed one never is)."""
+    assert env.gateway is not None
+    return env.gateway.stats(env.endpoint_id(MAIN)).requests
+
+
+def _after_gap(
+    env: TwoAccounts, method: str, path: str, body: object, client_env: dict[str, str]
+) -> tuple[InvokeResult, int]:
+    """One call to open the kept connection, GAP seconds of silence, then the call under test (both warm).
+
+    Returns its result and how many requests reached the API meanwhile.
+    """
     assert call(env, "direct", "GET", "/items", env=client_env).payload["statusCode"] == 200
     time.sleep(GAP)
-    return call(env, "direct", method, path, body, env=client_env)
+    before = _requests_seen(env)
+    result = call(env, "direct", method, path, body, env=client_env)
+    return result, _requests_seen(env) - before
 
 
 def test_client_idle_limit_below_endpoints_post_after_gap_is_created_at_once(env: TwoAccounts) -> None:
     # GIVEN the client's idle limit below the endpoint's (as 270 s is below 350 s)
     blackholed_before = env.gateway.stats(env.endpoint_id(MAIN)).blackholed if env.gateway else 0
     # WHEN a POST follows a gap longer than the endpoint's idle timeout
-    result = _after_gap(env, "POST", "/items", {"name": "after-a-gap"}, SCALED)
+    result, reached = _after_gap(env, "POST", "/items", {"name": "after-a-gap"}, SCALED)
     # THEN it is created on a new connection, in one attempt, without waiting out API_TIMEOUT
     assert result.payload["statusCode"] == 201, result.payload
-    assert _attempts(result) == 1
+    assert (_attempts(result), reached) == (1, 1)
     assert result.duration_ms < 1500, f"took {result.duration_ms:.0f} ms; a stall takes >= {API_TIMEOUT * 1000:.0f}"
     # (the endpoint did forget the old flow: the client simply never sent on it)
     assert env.gateway is not None
@@ -71,26 +84,27 @@ def test_client_idle_limit_below_endpoints_post_after_gap_is_created_at_once(env
 
 def test_client_idle_limit_below_endpoints_get_after_gap_answers_in_one_attempt(env: TwoAccounts) -> None:
     # GIVEN the client's idle limit below the endpoint's WHEN a GET follows a gap THEN one attempt, no stall
-    result = _after_gap(env, "GET", "/items", None, SCALED)
+    result, reached = _after_gap(env, "GET", "/items", None, SCALED)
     assert result.payload["statusCode"] == 200
-    assert _attempts(result) == 1
+    assert (_attempts(result), reached) == (1, 1)
     assert result.duration_ms < 1500, f"took {result.duration_ms:.0f} ms; a stall takes >= {API_TIMEOUT * 1000:.0f}"
 
 
 def test_client_idle_limit_above_endpoints_post_after_gap_may_have_been_applied(env: TwoAccounts) -> None:
     # GIVEN the client's idle limit above the endpoint's (the hazard the limit exists for)
     # WHEN a POST follows a gap longer than the endpoint's idle timeout
-    result = _after_gap(env, "POST", "/items", {"name": "lost-in-the-blackhole"}, UNSCALED)
-    # THEN it waits out API_TIMEOUT on the forgotten flow and reports an ambiguous 504, though nothing was sent on
+    result, reached = _after_gap(env, "POST", "/items", {"name": "lost-in-the-blackhole"}, UNSCALED)
+    # THEN it waits out API_TIMEOUT on the forgotten flow and reports an ambiguous 504, though it never reached the API
     assert result.payload["statusCode"] == 504, result.payload
     assert "may have been applied" in result.payload["hint"]
     assert result.duration_ms >= API_TIMEOUT * 1000
+    assert reached == 0
 
 
 def test_client_idle_limit_above_endpoints_get_after_gap_stalls_then_retries(env: TwoAccounts) -> None:
     # GIVEN the client's idle limit above the endpoint's WHEN a GET follows a gap
-    result = _after_gap(env, "GET", "/items", None, UNSCALED)
+    result, reached = _after_gap(env, "GET", "/items", None, UNSCALED)
     # THEN the first attempt waits out API_TIMEOUT, the retry on a new connection answers
     assert result.payload["statusCode"] == 200
-    assert _attempts(result) == 2
+    assert (_attempts(result), reached) == (2, 1)
     assert result.duration_ms >= API_TIMEOUT * 1000
