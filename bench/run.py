@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=11,
         help=f"new sandboxes per client, each invoked once (11, at least {MIN_COLD_STARTS})",
     )
+    parser.add_argument(
+        "--idle-gaps",
+        type=int,
+        default=8,
+        help="invocations per client and idle limit, each after a gap longer than the endpoint's idle timeout (8)",
+    )
     parser.add_argument("--python", help="interpreter for cold imports (default: .venv-bench/bin/python)")
     parser.add_argument(
         "--no-instructions",
@@ -55,25 +61,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run every measurement, write the JSON, print the table and end with the five summary lines."""
+    """Run every measurement, write the JSON, print the table and end with the summary lines."""
     args = build_parser().parse_args(argv)
     args.rounds = args.rounds or args.invocations
-    if args.invocations < args.rounds or args.rounds < 1 or args.import_runs < 5 or args.cold_starts < MIN_COLD_STARTS:
+    if (
+        args.invocations < args.rounds
+        or args.rounds < 1
+        or args.import_runs < 5
+        or args.cold_starts < MIN_COLD_STARTS
+        or args.idle_gaps < 1
+    ):
         print(
-            f"need --rounds >= 1, --invocations >= --rounds, --import-runs >= 5 and --cold-starts >= {MIN_COLD_STARTS}",
+            "need --rounds >= 1, --invocations >= --rounds, --import-runs >= 5, --idle-gaps >= 1 and "
+            f"--cold-starts >= {MIN_COLD_STARTS}",
             file=sys.stderr,
         )
         return 2
     started = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
 
-    _say("1/3 deployment zips (scripts/buildtool.py stage + zip, as build-*.sh)")
+    _say("1/4 deployment zips (scripts/buildtool.py stage + zip, as build-*.sh)")
     packages = {side: build_zip(REPO, side, WORK / "zips") for side in ("api-client", "api-backend")}
 
     python, runtime_like = coldstart.runtime_python(REPO)
     if args.python:
         python, runtime_like = args.python, None  # the caller's choice: whether it is runtime-like is theirs to say
-    _say(f"2/3 cold imports: {args.import_runs} fresh processes per handler, interpreter {python}")
+    _say(f"2/4 cold imports: {args.import_runs} fresh processes per handler, interpreter {python}")
     if runtime_like is False:
         _say("    WARNING: no .venv-bench: the dev venv and its extras slow every import (make bench creates it)")
     subjects = _cold_subjects(packages["api-client"])
@@ -81,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     instructions, valgrind_version = _instruction_counts(subjects, python, skip=args.no_instructions)
 
     _say(
-        f"3/3 offline emulation: {args.invocations} warm invocations per client after {args.warmup}, "
+        f"3/4 offline emulation: {args.invocations} warm invocations per client after {args.warmup}, "
         f"then {args.cold_starts} cold starts each"
     )
     # Imported here so --help and bad arguments answer without loading moto and the emulation.
@@ -96,12 +109,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         event=WARM_EVENT,
         python=python,
     )
+    from bench.idle import ENDPOINT_IDLE_S, GAP_S, run_idle_gaps  # noqa: PLC0415
+
+    _say(
+        f"4/4 idle gaps: {args.idle_gaps} invocations per client and idle limit, each after >= {GAP_S:g} s of silence; "
+        f"the endpoint forgets a flow after {ENDPOINT_IDLE_S:g} s (350 s scaled)"
+    )
+    # Its own seed: moto keeps the first emulation's accounts in this process, so the same names would collide.
+    idle = run_idle_gaps(gaps=args.idle_gaps, seed=SEED + 1, event=WARM_EVENT, python=python)
 
     results = _compose(
         packages,
         imports,
         instructions,
         emulated,
+        idle,
         python=python,
         runtime_like=runtime_like,
         valgrind=valgrind_version,
@@ -181,6 +203,7 @@ def _compose(
     imports: dict[str, coldstart.ImportTiming],
     instructions: dict[str, coldstart.ImportInstructions] | None,
     emulated: dict[str, Any],
+    idle: dict[str, Any],
     *,
     python: str,
     runtime_like: bool | None,
@@ -249,6 +272,7 @@ def _compose(
             "warmup": args.warmup,
             "import_runs": args.import_runs,
             "cold_starts": args.cold_starts,
+            "idle_gaps": args.idle_gaps,
             "instructions": instructions is not None,
             "warm_event": WARM_EVENT,
         },
@@ -260,6 +284,7 @@ def _compose(
             for side, size in packages.items()
         },
         "dynamodb": emulated["dynamodb"],
+        "idle_gaps": report.idle_gap_section(idle),
     }
     results["summary"] = report.summarize(results)
     results["targets"] = [

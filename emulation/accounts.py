@@ -39,7 +39,7 @@ from moto.server import ThreadedMotoServer
 
 from emulation import moto_atomic, moto_isolation
 from emulation.access_log import AccessLog
-from emulation.gateway import Gateway
+from emulation.gateway import PRIVATELINK_IDLE_TIMEOUT, Gateway
 from emulation.moto_identity import MotoIdentity
 from emulation.pipeline import ApiDeployment, Endpoint
 from emulation.sandbox import FunctionPool, FunctionSpec, InvokeResult
@@ -174,6 +174,7 @@ class TwoAccounts:
         seed: int | None = None,
         org_ids: Mapping[str, str] | None = None,
         max_concurrency: int = 10,
+        endpoint_idle_timeout: float = PRIVATELINK_IDLE_TIMEOUT,
     ) -> None:
         if os.environ.get("MOTO_ACCOUNT_ID"):
             raise RuntimeError("unset MOTO_ACCOUNT_ID: it forces every moto request into one account")
@@ -182,6 +183,7 @@ class TwoAccounts:
         self.sites = _sites(rng)
         self._org_ids = dict(org_ids or {})
         self._max_concurrency = max_concurrency
+        self._endpoint_idle_timeout = endpoint_idle_timeout  # PrivateLink's 350 s; tests scale it down
         self._provider_ids = generate_ids(
             BACKEND_TEMPLATE, stack=PROVIDER_STACK, account=PROVIDER, region=region, rng=rng
         )
@@ -323,6 +325,7 @@ class TwoAccounts:
                 apis=[self._api_deployment(self.provider)],
                 callbacks=self.identity.callbacks(),
                 tls=self.tls,
+                idle_timeout=self._endpoint_idle_timeout,
             ).start()
             for thread in warming:
                 thread.join()

@@ -2,11 +2,19 @@
 
 Which endpoint a request came through is the listener it reached (a network fact, not a header). Deployments and
 endpoint policies can change while it runs, as a new CloudFormation deployment would change them.
+
+Each listener also plays the interface endpoint's part in the flow: PrivateLink forgets a TCP flow that stayed idle
+longer than its fixed idle timeout (350 s) and drops whatever the client sends on it afterwards, without a reset
+(AWS Networking & Content Delivery blog, "Implementing long-running TCP connections within VPC networking"). A
+listener does the same: a kept connection silent for longer than ``idle_timeout`` is blackholed. Only the client's
+silence is timed: an answer always goes out (API Gateway's 29 s integration limit is far below 350 s).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import socket
 import ssl
 import threading
@@ -21,8 +29,22 @@ from emulation.policy import Policy
 from emulation.tls import TlsMaterial
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+PRIVATELINK_IDLE_TIMEOUT = 350.0  # seconds; fixed for interface VPC endpoints, not configurable on AWS
 _HANDSHAKE_TIMEOUT = 10.0
-_IDLE_TIMEOUT = 30.0
+_STOP_POLL = 0.2  # how often a blackholed connection checks whether the gateway is stopping
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 method token
+_DIGITS = re.compile(r"^[0-9]+$")
+_HEX = re.compile(r"^[0-9A-Fa-f]+$")
+# AWS does not document its answer to broken HTTP framing; a 400 with API Gateway's JSON error shape is assumed.
+_BAD_REQUEST = Outcome(400, [("Content-Type", "application/json")], json.dumps({"message": "Bad Request"}).encode())
+
+
+class _FlowIdle(Exception):
+    """The client's flow was silent past the endpoint's idle timeout: the endpoint has forgotten it."""
+
+
+class _BadFraming(Exception):
+    """The request cannot be delimited (bad Content-Length or chunk size): answer 400 and close."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,7 @@ class ListenerStats:
     port: int
     connections: int
     requests: int
+    blackholed: int = 0  # flows the endpoint forgot after idling past its timeout
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,19 +65,61 @@ class _Handler(BaseHTTPRequestHandler):
     # ACK on loopback, a stall AWS endpoints do not have.
     disable_nagle_algorithm = True
     server: _ListenerServer
-    timeout = _IDLE_TIMEOUT
+    default_request_version = "HTTP/1.1"  # so an error about a malformed request line still gets a status line
 
-    # BaseHTTPRequestHandler dispatches on do_<METHOD>; every method goes through the same pipeline.
-    def do_GET(self) -> None:
-        """Serve GET."""
-        self._serve()
+    def setup(self) -> None:
+        """Time every read by the endpoint's idle timeout: a read that waits longer means the flow went idle."""
+        self.timeout = self.server.gateway.idle_timeout
+        super().setup()
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+    def handle(self) -> None:
+        """Serve requests on the kept connection until it closes; a flow that idled past the limit is blackholed."""
+        try:
+            super().handle()
+        except _FlowIdle:
+            self.server.blackhole(self.connection)
+
+    def handle_one_request(self) -> None:
+        """Read one request and answer it; every method token goes to the pipeline, as API Gateway answers them."""
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except TimeoutError:
+            raise _FlowIdle from None
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        words = self.raw_requestline.decode("latin-1").split()
+        # http.server would take a two-word line as HTTP/0.9 and a method it has no do_<METHOD> for as 501.
+        if len(self.raw_requestline) > 65536 or len(words) != 3 or not _TOKEN.match(words[0]):
+            self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")[:200]
+            self.command, self.request_version = "", self.default_request_version
+            too_long = len(self.raw_requestline) > 65536
+            self._refuse(replace(_BAD_REQUEST, status=414) if too_long else _BAD_REQUEST)
+            return
+        try:
+            parsed = self.parse_request()
+        except TimeoutError:
+            raise _FlowIdle from None
+        if parsed:
+            self._serve()
+            self.wfile.flush()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer what http.server's parser refuses (bad version, oversized headers) with a JSON 4xx, then close."""
+        status = code if 400 <= code < 500 else 400
+        self._refuse(replace(_BAD_REQUEST, status=status))
+
+    def _refuse(self, outcome: Outcome) -> None:
+        self.close_connection = True  # the request's framing is unknown: nothing after it can be read reliably
+        self._write(replace(outcome, log={}))
 
     def _read_body(self) -> bytes | None:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not _DIGITS.match(raw):
+            raise _BadFraming(raw)
+        length = int(raw)
         if length > MAX_BODY:
             return None
         return self.rfile.read(length) if length else b""
@@ -63,7 +128,10 @@ class _Handler(BaseHTTPRequestHandler):
         chunks: list[bytes] = []
         total = 0
         while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            size_field = self.rfile.readline().split(b";", 1)[0].strip().decode("latin-1")
+            if not _HEX.match(size_field):
+                raise _BadFraming(size_field)
+            size = int(size_field, 16)
             if size == 0:
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass
@@ -75,10 +143,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _serve(self) -> None:
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except _BadFraming:
+            self._refuse(_BAD_REQUEST)
+            return
+        except TimeoutError:
+            raise _FlowIdle from None
         if body is None:
-            self._write(Outcome(413, [("Content-Type", "application/json")], b'{"message":"Request Too Long"}'))
             self.close_connection = True
+            self._write(Outcome(413, [("Content-Type", "application/json")], b'{"message":"Request Too Long"}'))
             return
         incoming = Incoming(
             method=self.command,
@@ -101,6 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
         if outcome.log.get("extendedRequestId"):
             self.send_header("x-amz-apigw-id", str(outcome.log["extendedRequestId"]))
         self.send_header("Content-Length", str(len(outcome.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")  # say so: a keep-alive client must not send another request
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(outcome.body)
@@ -119,6 +195,8 @@ class _ListenerServer(ThreadingHTTPServer):
         self.tls = tls
         self.connections = 0
         self.requests = 0
+        self.blackholed = 0
+        self.stopping = threading.Event()
         self._stats_lock = threading.Lock()
         self._open: set[socket.socket] = set()
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -139,7 +217,7 @@ class _ListenerServer(ThreadingHTTPServer):
                 conn = self.tls.wrap_socket(request, server_side=True)
             except (ssl.SSLError, OSError):
                 return
-            conn.settimeout(_IDLE_TIMEOUT)
+            conn.settimeout(self.gateway.idle_timeout)
         with self._stats_lock:
             self._open.add(conn)
         try:
@@ -158,8 +236,23 @@ class _ListenerServer(ThreadingHTTPServer):
             self.requests += 1
         return self.gateway.serve(self.vpce_id, incoming)
 
+    def blackhole(self, conn: socket.socket) -> None:
+        """Swallow what the client sends on a forgotten flow, answering nothing, until it closes or we stop."""
+        with self._stats_lock:
+            self.blackholed += 1
+        conn.settimeout(_STOP_POLL)
+        while not self.stopping.is_set():
+            try:
+                if not conn.recv(65536):
+                    return  # the client gave up and closed
+            except TimeoutError:
+                continue
+            except OSError:  # includes ssl.SSLError: the client reset or broke the TLS session
+                return
+
     def close_open_connections(self) -> None:
         """Drop kept-alive client connections so nothing lingers after stop."""
+        self.stopping.set()
         with self._stats_lock:
             open_now = list(self._open)
         for conn in open_now:
@@ -177,7 +270,11 @@ class Gateway:
         apis: Iterable[ApiDeployment],
         callbacks: Callbacks,
         tls: TlsMaterial | None,
+        idle_timeout: float = PRIVATELINK_IDLE_TIMEOUT,
     ) -> None:
+        if not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be a positive number of seconds, got {idle_timeout!r}")
+        self.idle_timeout = idle_timeout  # seconds of client silence after which a flow is blackholed
         self._lock = threading.Lock()
         self._endpoints = {e.vpce_id: e for e in endpoints}
         self._apis = {a.api_id: LiveApi.of(a) for a in apis}
@@ -272,4 +369,5 @@ class Gateway:
             port=port,
             connections=server.connections,
             requests=server.requests,
+            blackholed=server.blackholed,
         )

@@ -1,4 +1,4 @@
-"""The benchmark's summary: five `name: number` lines in a fixed order, the worse of our two clients for each."""
+"""The benchmark's summary: `name: number` lines in a fixed order (five, then idle gaps), the worse of our clients."""
 
 from __future__ import annotations
 
@@ -7,6 +7,29 @@ from typing import Any
 import pytest
 
 from bench import report
+
+
+def _idle_raw(limited: tuple[list[float], list[float]], unlimited: tuple[list[float], list[float]]) -> dict[str, Any]:
+    """Raw idle-gap samples (durations of ours_direct, ours_assume_role) for both variants; stall_ms 250."""
+
+    def clients(durations: tuple[list[float], list[float]]) -> dict[str, Any]:
+        return {
+            key: {"durations_ms": values, "failures": 0, "new_connections": len(values)}
+            for key, values in zip(("ours_direct", "ours_assume_role"), durations, strict=True)
+        }
+
+    return {
+        "endpoint_idle_s": 0.5,
+        "client_idle_s": 0.386,
+        "gap_s": 0.6,
+        "api_timeout_s": 0.5,
+        "stall_ms": 250.0,
+        "gaps": len(limited[0]),
+        "variants": {"limited": clients(limited), "unlimited": clients(unlimited)},
+    }
+
+
+NO_STALLS = _idle_raw(([5.0, 6.0], [7.0, 8.0]), ([520.0, 530.0], [540.0, 7.0]))
 
 
 def _results(direct: dict[str, float], assume: dict[str, float]) -> dict[str, Any]:
@@ -21,17 +44,20 @@ def _results(direct: dict[str, float], assume: dict[str, float]) -> dict[str, An
             "zip_bytes": 14_000,
         }
 
-    return {"clients": {"ours_direct": client(direct), "ours_assume_role": client(assume)}}
+    return {
+        "clients": {"ours_direct": client(direct), "ours_assume_role": client(assume)},
+        "idle_gaps": report.idle_gap_section(NO_STALLS),
+    }
 
 
-def test_summary_lines_any_results_are_the_five_names_with_numbers() -> None:
+def test_summary_lines_any_results_are_the_six_names_with_numbers() -> None:
     # GIVEN summary values for both clients
     summary = report.summarize(
         _results({"sts": 0, "conn": 0, "warm": 1.05, "cold": 0.7}, {"sts": 1, "conn": 0, "warm": 1.1, "cold": 0.8})
     )
     # WHEN the closing lines are rendered
     lines = report.summary_lines(summary)
-    # THEN they are exactly the five names, in order, each followed by a number
+    # THEN they are exactly the five names of issue 3, then the idle-gap stalls, in order, each followed by a number
     assert [line.split(": ")[0] for line in lines] == list(report.SUMMARY_KEYS)
     assert lines == [
         "sts_calls_per_100_warm: 1",
@@ -39,7 +65,37 @@ def test_summary_lines_any_results_are_the_five_names_with_numbers() -> None:
         "warm_overhead_vs_floor: 1.10",
         "cold_import_vs_baseline: 0.80",
         "client_zip_bytes: 14000",
+        "idle_gap_stalls_per_100: 0",
     ]
+
+
+def test_idle_gap_section_slow_or_failed_calls_are_stalls_per_100() -> None:
+    # GIVEN idle-gap calls: with the limit one of four direct calls is slow; without it most are, one failed
+    raw = _idle_raw(([5.0, 6.0, 300.0, 7.0], [7.0, 8.0, 6.0, 5.0]), ([520.0, 530.0, 510.0, 9.0], [540.0] * 4))
+    raw["variants"]["unlimited"]["ours_assume_role"]["failures"] = 1
+    # WHEN the section is built
+    section = report.idle_gap_section(raw)
+    # THEN a stall is a call over stall_ms (a failure is one of them, not counted twice), scaled to 100 calls
+    limited, unlimited = section["variants"]["limited"], section["variants"]["unlimited"]
+    assert (limited["ours_direct"]["stalls_per_100"], limited["ours_assume_role"]["stalls_per_100"]) == (25, 0)
+    assert (unlimited["ours_direct"]["stalls"], unlimited["ours_assume_role"]["stalls"]) == (3, 4)
+    # AND the summary line takes the worse of our clients with the limit (the target), not the run without it
+    summary = report.summarize({**_results(_CLEAN, _CLEAN), "idle_gaps": section})
+    assert summary["idle_gap_stalls_per_100"] == 25
+    assert [t.key for t, met in report.verdicts(summary) if not met] == ["idle_gap_stalls_per_100"]
+
+
+def test_format_table_idle_gaps_rows_for_both_limits_and_a_legend() -> None:
+    # GIVEN results with the idle-gap section WHEN the table is rendered
+    lines = report.format_table({**_table_results(None), "idle_gaps": report.idle_gap_section(NO_STALLS)})
+    # THEN each client has a row with the scaled limit and one with the default limit, with stalls per 100
+    rows = [
+        line.split() for line in lines if line.startswith(("ours_direct ", "ours_assume_role ")) and "0.386" in line
+    ]
+    assert [row[:4] for row in rows] == [["ours_direct", "0.386", "2", "0"], ["ours_assume_role", "0.386", "2", "0"]]
+    unlimited = [line.split()[:4] for line in lines if line.split()[1:2] == ["270"]]
+    assert unlimited == [["ours_direct", "270", "2", "100"], ["ours_assume_role", "270", "2", "50"]]
+    assert any("PrivateLink's 350 s" in line for line in lines)
 
 
 def test_verdicts_cold_import_above_half_of_baseline_is_missed() -> None:
@@ -59,6 +115,9 @@ def test_p95_hundred_samples_is_the_95th_smallest() -> None:
     # WHEN the 95th percentile is taken
     # THEN it is an observed value: the 95th smallest
     assert report.p95(samples) == 95.0
+
+
+_CLEAN = {"sts": 0, "conn": 0, "warm": 1.0, "cold": 0.4}
 
 
 def _starts(*totals: tuple[float, float], sts: int = 0) -> list[report.ColdStart]:

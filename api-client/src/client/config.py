@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from client.transport import DEFAULT_IDLE_TIMEOUT, PRIVATELINK_IDLE_TIMEOUT
+
 __all__ = ["ClientConfig", "ConfigError", "load_config"]
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -38,6 +40,7 @@ class ClientConfig:
     role_session_name: str = "api-client"
     sts_endpoint: str | None = None  # where the assume-role client calls sts:AssumeRole
     sts_ca_bundle: str | None = None
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT  # seconds a kept connection may idle before it is replaced
 
 
 def load_config(environ: Mapping[str, str] | None = None, *, needs_role: bool = False) -> ClientConfig:
@@ -56,6 +59,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, needs_role: bool = 
         role_session_name=_session_name(env.get("AWS_LAMBDA_FUNCTION_NAME", "")),
         sts_endpoint=_sts_endpoint(env, region) if needs_role else None,
         sts_ca_bundle=_file(env, "AWS_CA_BUNDLE") if needs_role else None,
+        idle_timeout=_idle_timeout(env.get("API_IDLE_TIMEOUT", "").strip() or str(DEFAULT_IDLE_TIMEOUT)),
     )
 
 
@@ -84,6 +88,21 @@ def _timeout(raw: str) -> float:
         raise ConfigError(f"API_TIMEOUT {raw!r} is not a number of seconds") from None
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"API_TIMEOUT {raw!r} must be a positive number of seconds")
+    return value
+
+
+def _idle_timeout(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"API_IDLE_TIMEOUT {raw!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"API_IDLE_TIMEOUT {raw!r} must be a positive number of seconds")
+    if value >= PRIVATELINK_IDLE_TIMEOUT:
+        # At or past the endpoint's limit a kept connection can be forgotten by the endpoint and still be used.
+        raise ConfigError(
+            f"API_IDLE_TIMEOUT {raw!r} must be below 350 seconds, the idle timeout of the execute-api VPC endpoint"
+        )
     return value
 
 

@@ -94,7 +94,7 @@ class Invoker:
     ) -> None:
         self.config = config
         self.credentials = credentials
-        self.pool = pool or new_pool(config.endpoint, config.ca_bundle)
+        self.pool = pool or new_pool(config.endpoint, config.ca_bundle, idle_timeout=config.idle_timeout)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
 

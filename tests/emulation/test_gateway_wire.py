@@ -1,0 +1,201 @@
+"""The emulated endpoint on the wire: PrivateLink's idle timeout and what it answers to malformed HTTP (raw TLS)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from emulation.gateway import Gateway
+from emulation.pipeline import ApiDeployment, Endpoint
+from emulation.tls import TlsMaterial
+from tests.emulation.helpers import API_HOST, API_ID, PROVIDER, REGION, StaticCredentials, project_policy
+
+VPCE = "vpce-0wire"
+UNSIGNED_GET = f"GET /Prod/items HTTP/1.1\r\nHost: {API_HOST}\r\n\r\n".encode()
+MISSING_TOKEN = {"message": "Missing Authentication Token"}
+CHUNKED_POST = f"POST /Prod/items HTTP/1.1\r\nHost: {API_HOST}\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """A reply read off the socket: status code, lower-cased headers, body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _never_called(event: object, context: object) -> dict[str, object]:
+    raise AssertionError("no request in these tests reaches the backend")
+
+
+def _gateway(tls_material: TlsMaterial, idle_timeout: float | None = None) -> Gateway:
+    deployment = ApiDeployment(
+        api_id=API_ID,
+        account=PROVIDER,
+        region=REGION,
+        stage="Prod",
+        openapi={"openapi": "3.0.1", "paths": {"/items": {"get": {}, "post": {}}}},
+        resource_policy=project_policy([f"arn:aws:iam::{PROVIDER}:role/r"], [VPCE]),
+        handler=_never_called,
+        vpc_endpoint_ids=(VPCE,),
+    )
+    extra = {} if idle_timeout is None else {"idle_timeout": idle_timeout}
+    return Gateway(
+        endpoints=[Endpoint(VPCE, "vpc-0wire")],
+        apis=[deployment],
+        callbacks=StaticCredentials().callbacks(),
+        tls=tls_material,
+        **extra,
+    )
+
+
+@pytest.fixture
+def gateway(tls: TlsMaterial) -> Iterator[Gateway]:
+    """A gateway with AWS's default idle limit (350 s)."""
+    with _gateway(tls) as running:
+        yield running
+
+
+@pytest.fixture
+def short_idle_gateway(tls: TlsMaterial) -> Iterator[Gateway]:
+    """A gateway whose endpoint forgets a flow after 0.5 s of silence (350 s scaled down)."""
+    with _gateway(tls, idle_timeout=0.5) as running:
+        yield running
+
+
+def _connect(gateway: Gateway, tls: TlsMaterial, timeout: float = 3.0) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=str(tls.ca_bundle))
+    raw = socket.create_connection(("127.0.0.1", gateway.stats(VPCE).port), timeout=timeout)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def _read_reply(sock: ssl.SSLSocket) -> RawReply:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed after {data!r}")
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
+    while len(body) < int(headers.get("content-length", "0")):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return RawReply(int(status_line.split()[1]), headers, body)
+
+
+def _exchange(gateway: Gateway, tls: TlsMaterial, request: bytes) -> RawReply:
+    with _connect(gateway, tls) as sock:
+        sock.sendall(request)
+        return _read_reply(sock)
+
+
+# ------------------------------------------------------------------------------------------ idle timeout
+def test_gateway_flow_idle_past_limit_blackholes_the_next_request(
+    short_idle_gateway: Gateway, tls: TlsMaterial
+) -> None:
+    # GIVEN a kept connection that got an answer, then stayed silent past the endpoint's idle limit
+    with _connect(short_idle_gateway, tls, timeout=2.0) as sock:
+        sock.sendall(UNSIGNED_GET)
+        assert _read_reply(sock).status == 403
+        time.sleep(1.0)
+        # WHEN the client sends the next request on it
+        sock.sendall(UNSIGNED_GET)
+        # THEN nothing comes back: no answer, no FIN (recv would return b""), no reset (ConnectionResetError)
+        with pytest.raises(TimeoutError):
+            sock.recv(65536)
+    stats = short_idle_gateway.stats(VPCE)
+    assert (stats.requests, stats.blackholed) == (1, 1)
+
+
+def test_gateway_flow_used_within_limit_keeps_answering(short_idle_gateway: Gateway, tls: TlsMaterial) -> None:
+    # GIVEN a kept connection used every 0.1 s for longer than the idle limit in total
+    with _connect(short_idle_gateway, tls) as sock:
+        started = time.monotonic()
+        statuses = []
+        while time.monotonic() - started < 1.0:
+            sock.sendall(UNSIGNED_GET)
+            statuses.append(_read_reply(sock).status)
+            time.sleep(0.1)
+    # THEN every request is answered: the limit is on silence, not on the connection's age
+    assert set(statuses) == {403}
+    assert short_idle_gateway.stats(VPCE).blackholed == 0
+
+
+def test_gateway_blackholed_flow_closes_quietly_when_the_gateway_stops(tls: TlsMaterial) -> None:
+    # GIVEN a blackholed flow
+    running = _gateway(tls, idle_timeout=0.3).start()
+    sock = _connect(running, tls, timeout=3.0)
+    try:
+        sock.sendall(UNSIGNED_GET)
+        _read_reply(sock)
+        time.sleep(0.6)
+        sock.sendall(UNSIGNED_GET)
+        # WHEN the gateway stops
+        running.stop()
+        # THEN the connection ends (EOF or reset at teardown) rather than hanging, and no answer was ever sent
+        try:
+            leftover = sock.recv(65536)
+        except (ssl.SSLError, ConnectionError):
+            leftover = b""
+        assert leftover == b""
+    finally:
+        sock.close()
+        running.stop()
+
+
+def test_gateway_default_idle_limit_is_privatelinks_350_seconds(gateway: Gateway, tls: TlsMaterial) -> None:
+    # GIVEN the default gateway WHEN a kept connection is reused after a short gap THEN it is answered
+    with _connect(gateway, tls) as sock:
+        sock.sendall(UNSIGNED_GET)
+        assert _read_reply(sock).status == 403
+        time.sleep(0.6)
+        sock.sendall(UNSIGNED_GET)
+        assert _read_reply(sock).status == 403
+    assert gateway.idle_timeout == 350.0
+
+
+# ------------------------------------------------------------------------------------------ malformed HTTP
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        pytest.param(f"POST /Prod/items HTTP/1.1\r\nHost: {API_HOST}\r\nContent-Length: -5\r\n\r\n", id="negative-cl"),
+        pytest.param(f"POST /Prod/items HTTP/1.1\r\nHost: {API_HOST}\r\nContent-Length: ab\r\n\r\n", id="text-cl"),
+        pytest.param(CHUNKED_POST + "zz\r\nabc\r\n0\r\n\r\n", id="bad-chunk-size"),
+        pytest.param(CHUNKED_POST + "-5\r\nabc\r\n0\r\n\r\n", id="negative-chunk-size"),
+        pytest.param("GARBAGE\r\n\r\n", id="one-word-request-line"),
+        pytest.param("\x16\x03\x01 nonsense here\r\n\r\n", id="binary-request-line"),
+        pytest.param("GET /Prod/items\r\n\r\n", id="no-http-version"),
+        pytest.param(f"GET /Prod/items HTTP/9.9\r\nHost: {API_HOST}\r\n\r\n", id="unknown-http-version"),
+    ],
+)
+def test_gateway_malformed_http_is_400_json(gateway: Gateway, tls: TlsMaterial, request_bytes: str) -> None:
+    # GIVEN a request whose framing or request line is broken
+    # WHEN it reaches the endpoint
+    reply = _exchange(gateway, tls, request_bytes.encode("latin-1"))
+    # THEN it gets a 4xx with a JSON message (as API Gateway's errors), not a dropped connection, 501 or HTML
+    assert (reply.status, reply.headers["content-type"]) == (400, "application/json")
+    assert json.loads(reply.body) == {"message": "Bad Request"}
+    assert reply.headers["connection"] == "close"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW", "PROPFIND"])
+def test_gateway_method_api_gateway_lacks_is_missing_authentication_token(
+    gateway: Gateway, tls: TlsMaterial, method: str
+) -> None:
+    # GIVEN a method the API does not define (API Gateway supports none of these)
+    # WHEN it is sent to a resource of the API
+    reply = _exchange(gateway, tls, f"{method} /Prod/items HTTP/1.1\r\nHost: {API_HOST}\r\n\r\n".encode())
+    # THEN API Gateway's answer for a method a resource lacks: 403 Missing Authentication Token, not 501
+    assert (reply.status, json.loads(reply.body)) == (403, MISSING_TOKEN)
+    assert reply.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
