@@ -102,6 +102,10 @@ class _IdleLimit:
     monotonic = staticmethod(time.monotonic)
     wall = staticmethod(time.time)
 
+    def __init__(self, host: str, port: int | None, *, idle_timeout: float, **kwargs: Any) -> None:
+        super().__init__(host, port, **kwargs)  # type: ignore[call-arg]
+        self.idle_timeout = idle_timeout
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)  # type: ignore[misc]
         since = getattr(conn, _IDLE_SINCE, None)
@@ -125,15 +129,11 @@ class _IdleLimit:
 
 
 class _IdleLimitedHTTPSPool(_IdleLimit, urllib3.HTTPSConnectionPool):
-    def __init__(self, host: str, port: int | None, *, idle_timeout: float, **kwargs: Any) -> None:
-        super().__init__(host, port, **kwargs)
-        self.idle_timeout = idle_timeout
+    """HTTPS pool with the idle limit."""
 
 
 class _IdleLimitedHTTPPool(_IdleLimit, urllib3.HTTPConnectionPool):
-    def __init__(self, host: str, port: int | None, *, idle_timeout: float, **kwargs: Any) -> None:
-        super().__init__(host, port, **kwargs)
-        self.idle_timeout = idle_timeout
+    """Plain-HTTP pool (local emulators only) with the idle limit."""
 
 
 def new_pool(
