@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 from moto.sts.models import sts_backends
 
-from emulation.accounts import CONSUMER, MAIN, PROVIDER, TwoAccounts
+from emulation.accounts import CONSUMER, MAIN, PROVIDER, HttpReply, TwoAccounts
 from emulation.sandbox import InvokeResult
 from tests.security.conftest import Caller, Deployment
 from tests.security.faults import FaultProxy
@@ -91,6 +92,11 @@ def _create(env: TwoAccounts, caller: Caller, name: str) -> dict[str, Any]:
     reply = env.request("POST", "/items", credentials=caller.credentials(), body=f'{{"name": "{name}"}}'.encode())
     assert reply.status == 201, reply.text
     return dict(reply.json())
+
+
+def _create_reply(env: TwoAccounts, caller: Caller, name: str, headers: dict[str, str] | None = None) -> HttpReply:
+    body = f'{{"name": "{name}"}}'.encode()
+    return env.request("POST", "/items", credentials=caller.credentials(), body=body, headers=headers)
 
 
 def _closed_port() -> int:
@@ -366,6 +372,104 @@ def test_fault_concurrent_puts_with_same_version_one_wins_one_409_applied_once(
     (stored,) = _items_named(env, winner)
     assert stored["version"]["N"] == "2"
     assert _items_named(env, names[statuses.index(409)]) == []
+
+
+# ---------------------------------------------------------------------------------------------- DynamoDB reply lost
+def test_fault_dynamodb_put_reply_lost_after_write_answers_201_and_item_exists_once(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN DynamoDB applying the backend's next PutItem and its reply lost (connection reset); the SDK retries
+    name = _unique("ddb-put-lost")
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["reset-after"], operation="PutItem"):
+        # WHEN an item is created through the gateway
+        reply = _create_reply(env, callers["main-direct"], name)
+        puts = dynamodb_proxy.count("PutItem")
+    # THEN the retry's failed condition is recognised as this request's own write: 201 with the one stored item
+    assert reply.status == 201, reply.text
+    assert puts == 2
+    (stored,) = _items_named(env, name)
+    assert reply.json()["id"] == stored["sk"]["S"]
+
+
+@pytest.mark.slow
+def test_fault_dynamodb_put_reply_slower_than_read_timeout_answers_201_and_item_exists_once(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN DynamoDB applying the next PutItem and its reply held past the backend's 3 s read timeout
+    name = _unique("ddb-put-slow")
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["slow-after:3.5"], operation="PutItem"):
+        # WHEN an item is created through the gateway
+        reply = _create_reply(env, callers["main-direct"], name)
+        puts = dynamodb_proxy.count("PutItem")
+    # THEN 201 with the item the first attempt stored, and only that one
+    assert reply.status == 201, reply.text
+    assert puts == 2
+    (stored,) = _items_named(env, name)
+    assert reply.json()["id"] == stored["sk"]["S"]
+
+
+def test_fault_dynamodb_update_reply_lost_after_write_answers_200_with_version_2_applied_once(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item at version 1, and DynamoDB applying the next UpdateItem with its reply lost
+    caller = callers["main-direct"]
+    item = _create(env, caller, _unique("ddb-update-lost"))
+    renamed = _unique("ddb-update-lost-renamed")
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["reset-after"], operation="UpdateItem"):
+        # WHEN the item is replaced at version 1
+        body = f'{{"name": "{renamed}", "version": 1}}'.encode()
+        reply = env.request("PUT", f"/items/{item['id']}", credentials=caller.credentials(), body=body)
+        updates = dynamodb_proxy.count("UpdateItem")
+    # THEN the SDK's retry fails its condition on this request's own version 2: 200 with the stored item
+    assert reply.status == 200, reply.text
+    assert updates == 2
+    assert (reply.json()["version"], reply.json()["name"]) == (2, renamed)
+    (stored,) = _items_named(env, renamed)
+    assert stored["version"]["N"] == "2"
+
+
+def test_fault_dynamodb_delete_reply_lost_after_delete_answers_204_and_item_is_gone(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item, and DynamoDB applying the next DeleteItem with its reply lost
+    caller = callers["main-direct"]
+    name = _unique("ddb-delete-lost")
+    item = _create(env, caller, name)
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["reset-after"], operation="DeleteItem"):
+        # WHEN the item is deleted
+        reply = env.request("DELETE", f"/items/{item['id']}", credentials=caller.credentials())
+        deletes = dynamodb_proxy.count("DeleteItem")
+    # THEN the retry finding it gone is this request's own delete: 204, and the item no longer exists
+    assert reply.status == 204, reply.text
+    assert deletes == 2
+    assert _items_named(env, name) == []
+
+
+# ---------------------------------------------------------------------------------------------- retry budget
+@pytest.mark.slow
+def test_fault_dynamodb_never_answering_answers_503_with_request_id_before_the_function_timeout(
+    env: TwoAccounts, callers: dict[str, Caller]
+) -> None:
+    # GIVEN a DynamoDB that accepts every PutItem and never answers (the function's timeout is 10 s)
+    timeout = env.provider.functions()["BackendFunction"].timeout if env.provider else 0
+    name = _unique("ddb-hang")
+    caller = callers["main-direct"]
+    with FaultProxy(env.moto_url) as dynamodb, backend_through(env, dynamodb):
+        # (a warm backend: Lambda's timeout does not count the init phase, the wall clock here would)
+        assert env.request("GET", "/", credentials=caller.credentials()).status == 200
+        with dynamodb.script(["hang"] * 5, operation="PutItem"):
+            # WHEN an item is created through the gateway
+            started = time.monotonic()
+            reply = _create_reply(env, caller, name)
+            elapsed = time.monotonic() - started
+            attempts = dynamodb.count("PutItem")
+    # THEN the backend answers its own 503 with the request id before Lambda would stop it (not API Gateway's 502)
+    assert reply.status == 503, reply.text
+    assert reply.json()["requestId"] == reply.headers["x-amzn-RequestId"]
+    assert elapsed < timeout, elapsed
+    assert attempts >= 1
+    assert _items_named(env, name) == []
+    print(f"never-answering DynamoDB: {reply.status} after {elapsed:.2f} s, {attempts} PutItem attempts")
 
 
 # ---------------------------------------------------------------------------------------------- STS
