@@ -3,8 +3,9 @@
 The real clients run in their Lambda sandboxes and connect to a fault proxy in front of the gateway (API_ENDPOINT
 points at it; TLS and SigV4 are unchanged, the API host is still what is signed). DynamoDB faults come from the same
 proxy between the real backend and emulated DynamoDB. What each fault must produce follows HTTP semantics and the
-client's contract: idempotent methods (GET, PUT, DELETE) are retried a bounded number of times (3 attempts), POST
-never is (a retried POST could create a second item); every failure comes back as a result with `error` and `hint`.
+client's contract: idempotent methods (GET, PUT, DELETE) and writes carrying an Idempotency-Key (the clients key every
+POST, PUT and DELETE) are retried a bounded number of times (3 attempts): the backend applies a keyed write once and
+answers a repeat with the first answer; every failure comes back as a result with `error` and `hint`.
 
 Unit tests already cover the pieces in isolation (tests/unit/client/test_retries.py: retry and timeout rules against
 a local HTTP server; test_credentials.py: one AssumeRole per credential lifetime, refresh near expiry, STS denied or
@@ -140,7 +141,7 @@ def test_fault_get_answered_503_always_stops_after_three_attempts_with_hint(
     assert attempts == 3
 
 
-def test_fault_post_answered_502_after_the_write_is_not_retried_and_item_exists_once(
+def test_fault_post_answered_502_after_the_write_is_retried_with_its_key_and_item_exists_once(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a gateway whose answer to the next request is lost and replaced by 502 after the backend wrote the item
@@ -149,14 +150,14 @@ def test_fault_post_answered_502_after_the_write_is_not_retried_and_item_exists_
         # WHEN the direct client creates an item
         result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the caller gets the 502 with a hint, the POST was sent once, and the table holds the item exactly once
-    assert result.status == 502
-    assert result.payload["hint"]
-    assert attempts == 1
-    assert len(_items_named(env, name)) == 1
+    # THEN the POST was sent again with the same key and answered with the item the first one stored, stored once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    (stored,) = _items_named(env, name)
+    assert result.json()["id"] == stored["sk"]["S"]
 
 
-def test_fault_post_answered_503_before_the_backend_is_not_retried_and_nothing_is_written(
+def test_fault_post_answered_503_before_the_backend_is_retried_with_its_key_and_item_exists_once(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a gateway that refuses the next request with 503 before it reaches the backend
@@ -165,10 +166,10 @@ def test_fault_post_answered_503_before_the_backend_is_not_retried_and_nothing_i
         # WHEN the direct client creates an item
         result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the 503 is reported, not retried, and no item exists (the caller knows to send it again)
-    assert result.status == 503
-    assert attempts == 1
-    assert _items_named(env, name) == []
+    # THEN the keyed POST is sent again and creates the item, once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    assert len(_items_named(env, name)) == 1
 
 
 # ---------------------------------------------------------------------------------------------- API 429
@@ -185,7 +186,7 @@ def test_fault_get_throttled_429_is_retried_after_backoff_and_succeeds(
     assert attempts == 2
 
 
-def test_fault_post_throttled_429_is_reported_not_retried_and_nothing_is_written(
+def test_fault_post_throttled_429_is_retried_with_its_key_and_item_exists_once(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a gateway that throttles the next request (API Gateway throttles before the integration runs)
@@ -194,11 +195,10 @@ def test_fault_post_throttled_429_is_reported_not_retried_and_nothing_is_written
         # WHEN the direct client creates an item
         result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the caller is told it was throttled, the POST went once, and nothing was written
-    assert result.status == 429
-    assert "Throttled" in result.payload["hint"]
-    assert attempts == 1
-    assert _items_named(env, name) == []
+    # THEN the keyed POST is sent again after a backoff and creates the item, once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    assert len(_items_named(env, name)) == 1
 
 
 # ---------------------------------------------------------------------------------------------- slow answers
@@ -213,7 +213,7 @@ def test_fault_get_slower_than_timeout_is_retried_and_succeeds(env: TwoAccounts,
     assert attempts == 2
 
 
-def test_fault_post_slower_than_timeout_reports_504_and_item_exists_once(
+def test_fault_post_slower_than_timeout_is_retried_with_its_key_and_answered_with_the_first_item(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a 1-second client timeout and an answer held back for 2 seconds after the backend wrote the item
@@ -224,16 +224,15 @@ def test_fault_post_slower_than_timeout_reports_504_and_item_exists_once(
             env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}}, **SLOW_TIMEOUT
         )
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the caller gets 504 saying no answer came in time, nothing was re-sent, and the item exists once
-    assert result.status == 504
-    assert "no answer from" in result.payload["error"]
-    assert "API_TIMEOUT" in result.payload["hint"]
-    assert attempts == 1
-    assert len(_items_named(env, name)) == 1
+    # THEN the retry with the same key gets the first request's answer: the item exists once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    (stored,) = _items_named(env, name)
+    assert result.json()["id"] == stored["sk"]["S"]
 
 
 # ---------------------------------------------------------------------------------------------- connection reset
-def test_fault_post_connection_reset_after_the_write_reports_502_and_item_exists_once(
+def test_fault_post_connection_reset_after_the_write_is_retried_with_its_key_and_item_exists_once(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a connection reset after the backend wrote the item, before the answer
@@ -242,11 +241,11 @@ def test_fault_post_connection_reset_after_the_write_reports_502_and_item_exists
         # WHEN the direct client creates an item
         result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the broken connection is reported, not retried, and the item exists exactly once
-    assert result.status == 502
-    assert "broke" in result.payload["error"]
-    assert attempts == 1
-    assert len(_items_named(env, name)) == 1
+    # THEN the keyed POST is sent again and answered with the first request's item: it exists exactly once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    (stored,) = _items_named(env, name)
+    assert result.json()["id"] == stored["sk"]["S"]
 
 
 def test_fault_get_connection_reset_before_forwarding_is_retried_and_succeeds(
@@ -262,7 +261,7 @@ def test_fault_get_connection_reset_before_forwarding_is_retried_and_succeeds(
     assert attempts == 2
 
 
-def test_fault_put_reset_after_applying_is_retried_refused_409_and_applied_once(
+def test_fault_put_reset_after_applying_is_retried_with_its_key_answered_200_and_applied_once(
     env: TwoAccounts, gateway_proxy: FaultProxy, callers: dict[str, Caller]
 ) -> None:
     # GIVEN an item at version 1 and a connection reset after the backend applied the next request
@@ -273,12 +272,28 @@ def test_fault_put_reset_after_applying_is_retried_refused_409_and_applied_once(
         event = {"method": "PUT", "path": f"/items/{item['id']}", "body": {"name": renamed, "version": 1}}
         result = _client(env, gateway_proxy, event)
         attempts = gateway_proxy.count(f"PUT /Prod/items/{item['id']}")
-    # THEN the retry carries the stale version and is refused with 409: the change was applied exactly once
+    # THEN the retry (same key) gets the first attempt's answer, not a 409 against its own write: applied once
     assert attempts == 2
-    assert result.status == 409, result.payload
-    assert result.json()["currentVersion"] == 2
+    assert result.status == 200, result.payload
+    assert result.json()["version"] == 2
     (stored,) = _items_named(env, renamed)
     assert stored["version"]["N"] == "2"
+
+
+def test_fault_delete_reset_after_applying_is_retried_with_its_key_and_answered_204(
+    env: TwoAccounts, gateway_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item and a connection reset after the backend deleted it
+    name = _unique("delete-reset")
+    item = _create(env, callers["main-direct"], name)
+    with gateway_proxy.script(["reset-after"]):
+        # WHEN the direct client deletes it (the client retries)
+        result = _client(env, gateway_proxy, {"method": "DELETE", "path": f"/items/{item['id']}"})
+        attempts = gateway_proxy.count(f"DELETE /Prod/items/{item['id']}")
+    # THEN the retry (same key) gets the first attempt's 204, not a 404 for its own delete
+    assert attempts == 2
+    assert result.status == 204, result.payload
+    assert _items_named(env, name) == []
 
 
 # ---------------------------------------------------------------------------------------------- DynamoDB
