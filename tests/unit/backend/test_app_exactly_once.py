@@ -12,8 +12,7 @@ from backend import repository
 from backend.errors import BadRequestError
 from backend.identity import Caller
 from backend.validation import ItemFields
-
-from .conftest import FakeLambdaContext
+from tests.unit.backend.conftest import FakeLambdaContext
 
 REQUEST_ID = "6f1c2e1a-0000-4000-8000-000000000001"  # requestContext.requestId of the shipped events
 OTHER_ACCOUNT = "999999999999"
