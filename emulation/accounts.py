@@ -473,14 +473,19 @@ class TwoAccounts:
             iam.delete_role(RoleName=role.name)
 
     def _create_table(self, stack: Stack) -> None:
-        name, properties = stack.table()
         dynamodb = self.client("dynamodb", stack.account)
-        dynamodb.create_table(**create_table_request(name, properties))
-        recovery = properties.get("PointInTimeRecoverySpecification") or {}
-        if recovery.get("PointInTimeRecoveryEnabled"):
-            dynamodb.update_continuous_backups(
-                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-            )
+        for name, properties in stack.tables().values():
+            dynamodb.create_table(**create_table_request(name, properties))
+            recovery = properties.get("PointInTimeRecoverySpecification") or {}
+            if recovery.get("PointInTimeRecoveryEnabled"):
+                dynamodb.update_continuous_backups(
+                    TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+                )
+            ttl = properties.get("TimeToLiveSpecification") or {}
+            if ttl.get("Enabled"):
+                dynamodb.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+                )
 
     def role_credentials(self, role_arn: str, session_name: str) -> SigningCredentials:
         """Temporary credentials of a role straight from moto (no trust check: what Lambda gets for its role)."""

@@ -96,7 +96,7 @@ def _run_one(handler: Callable[[Any, Any], Any], init: dict[str, Any], request: 
     request_id = request["request_id"]
     print(f"START RequestId: {request_id} Version: {init['function_version']}", flush=True)
     started = time.monotonic()
-    context = LambdaContext(init, request_id, started + float(init["timeout"]))
+    context = LambdaContext(init, request_id, float(request.get("deadline") or started + float(init["timeout"])))
     try:
         answer: dict[str, Any] = {"result": handler(request["event"], context)}
     except Exception as error:  # the function's failure is reported to the caller, as Lambda does

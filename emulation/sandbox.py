@@ -27,7 +27,6 @@ __all__ = ["FunctionError", "FunctionPool", "FunctionSpec", "InvokeResult"]
 
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 INIT_TIMEOUT = 10.0  # Lambda's limit for the init phase
-_TIMEOUT_MARGIN = 1.0  # process and pipe overhead on top of the function's own timeout
 _LOG_WAIT = 2.0
 _STOP_WAIT = 3.0
 _LOG_LINES_KEPT = 50_000  # a long benchmark must not grow memory without bound
@@ -179,9 +178,12 @@ class _Sandbox:
         with self._log_lock:
             self._collector = collector
         self.invocations += 1
-        self._write({"event": event, "request_id": request_id, "dns": dict(self.spec.dns())})
+        # Lambda stops the function at its timeout exactly: the sandbox's context counts down to the same instant
+        # (CLOCK_MONOTONIC is one clock for every process) and no answer is awaited past it.
+        deadline = time.monotonic() + self.spec.timeout
+        self._write({"event": event, "request_id": request_id, "dns": dict(self.spec.dns()), "deadline": deadline})
         try:
-            answer = self._read_answer(self.spec.timeout + _TIMEOUT_MARGIN, request_id)
+            answer = self._read_answer(max(0.0, deadline - time.monotonic()), request_id)
         except _SandboxGone as gone:
             self.close()
             collector.done.set()  # no REPORT line will come from a dead process

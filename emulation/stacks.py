@@ -356,12 +356,17 @@ class Stack:
         return views
 
     # ------------------------------------------------------------------------------------------ data
-    def table(self) -> tuple[str, Mapping[str, Any]]:
-        """The stack's one DynamoDB table: name and rendered properties."""
-        (logical_id, resource), *more = self.rendered.of_type("AWS::DynamoDB::Table").items()
-        if more:
-            raise ValueError(f"{self.template}: expected one DynamoDB table")
-        return resource["Properties"].get("TableName") or self.physical_id(logical_id), resource["Properties"]
+    def tables(self) -> dict[str, tuple[str, Mapping[str, Any]]]:
+        """Every DynamoDB table of the stack by logical id: name and rendered properties."""
+        tables = {}
+        for logical_id, resource in self.rendered.of_type("AWS::DynamoDB::Table").items():
+            properties = resource["Properties"]
+            tables[logical_id] = (properties.get("TableName") or self.physical_id(logical_id), properties)
+        return tables
+
+    def table(self, logical_id: str = "ItemsTable") -> tuple[str, Mapping[str, Any]]:
+        """One DynamoDB table (the items table by default): name and rendered properties."""
+        return self.tables()[logical_id]
 
     # ------------------------------------------------------------------------------------------ API
     def api(self) -> ApiView:

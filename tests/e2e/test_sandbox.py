@@ -119,6 +119,17 @@ def test_sandbox_too_slow_is_timed_out_and_replaced(pool: FunctionPool) -> None:
     assert pool.invoke({}).cold_start is True
 
 
+def test_sandbox_running_half_a_second_past_its_timeout_is_timed_out(pool: FunctionPool) -> None:
+    # GIVEN a function with a 1 s timeout
+    # WHEN an invocation runs 1.5 s (Lambda stops it at exactly 1 s: no allowance on top)
+    late = pool.invoke({"action": "sleep", "seconds": 1.5})
+    # THEN it is Lambda's timeout error, not a result
+    assert late.payload is None
+    assert late.error is not None
+    assert late.error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in late.error["errorMessage"]
+
+
 def test_sandbox_unserializable_result_is_marshal_error(pool: FunctionPool) -> None:
     # GIVEN a handler returning something JSON cannot encode
     # WHEN it is invoked

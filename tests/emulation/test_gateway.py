@@ -16,6 +16,7 @@ from emulation.access_log import AccessLog
 from emulation.authz import Principal
 from emulation.gateway import Gateway
 from emulation.pipeline import ApiDeployment, Endpoint
+from emulation.sandbox import FunctionError, InvokeResult
 from emulation.sigv4 import SigningCredentials
 from emulation.tls import TlsMaterial
 from tests.emulation.helpers import (
@@ -52,6 +53,7 @@ OPENAPI = {
         "/items": {"get": {}, "post": {}},
         "/items/{id}": {"get": {}, "put": {}, "delete": {}},
         "/boom": {"get": {}},
+        "/slow": {"get": {}},
     },
 }
 
@@ -73,6 +75,10 @@ def echo_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A stand-in backend that shows what it received."""
     if event["resource"] == "/boom":
         raise RuntimeError("backend failed")
+    if event["resource"] == "/slow":
+        # What the sandbox pool raises when Lambda stops the function at its timeout.
+        error = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 10.00 seconds"}
+        raise FunctionError(InvokeResult("backend", context.aws_request_id, None, error, False, None, 10_000.0))
     body = {
         "resource": event["resource"],
         "path": event["path"],
@@ -328,6 +334,16 @@ def test_gateway_backend_exception_is_502_internal_server_error(
     # GIVEN a backend that raises WHEN its route is called THEN API Gateway's 502 comes back
     reply = call(http, gateway.url(ALLOWED_VPCE), path="/Prod/boom", creds=_creds(store, "ASIACLIENT"))
     assert (reply.status, reply.json()) == (502, {"message": "Internal server error"})
+
+
+def test_gateway_backend_timed_out_is_502_internal_server_error_without_the_functions_error(
+    gateway: Gateway, http: urllib3.PoolManager, store: StaticCredentials
+) -> None:
+    # GIVEN a backend that Lambda stopped at its timeout WHEN its route is called
+    reply = call(http, gateway.url(ALLOWED_VPCE), path="/Prod/slow", creds=_creds(store, "ASIACLIENT"))
+    # THEN API Gateway's generic 502 comes back; the function's timeout message never reaches the caller
+    assert (reply.status, reply.json()) == (502, {"message": "Internal server error"})
+    assert b"timed out" not in reply.body
 
 
 def test_gateway_writes_one_access_log_line_per_request(

@@ -5,6 +5,7 @@ Each request the proxy receives takes the next action from its script (then "pas
 - status-before:N / status-after:N: answer N without forwarding / after forwarding (the upstream did the work);
 - reset-before / reset-after: close the connection with a TCP reset, before or after forwarding;
 - slow-after:S: forward, then hold the answer S seconds before relaying it;
+- hang: accept the request and never answer (a stuck service), until the proxy stops;
 - throttle: answer DynamoDB's ProvisionedThroughputExceededException (400) without forwarding;
 - expire-in:S: forward an STS call and rewrite the credentials' Expiration to S seconds from now.
 Scripts can be per DynamoDB operation (X-Amz-Target), so "the first PutItem is throttled" is expressible.
@@ -41,6 +42,7 @@ _THROTTLED = {
 }
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 ANY = "*"
+_HANG_LIMIT = 120.0  # seconds a held request waits for the proxy to stop (bounded, well past any timeout here)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -89,6 +91,7 @@ class FaultProxy:
         self._scripts: dict[str, deque[str]] = {}
         self.seen: list[str] = []  # "METHOD path" or the DynamoDB operation, per request received
         self.forwarded: list[str] = []
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -101,6 +104,7 @@ class FaultProxy:
         return self
 
     def __exit__(self, *_: object) -> None:
+        self._stopping.set()  # releases held ("hang") requests
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -145,6 +149,10 @@ class FaultProxy:
             return
         if kind == "status-before":
             _answer(request, int(argument), _STATUS_BODIES.get(int(argument), {"message": "fault"}))
+            return
+        if kind == "hang":
+            self._stopping.wait(_HANG_LIMIT)
+            _reset(request)
             return
         if kind == "throttle":
             _answer(request, 400, _THROTTLED, content_type="application/x-amz-json-1.0")

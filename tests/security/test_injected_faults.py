@@ -3,8 +3,9 @@
 The real clients run in their Lambda sandboxes and connect to a fault proxy in front of the gateway (API_ENDPOINT
 points at it; TLS and SigV4 are unchanged, the API host is still what is signed). DynamoDB faults come from the same
 proxy between the real backend and emulated DynamoDB. What each fault must produce follows HTTP semantics and the
-client's contract: idempotent methods (GET, PUT, DELETE) are retried a bounded number of times (3 attempts), POST
-never is (a retried POST could create a second item); every failure comes back as a result with `error` and `hint`.
+client's contract: idempotent methods (GET, PUT, DELETE) and writes carrying an Idempotency-Key (the clients key every
+POST, PUT and DELETE) are retried a bounded number of times (3 attempts): the backend applies a keyed write once and
+answers a repeat with the first answer; every failure comes back as a result with `error` and `hint`.
 
 Unit tests already cover the pieces in isolation (tests/unit/client/test_retries.py: retry and timeout rules against
 a local HTTP server; test_credentials.py: one AssumeRole per credential lifetime, refresh near expiry, STS denied or
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,7 @@ from typing import Any
 import pytest
 from moto.sts.models import sts_backends
 
-from emulation.accounts import CONSUMER, MAIN, PROVIDER, TwoAccounts
+from emulation.accounts import CONSUMER, MAIN, PROVIDER, HttpReply, TwoAccounts
 from emulation.sandbox import InvokeResult
 from tests.security.conftest import Caller, Deployment
 from tests.security.faults import FaultProxy
@@ -93,6 +95,11 @@ def _create(env: TwoAccounts, caller: Caller, name: str) -> dict[str, Any]:
     return dict(reply.json())
 
 
+def _create_reply(env: TwoAccounts, caller: Caller, name: str, headers: dict[str, str] | None = None) -> HttpReply:
+    body = f'{{"name": "{name}"}}'.encode()
+    return env.request("POST", "/items", credentials=caller.credentials(), body=body, headers=headers)
+
+
 def _closed_port() -> int:
     # A port the OS just handed out and that nothing listens on any more: connecting is refused.
     with socket.socket() as probe:
@@ -134,7 +141,7 @@ def test_fault_get_answered_503_always_stops_after_three_attempts_with_hint(
     assert attempts == 3
 
 
-def test_fault_post_answered_502_after_the_write_is_not_retried_and_item_exists_once(
+def test_fault_post_answered_502_after_the_write_is_retried_with_its_key_and_item_exists_once(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a gateway whose answer to the next request is lost and replaced by 502 after the backend wrote the item
@@ -143,14 +150,14 @@ def test_fault_post_answered_502_after_the_write_is_not_retried_and_item_exists_
         # WHEN the direct client creates an item
         result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the caller gets the 502 with a hint, the POST was sent once, and the table holds the item exactly once
-    assert result.status == 502
-    assert result.payload["hint"]
-    assert attempts == 1
-    assert len(_items_named(env, name)) == 1
+    # THEN the POST was sent again with the same key and answered with the item the first one stored, stored once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    (stored,) = _items_named(env, name)
+    assert result.json()["id"] == stored["sk"]["S"]
 
 
-def test_fault_post_answered_503_before_the_backend_is_not_retried_and_nothing_is_written(
+def test_fault_post_answered_503_before_the_backend_is_retried_with_its_key_and_item_exists_once(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a gateway that refuses the next request with 503 before it reaches the backend
@@ -159,10 +166,10 @@ def test_fault_post_answered_503_before_the_backend_is_not_retried_and_nothing_i
         # WHEN the direct client creates an item
         result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the 503 is reported, not retried, and no item exists (the caller knows to send it again)
-    assert result.status == 503
-    assert attempts == 1
-    assert _items_named(env, name) == []
+    # THEN the keyed POST is sent again and creates the item, once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    assert len(_items_named(env, name)) == 1
 
 
 # ---------------------------------------------------------------------------------------------- API 429
@@ -179,7 +186,7 @@ def test_fault_get_throttled_429_is_retried_after_backoff_and_succeeds(
     assert attempts == 2
 
 
-def test_fault_post_throttled_429_is_reported_not_retried_and_nothing_is_written(
+def test_fault_post_throttled_429_is_retried_with_its_key_and_item_exists_once(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a gateway that throttles the next request (API Gateway throttles before the integration runs)
@@ -188,11 +195,10 @@ def test_fault_post_throttled_429_is_reported_not_retried_and_nothing_is_written
         # WHEN the direct client creates an item
         result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the caller is told it was throttled, the POST went once, and nothing was written
-    assert result.status == 429
-    assert "Throttled" in result.payload["hint"]
-    assert attempts == 1
-    assert _items_named(env, name) == []
+    # THEN the keyed POST is sent again after a backoff and creates the item, once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    assert len(_items_named(env, name)) == 1
 
 
 # ---------------------------------------------------------------------------------------------- slow answers
@@ -207,7 +213,7 @@ def test_fault_get_slower_than_timeout_is_retried_and_succeeds(env: TwoAccounts,
     assert attempts == 2
 
 
-def test_fault_post_slower_than_timeout_reports_504_and_item_exists_once(
+def test_fault_post_slower_than_timeout_is_retried_with_its_key_and_answered_with_the_first_item(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a 1-second client timeout and an answer held back for 2 seconds after the backend wrote the item
@@ -218,16 +224,15 @@ def test_fault_post_slower_than_timeout_reports_504_and_item_exists_once(
             env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}}, **SLOW_TIMEOUT
         )
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the caller gets 504 saying no answer came in time, nothing was re-sent, and the item exists once
-    assert result.status == 504
-    assert "no answer from" in result.payload["error"]
-    assert "API_TIMEOUT" in result.payload["hint"]
-    assert attempts == 1
-    assert len(_items_named(env, name)) == 1
+    # THEN the retry with the same key gets the first request's answer: the item exists once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    (stored,) = _items_named(env, name)
+    assert result.json()["id"] == stored["sk"]["S"]
 
 
 # ---------------------------------------------------------------------------------------------- connection reset
-def test_fault_post_connection_reset_after_the_write_reports_502_and_item_exists_once(
+def test_fault_post_connection_reset_after_the_write_is_retried_with_its_key_and_item_exists_once(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:
     # GIVEN a connection reset after the backend wrote the item, before the answer
@@ -236,11 +241,11 @@ def test_fault_post_connection_reset_after_the_write_reports_502_and_item_exists
         # WHEN the direct client creates an item
         result = _client(env, gateway_proxy, {"method": "POST", "path": "/items", "body": {"name": name}})
         attempts = gateway_proxy.count("POST /Prod/items")
-    # THEN the broken connection is reported, not retried, and the item exists exactly once
-    assert result.status == 502
-    assert "broke" in result.payload["error"]
-    assert attempts == 1
-    assert len(_items_named(env, name)) == 1
+    # THEN the keyed POST is sent again and answered with the first request's item: it exists exactly once
+    assert result.status == 201, result.payload
+    assert attempts == 2
+    (stored,) = _items_named(env, name)
+    assert result.json()["id"] == stored["sk"]["S"]
 
 
 def test_fault_get_connection_reset_before_forwarding_is_retried_and_succeeds(
@@ -256,7 +261,7 @@ def test_fault_get_connection_reset_before_forwarding_is_retried_and_succeeds(
     assert attempts == 2
 
 
-def test_fault_put_reset_after_applying_is_retried_refused_409_and_applied_once(
+def test_fault_put_reset_after_applying_is_retried_with_its_key_answered_200_and_applied_once(
     env: TwoAccounts, gateway_proxy: FaultProxy, callers: dict[str, Caller]
 ) -> None:
     # GIVEN an item at version 1 and a connection reset after the backend applied the next request
@@ -267,12 +272,28 @@ def test_fault_put_reset_after_applying_is_retried_refused_409_and_applied_once(
         event = {"method": "PUT", "path": f"/items/{item['id']}", "body": {"name": renamed, "version": 1}}
         result = _client(env, gateway_proxy, event)
         attempts = gateway_proxy.count(f"PUT /Prod/items/{item['id']}")
-    # THEN the retry carries the stale version and is refused with 409: the change was applied exactly once
+    # THEN the retry (same key) gets the first attempt's answer, not a 409 against its own write: applied once
     assert attempts == 2
-    assert result.status == 409, result.payload
-    assert result.json()["currentVersion"] == 2
+    assert result.status == 200, result.payload
+    assert result.json()["version"] == 2
     (stored,) = _items_named(env, renamed)
     assert stored["version"]["N"] == "2"
+
+
+def test_fault_delete_reset_after_applying_is_retried_with_its_key_and_answered_204(
+    env: TwoAccounts, gateway_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item and a connection reset after the backend deleted it
+    name = _unique("delete-reset")
+    item = _create(env, callers["main-direct"], name)
+    with gateway_proxy.script(["reset-after"]):
+        # WHEN the direct client deletes it (the client retries)
+        result = _client(env, gateway_proxy, {"method": "DELETE", "path": f"/items/{item['id']}"})
+        attempts = gateway_proxy.count(f"DELETE /Prod/items/{item['id']}")
+    # THEN the retry (same key) gets the first attempt's 204, not a 404 for its own delete
+    assert attempts == 2
+    assert result.status == 204, result.payload
+    assert _items_named(env, name) == []
 
 
 # ---------------------------------------------------------------------------------------------- DynamoDB
@@ -366,6 +387,104 @@ def test_fault_concurrent_puts_with_same_version_one_wins_one_409_applied_once(
     (stored,) = _items_named(env, winner)
     assert stored["version"]["N"] == "2"
     assert _items_named(env, names[statuses.index(409)]) == []
+
+
+# ---------------------------------------------------------------------------------------------- DynamoDB reply lost
+def test_fault_dynamodb_put_reply_lost_after_write_answers_201_and_item_exists_once(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN DynamoDB applying the backend's next PutItem and its reply lost (connection reset); the SDK retries
+    name = _unique("ddb-put-lost")
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["reset-after"], operation="PutItem"):
+        # WHEN an item is created through the gateway
+        reply = _create_reply(env, callers["main-direct"], name)
+        puts = dynamodb_proxy.count("PutItem")
+    # THEN the retry's failed condition is recognised as this request's own write: 201 with the one stored item
+    assert reply.status == 201, reply.text
+    assert puts == 2
+    (stored,) = _items_named(env, name)
+    assert reply.json()["id"] == stored["sk"]["S"]
+
+
+@pytest.mark.slow
+def test_fault_dynamodb_put_reply_slower_than_read_timeout_answers_201_and_item_exists_once(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN DynamoDB applying the next PutItem and its reply held past the backend's 3 s read timeout
+    name = _unique("ddb-put-slow")
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["slow-after:3.5"], operation="PutItem"):
+        # WHEN an item is created through the gateway
+        reply = _create_reply(env, callers["main-direct"], name)
+        puts = dynamodb_proxy.count("PutItem")
+    # THEN 201 with the item the first attempt stored, and only that one
+    assert reply.status == 201, reply.text
+    assert puts == 2
+    (stored,) = _items_named(env, name)
+    assert reply.json()["id"] == stored["sk"]["S"]
+
+
+def test_fault_dynamodb_update_reply_lost_after_write_answers_200_with_version_2_applied_once(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item at version 1, and DynamoDB applying the next UpdateItem with its reply lost
+    caller = callers["main-direct"]
+    item = _create(env, caller, _unique("ddb-update-lost"))
+    renamed = _unique("ddb-update-lost-renamed")
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["reset-after"], operation="UpdateItem"):
+        # WHEN the item is replaced at version 1
+        body = f'{{"name": "{renamed}", "version": 1}}'.encode()
+        reply = env.request("PUT", f"/items/{item['id']}", credentials=caller.credentials(), body=body)
+        updates = dynamodb_proxy.count("UpdateItem")
+    # THEN the SDK's retry fails its condition on this request's own version 2: 200 with the stored item
+    assert reply.status == 200, reply.text
+    assert updates == 2
+    assert (reply.json()["version"], reply.json()["name"]) == (2, renamed)
+    (stored,) = _items_named(env, renamed)
+    assert stored["version"]["N"] == "2"
+
+
+def test_fault_dynamodb_delete_reply_lost_after_delete_answers_204_and_item_is_gone(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an item, and DynamoDB applying the next DeleteItem with its reply lost
+    caller = callers["main-direct"]
+    name = _unique("ddb-delete-lost")
+    item = _create(env, caller, name)
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["reset-after"], operation="DeleteItem"):
+        # WHEN the item is deleted
+        reply = env.request("DELETE", f"/items/{item['id']}", credentials=caller.credentials())
+        deletes = dynamodb_proxy.count("DeleteItem")
+    # THEN the retry finding it gone is this request's own delete: 204, and the item no longer exists
+    assert reply.status == 204, reply.text
+    assert deletes == 2
+    assert _items_named(env, name) == []
+
+
+# ---------------------------------------------------------------------------------------------- retry budget
+@pytest.mark.slow
+def test_fault_dynamodb_never_answering_answers_503_with_request_id_before_the_function_timeout(
+    env: TwoAccounts, callers: dict[str, Caller]
+) -> None:
+    # GIVEN a DynamoDB that accepts every PutItem and never answers (the function's timeout is 10 s)
+    timeout = env.provider.functions()["BackendFunction"].timeout if env.provider else 0
+    name = _unique("ddb-hang")
+    caller = callers["main-direct"]
+    with FaultProxy(env.moto_url) as dynamodb, backend_through(env, dynamodb):
+        # (a warm backend: Lambda's timeout does not count the init phase, the wall clock here would)
+        assert env.request("GET", "/", credentials=caller.credentials()).status == 200
+        with dynamodb.script(["hang"] * 5, operation="PutItem"):
+            # WHEN an item is created through the gateway
+            started = time.monotonic()
+            reply = _create_reply(env, caller, name)
+            elapsed = time.monotonic() - started
+            attempts = dynamodb.count("PutItem")
+    # THEN the backend answers its own 503 with the request id before Lambda would stop it (not API Gateway's 502)
+    assert reply.status == 503, reply.text
+    assert reply.json()["requestId"] == reply.headers["x-amzn-RequestId"]
+    assert elapsed < timeout, elapsed
+    assert attempts >= 1
+    assert _items_named(env, name) == []
+    print(f"never-answering DynamoDB: {reply.status} after {elapsed:.2f} s, {attempts} PutItem attempts")
 
 
 # ---------------------------------------------------------------------------------------------- STS

@@ -24,8 +24,9 @@ REGION = "us-east-1"
 API_ID = "a1b2c3d4e5"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/private-api-backend-ApiAccessRole-EXAMPLE"
 TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/private-api-backend-ItemsTable-EXAMPLE"
+IDEMPOTENCY_TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/private-api-backend-IdempotencyTable-EXAMPLE"
 PHYSICAL_IDS = {"BackendApi": API_ID, "BackendApiStage": "Prod"}
-ATTRIBUTES = {"ApiAccessRole.Arn": ROLE_ARN, "ItemsTable.Arn": TABLE_ARN}
+ATTRIBUTES = {"ApiAccessRole.Arn": ROLE_ARN, "ItemsTable.Arn": TABLE_ARN, "IdempotencyTable.Arn": IDEMPOTENCY_TABLE_ARN}
 
 CLIENT_ROLE = "arn:aws:iam::111111111111:role/private-api-client-DirectAuthClientRole-EXAMPLE"
 VPC = {
@@ -67,6 +68,7 @@ COMBINATIONS: dict[str, dict[str, str]] = {
 }
 REQUIRED_OUTPUTS = {"APIGatewayID", "APIGatewayFQDN", "APIAccessRole", "APIStageName", "APIURL", "TableName"}
 ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+RECORD_ACTIONS = ITEM_ACTIONS - {"dynamodb:Query"}  # Powertools' idempotency records: by key only
 
 
 @functools.cache
@@ -420,6 +422,20 @@ def test_render_defaults_table_is_on_demand_kms_encrypted_with_pitr():
     ]
 
 
+def test_render_defaults_idempotency_table_expires_records_and_is_encrypted_like_the_items():
+    # GIVEN the default combination
+    result = rendered("defaults")
+    table = result.resources["IdempotencyTable"]["Properties"]
+    # WHEN its settings and the function's environment are read
+    variables = result.resources["BackendFunction"]["Properties"]["Environment"]["Variables"]
+    # THEN keyed by Powertools' id, expired by TTL on `expiration`, KMS with the stack's key, PITR, named in the env
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": "DataKey.Arn"}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert variables["IDEMPOTENCY_TABLE_NAME"] == "IdempotencyTable"
+
+
 def test_render_defaults_function_role_allows_only_item_actions_on_table():
     # GIVEN the backend function's role
     role = rendered("defaults").resources["BackendFunctionRole"]["Properties"]
@@ -430,6 +446,8 @@ def test_render_defaults_function_role_allows_only_item_actions_on_table():
     # THEN only the five item actions on this table, logs to its own group, no VPC policy outside a VPC
     assert set(statements["ItemsTable"]["Action"]) == ITEM_ACTIONS
     assert statements["ItemsTable"]["Resource"] == TABLE_ARN
+    assert set(statements["IdempotencyTable"]["Action"]) == RECORD_ACTIONS
+    assert statements["IdempotencyTable"]["Resource"] == IDEMPOTENCY_TABLE_ARN
     assert statements["WriteOwnLogs"]["Resource"] == "BackendFunctionLogGroup.Arn"
     assert "ManagedPolicyArns" not in role
 
@@ -483,8 +501,13 @@ def test_render_vpc_dynamodb_endpoint_policy_allows_only_this_table_and_used_act
     # THEN it routes the given table, and its policy equals the function's table permissions
     assert (endpoint["VpcEndpointType"], endpoint["ServiceName"]) == ("Gateway", f"com.amazonaws.{REGION}.dynamodb")
     assert endpoint["RouteTableIds"] == ["rtb-0a1b2c3d4e5f60718"]
-    (statement,) = endpoint["PolicyDocument"]["Statement"]
-    assert (statement["Effect"], statement["Resource"], set(statement["Action"])) == ("Allow", TABLE_ARN, ITEM_ACTIONS)
+    items, records = endpoint["PolicyDocument"]["Statement"]
+    assert (items["Effect"], items["Resource"], set(items["Action"])) == ("Allow", TABLE_ARN, ITEM_ACTIONS)
+    assert (records["Effect"], records["Resource"], set(records["Action"])) == (
+        "Allow",
+        IDEMPOTENCY_TABLE_ARN,
+        RECORD_ACTIONS,
+    )
     role = result.resources["BackendFunctionRole"]["Properties"]
     assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
 

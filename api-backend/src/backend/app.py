@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -14,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from backend import config, identity, repository, validation
+from backend import config, deadline, idempotency, identity, repository, validation
 from backend.errors import ApiError, StoreUnavailableError
 
 logger = Logger()
@@ -24,10 +25,21 @@ metrics = Metrics()
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 app = APIGatewayRestResolver()
 
-# Built once per container and reused by warm invocations. Short timeouts and few retries so an unreachable
-# DynamoDB (e.g. a VPC without the endpoint route) becomes a 503 before the function's 10 s timeout.
-_BOTO_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 2})
+# Built once per container and reused by warm invocations. Short timeouts, at most 3 attempts in total, and no
+# attempt started that could not end before the invocation's deadline (backend.deadline): an unreachable or stuck
+# DynamoDB becomes this function's own 503 with a request id, never Lambda's timeout (API Gateway's bare 502).
+_CONNECT_TIMEOUT_S, _READ_TIMEOUT_S = 2, 3
+_BOTO_CONFIG = Config(
+    connect_timeout=_CONNECT_TIMEOUT_S,
+    read_timeout=_READ_TIMEOUT_S,
+    retries={"mode": "standard", "total_max_attempts": 3},
+)
 table = boto3.resource("dynamodb", config=_BOTO_CONFIG).Table(config.required_env("TABLE_NAME"))
+# Powertools writes typed attribute values itself: it needs a plain client, not the resource's converting one.
+_records = boto3.client("dynamodb", config=_BOTO_CONFIG)
+for _client in (table.meta.client, _records):
+    deadline.guard(_client, _CONNECT_TIMEOUT_S + _READ_TIMEOUT_S)
+keyed_writes = idempotency.KeyedWrites(config.required_env("IDEMPOTENCY_TABLE_NAME"), _records)
 
 
 @app.get("/")
@@ -40,10 +52,15 @@ def who_am_i() -> dict[str, Any]:
 def create_item() -> Response:
     """Create an item owned by the caller's account."""
     caller = _caller()
-    fields = validation.parse_create(_json_body())
-    item = repository.create_item(table, caller, fields)
-    metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
-    return _json(HTTPStatus.CREATED, item)
+    body = _json_body()
+    fields = validation.parse_create(body)
+
+    def write() -> dict[str, Any]:
+        item = repository.create_item(table, caller, fields, token=_token())
+        metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
+        return {"status": int(HTTPStatus.CREATED), "body": item}
+
+    return _answer(_once(caller, "create", None, body, write))
 
 
 @app.get("/items")
@@ -64,21 +81,32 @@ def get_item(item_id: str) -> dict[str, Any]:
 
 
 @app.put("/items/<item_id>")
-def replace_item(item_id: str) -> dict[str, Any]:
+def replace_item(item_id: str) -> Response:
     """Replace an item's fields, guarded by the version the caller read."""
     caller = _caller()
     checked_id = validation.parse_item_id(item_id)
-    fields, version = validation.parse_replace(_json_body())
-    return repository.replace_item(table, caller, checked_id, fields, version)
+    body = _json_body()
+    fields, version = validation.parse_replace(body)
+
+    def write() -> dict[str, Any]:
+        item = repository.replace_item(table, caller, checked_id, fields, version, token=_token())
+        return {"status": int(HTTPStatus.OK), "body": item}
+
+    return _answer(_once(caller, "replace", checked_id, body, write))
 
 
 @app.delete("/items/<item_id>")
 def delete_item(item_id: str) -> Response:
     """Delete an item of the caller's account."""
     caller = _caller()
-    repository.delete_item(table, caller.account_id, validation.parse_item_id(item_id))
-    metrics.add_metric(name="ItemsDeleted", unit=MetricUnit.Count, value=1)
-    return Response(status_code=int(HTTPStatus.NO_CONTENT), body="")
+    checked_id = validation.parse_item_id(item_id)
+
+    def write() -> dict[str, Any]:
+        repository.delete_item(table, caller.account_id, checked_id)
+        metrics.add_metric(name="ItemsDeleted", unit=MetricUnit.Count, value=1)
+        return {"status": int(HTTPStatus.NO_CONTENT), "body": None}
+
+    return _answer(_once(caller, "delete", checked_id, None, write))
 
 
 @app.not_found
@@ -114,7 +142,9 @@ def unexpected_error(error: Exception) -> Response:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Route one API Gateway REST proxy event."""
-    return app.resolve(event, context)
+    keyed_writes.register(context)
+    with deadline.invocation(context):
+        return app.resolve(event, context)
 
 
 def _caller() -> identity.Caller:
@@ -129,6 +159,32 @@ def _json_body() -> dict[str, Any]:
 
 def _request_id() -> str | None:
     return app.current_event.request_context.request_id
+
+
+def _idempotency_key() -> str | None:
+    return idempotency.parse_key(app.current_event.headers.get(idempotency.HEADER))  # case-insensitive in v3
+
+
+def _token() -> str:
+    # What a write stores to recognise its own earlier attempt: the caller's key spans the caller's retries,
+    # API Gateway's request id spans botocore's retries within this invocation.
+    return _idempotency_key() or str(_request_id())
+
+
+def _once(
+    caller: identity.Caller, operation: str, item_id: str | None, body: Any, write: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    key = _idempotency_key()
+    if key is None:
+        return write()
+    request = {"account": caller.account_id, "key": key, "operation": operation, "itemId": item_id, "body": body}
+    return keyed_writes.run(request, write)
+
+
+def _answer(answer: dict[str, Any]) -> Response:
+    if answer["body"] is None:
+        return Response(status_code=answer["status"], body="")
+    return _json(answer["status"], answer["body"])
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:

@@ -2,6 +2,12 @@
 
 Every function takes the table as an argument (built once by the caller) and only ever touches the caller's
 own partition, so one account can never read or change another account's items.
+
+Writes happen once. When DynamoDB applies a write but its reply is lost or late, botocore sends the same request
+again and that retry fails its own condition (DynamoDB documents this for conditional writes). Each write therefore
+stores the request's token (the Idempotency-Key, else API Gateway's request id) and asks for the stored item on a
+failed condition (ReturnValuesOnConditionCheckFailure=ALL_OLD): an item carrying this token, at the version this
+write produces, is this request's own earlier attempt and is answered as a success.
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backend.errors import ConflictError, NotFoundError, StoreUnavailableError
+from backend.errors import ApiError, BadRequestError, ConflictError, NotFoundError, StoreUnavailableError
 from backend.identity import Caller
 from backend.ids import new_item_id
 from backend.validation import ItemFields
@@ -21,6 +28,10 @@ from backend.validation import ItemFields
 Table = Any  # boto3 DynamoDB Table resource (typed stubs are not part of the Lambda runtime)
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+# DynamoDB refuses the values it was given (item too large, empty key, too many digits...): the caller's input.
+_INPUT_REFUSED = "ValidationException"
+_WRITTEN_BY = "requestToken"  # stored with every write, never shown by the API
+_deserializer = TypeDeserializer()
 _NAMES = {
     "#name": "name",
     "#description": "description",
@@ -28,11 +39,12 @@ _NAMES = {
     "#version": "version",
     "#updatedAt": "updatedAt",
     "#updatedBy": "updatedBy",
+    "#token": _WRITTEN_BY,
 }
 
 
-def create_item(table: Table, caller: Caller, fields: ItemFields) -> dict[str, Any]:
-    """Store a new item owned by the caller's account and return it."""
+def create_item(table: Table, caller: Caller, fields: ItemFields, *, token: str) -> dict[str, Any]:
+    """Store a new item owned by the caller's account and return it; `token` identifies the request."""
     now = _now()
     record = {
         "pk": caller.account_id,
@@ -46,13 +58,19 @@ def create_item(table: Table, caller: Caller, fields: ItemFields) -> dict[str, A
         "createdByAccount": caller.account_id,
         "updatedAt": now,
         "updatedBy": caller.principal_arn,
+        _WRITTEN_BY: token,
     }
     try:
-        table.put_item(Item=record, ConditionExpression="attribute_not_exists(sk)")
+        table.put_item(
+            Item=record, ConditionExpression="attribute_not_exists(sk)", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+        )
     except ClientError as error:
-        if _code(error) == _CONDITION_FAILED:
-            raise ConflictError("Generated item id already exists; retry the request") from None
-        raise _store_error(error) from error
+        if _code(error) != _CONDITION_FAILED:
+            raise _store_error(error) from error
+        stored = _old_item(error)
+        if stored.get(_WRITTEN_BY) == token:
+            return to_api(stored)  # an earlier attempt of this request stored it; the reply was lost
+        raise ConflictError("Generated item id already exists; retry the request") from None
     except BotoCoreError as error:
         raise _store_error(error) from error
     return to_api(record)
@@ -83,14 +101,16 @@ def list_items(
     return [to_api(record) for record in page.get("Items", [])], page.get("LastEvaluatedKey")
 
 
-def replace_item(table: Table, caller: Caller, item_id: str, fields: ItemFields, version: int) -> dict[str, Any]:
+def replace_item(
+    table: Table, caller: Caller, item_id: str, fields: ItemFields, version: int, *, token: str
+) -> dict[str, Any]:
     """Replace an item's fields if it still has the version the caller read; the version then increases by one."""
     try:
         updated = table.update_item(
             Key={"pk": caller.account_id, "sk": item_id},
             UpdateExpression=(
                 "SET #name = :name, #description = :description, #tags = :tags, #version = :next, "
-                "#updatedAt = :now, #updatedBy = :by"
+                "#updatedAt = :now, #updatedBy = :by, #token = :token"
             ),
             ConditionExpression="attribute_exists(sk) AND #version = :expected",
             ExpressionAttributeNames=_NAMES,
@@ -102,6 +122,7 @@ def replace_item(table: Table, caller: Caller, item_id: str, fields: ItemFields,
                 ":expected": version,
                 ":now": _now(),
                 ":by": caller.principal_arn,
+                ":token": token,
             },
             ReturnValues="ALL_NEW",
             # On a failed condition DynamoDB returns the current item, which tells "gone" from "changed".
@@ -110,10 +131,12 @@ def replace_item(table: Table, caller: Caller, item_id: str, fields: ItemFields,
     except ClientError as error:
         if _code(error) != _CONDITION_FAILED:
             raise _store_error(error) from error
-        current = error.response.get("Item")
+        current = _old_item(error)
         if not current:
             raise NotFoundError(f"Item {item_id} not found") from None
         current_version = _deserialize_number(current.get("version"))
+        if current.get(_WRITTEN_BY) == token and current_version == version + 1:
+            return to_api(current)  # this request's own write, applied by an attempt whose reply was lost
         raise ConflictError(
             f"Item {item_id} has version {current_version}, not {version}; read it again and retry",
             currentVersion=current_version,
@@ -128,9 +151,14 @@ def delete_item(table: Table, owner: str, item_id: str) -> None:
     try:
         table.delete_item(Key={"pk": owner, "sk": item_id}, ConditionExpression="attribute_exists(sk)")
     except ClientError as error:
-        if _code(error) == _CONDITION_FAILED:
+        if _code(error) != _CONDITION_FAILED:
+            raise _store_error(error) from error
+        # A deleted item leaves nothing to recognise. When botocore retried this call, an earlier attempt may have
+        # deleted it (its reply lost): the item is gone either way, which is what the caller asked for. Residual
+        # case: a first attempt that failed without applying and an item deleted by someone else in between also
+        # answers 204 rather than 404.
+        if _retries(error) == 0:
             raise NotFoundError(f"Item {item_id} not found") from None
-        raise _store_error(error) from error
     except BotoCoreError as error:
         raise _store_error(error) from error
 
@@ -151,8 +179,15 @@ def to_api(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _store_error(error: Exception) -> StoreUnavailableError:
-    # The caller sees a generic 503 (with the request id added by the app); the cause stays in the log.
+def _store_error(error: Exception) -> ApiError:
+    if isinstance(error, ClientError) and _code(error) == _INPUT_REFUSED:
+        # Retrying cannot help: the same values are refused again. DynamoDB's message names what it refused.
+        message = str(error.response.get("Error", {}).get("Message", ""))[:300]
+        refused = BadRequestError(f"DynamoDB refused the item's values: {message}")
+        refused.__cause__ = error
+        return refused
+    # Throttling, timeouts, an unreachable or missing table: the caller sees a generic 503 (with the request id
+    # added by the app); the cause stays in the log.
     unavailable = StoreUnavailableError("The item store is unavailable; retry later")
     unavailable.__cause__ = error
     return unavailable
@@ -162,10 +197,17 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _deserialize_number(attribute: Any) -> int | None:
+def _retries(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0)
+
+
+def _old_item(error: ClientError) -> dict[str, Any]:
     # Items in an error response are not deserialized by the resource layer: they arrive as {"N": "3"}.
-    if isinstance(attribute, dict) and "N" in attribute:
-        return int(Decimal(attribute["N"]))
+    raw = error.response.get("Item") or {}
+    return {name: _deserializer.deserialize(value) for name, value in raw.items()}
+
+
+def _deserialize_number(attribute: Any) -> int | None:
     if isinstance(attribute, int | Decimal) and not isinstance(attribute, bool):
         return int(attribute)
     return None

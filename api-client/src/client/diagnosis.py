@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from client.credentials import StsError, StsUnreachable
 from client.transport import IDEMPOTENT_METHODS, TransportError
 
-__all__ = ["Failure", "credentials_failure", "forbidden_hint", "maybe_applied", "status_hint", "transport_failure"]
+__all__ = [
+    "Failure",
+    "credentials_failure",
+    "forbidden_hint",
+    "maybe_applied",
+    "retried_hint",
+    "status_hint",
+    "transport_failure",
+]
 
 # Checked in order; the first phrase found in API Gateway's 403 message decides the hint.
 _FORBIDDEN_HINTS: tuple[tuple[str, str], ...] = (
@@ -116,17 +124,37 @@ def status_hint(status: int) -> str | None:
     return None
 
 
+_IDEMPOTENCY_HEADER = "Idempotency-Key"
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Failures that happen before a byte of the request is sent: nothing can have been applied.
 _UNSENT_KINDS = frozenset({"dns", "connect", "connect-timeout", "tls"})
 
 
-def maybe_applied(method: str, *, transport_kind: str | None = None, status: int | None = None) -> str | None:
-    """For a non-idempotent request (never retried) that failed after it may have been sent: say so, else None."""
+def maybe_applied(
+    method: str, *, transport_kind: str | None = None, status: int | None = None, key: str | None = None
+) -> str | None:
+    """For a non-idempotent request that failed after it may have been sent: say so (or how to resend it), else None."""
     if method.upper() in IDEMPOTENT_METHODS or transport_kind in _UNSENT_KINDS:
         return None
     if status is not None and status < 500:
         return None  # API Gateway or the backend refused it: nothing was applied
+    if key:
+        # The provider applies a keyed write at most once and answers a repeat with the first answer.
+        return (
+            f'send it again with headers {{"{_IDEMPOTENCY_HEADER}": "{key}"}} in the event (within an hour): '
+            "it is applied at most once"
+        )
     return f"the {method.upper()} may have been applied before the failure: check before sending it again"
+
+
+def retried_hint(method: str, status: int, attempts: int) -> str | None:
+    """A write refused (404/409) on a retry: the refusal can be the result of this request's own first attempt."""
+    if attempts < 2 or method.upper() not in _WRITES or status not in (404, 409):
+        return None
+    return (
+        f"an earlier attempt of this {method.upper()} may have been applied before its answer was lost, and this "
+        f"{status} may answer that change rather than another writer's: read the item to check"
+    )
 
 
 def transport_failure(error: TransportError, *, custom_endpoint: bool) -> Failure:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -16,7 +17,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from client.config import ClientConfig, ConfigError, load_config
 from client.credentials import CredentialsError, CredentialSource, own_credentials
-from client.diagnosis import Failure, credentials_failure, forbidden_hint, maybe_applied, status_hint, transport_failure
+from client.diagnosis import (
+    Failure,
+    credentials_failure,
+    forbidden_hint,
+    maybe_applied,
+    retried_hint,
+    status_hint,
+    transport_failure,
+)
 from client.signing import canonical_target, sign_request
 from client.transport import INVOCATION_DEADLINE, Answer, RetryPolicy, TransportError, new_pool, send
 
@@ -34,6 +43,9 @@ _FRAMING_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "expect", "connection", "keep-alive", "te", "upgrade"}
 )
 _SIGNING_HEADERS = frozenset({"host", "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
+# Writes the provider answers once per Idempotency-Key (a repeat gets the first answer), so they can be retried.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEYED_METHODS = frozenset({"POST", "PUT", "DELETE"})
 
 
 class Context(Protocol):
@@ -104,6 +116,7 @@ class Invoker:
             request = ApiRequest.from_event(event)
         except EventError as error:
             return Failure(400, str(error), "Fix the invocation event; every key is optional").result()
+        request, key = _with_idempotency_key(request, context)
         deadline = _deadline(context)
         deadline_token = INVOCATION_DEADLINE.set(deadline)  # bounds an STS call made by the refresh below
         try:
@@ -140,19 +153,21 @@ class Invoker:
                 policy=self.retry,
                 deadline=deadline,
                 sleep=self._sleep,
+                # A keyed write is applied at most once by the provider, so a lost answer is worth another attempt.
+                idempotent=True if key else None,
             )
         except TransportError as error:
             failure = transport_failure(
                 error, custom_endpoint=self.config.endpoint != f"https://{self.config.api_host}"
             )
-            note = maybe_applied(request.method, transport_kind=error.kind)
+            note = maybe_applied(request.method, transport_kind=error.kind, key=key)
             if note:
                 failure = replace(failure, hint=f"{failure.hint}; {note}")
             logger.warning("API unreachable", extra={"error": failure.error, "hint": failure.hint})
             return failure.result()
-        return self._result(request, target, answer)
+        return self._result(request, target, answer, key)
 
-    def _result(self, request: ApiRequest, target: str, answer: Answer) -> dict[str, Any]:
+    def _result(self, request: ApiRequest, target: str, answer: Answer, key: str | None) -> dict[str, Any]:
         body = answer.body.decode("utf-8", errors="replace")
         result: dict[str, Any] = {"statusCode": answer.status, "headers": answer.headers, "body": body}
         log_fields = {"method": request.method, "target": target, "status": answer.status, "attempts": answer.attempts}
@@ -162,7 +177,8 @@ class Invoker:
         tries = f" after {answer.attempts} attempts" if answer.attempts > 1 else ""
         result["error"] = f"{self.config.api_host} answered {answer.status}{tries}"
         hint = forbidden_hint(body, answer.headers) if answer.status == 403 else status_hint(answer.status)
-        note = maybe_applied(request.method, status=answer.status)
+        hint = retried_hint(request.method, answer.status, answer.attempts) or hint
+        note = maybe_applied(request.method, status=answer.status, key=key)
         if note:
             hint = f"{hint}; {note}" if hint else note
         if hint:
@@ -187,6 +203,19 @@ def build_invoker(
         # Fail the cold start with the variable's name rather than limp on with a broken setup.
         logger.error("invalid configuration", extra={"error": str(error)})
         raise
+
+
+def _with_idempotency_key(request: ApiRequest, context: Context | None) -> tuple[ApiRequest, str | None]:
+    """Give a write its Idempotency-Key: the caller's own (from event.headers), else this invocation's request id."""
+    if request.method not in _KEYED_METHODS:
+        return request, None
+    headers = dict(request.headers or {})
+    own = next((value for name, value in headers.items() if name.lower() == IDEMPOTENCY_HEADER.lower()), None)
+    if own:
+        return request, own
+    # Lambda's request id is the same when Lambda itself retries an asynchronous invocation: a repeat, not new work.
+    key = str(getattr(context, "aws_request_id", "") or uuid.uuid4())
+    return replace(request, headers={**headers, IDEMPOTENCY_HEADER: key}), key
 
 
 def _deadline(context: Context | None) -> float | None:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "api-backend" / "api-backend.yaml"
 EVENTS = ROOT / "api-backend" / "events"
 TABLE_NAME = "items-under-test"
+IDEMPOTENCY_TABLE_NAME = "idempotency-under-test"
 REGION = "us-east-1"
 
 
@@ -32,6 +33,11 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:222222222222:function:private-api-backend"
     aws_request_id: str = "0b5c1f8e-lambda-request"
+    remaining_ms: int = 10_000  # the template's 10 s timeout, just started
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left in the invocation."""
+        return self.remaining_ms
 
 
 @dataclass
@@ -60,11 +66,21 @@ def caller() -> dict[str, str]:
     return {"account": identity["accountId"], "arn": identity["userArn"]}
 
 
+def _definition(logical_id: str) -> dict[str, Any]:
+    table = render_template(TEMPLATE).resources[logical_id]["Properties"]
+    return {key: table[key] for key in ("KeySchema", "AttributeDefinitions", "BillingMode")}
+
+
 @pytest.fixture(scope="session")
 def table_definition() -> dict[str, Any]:
     """KeySchema, AttributeDefinitions and BillingMode of the items table, as the rendered template defines them."""
-    table = render_template(TEMPLATE).one("AWS::DynamoDB::Table")["Properties"]
-    return {key: table[key] for key in ("KeySchema", "AttributeDefinitions", "BillingMode")}
+    return _definition("ItemsTable")
+
+
+@pytest.fixture(scope="session")
+def idempotency_table_definition() -> dict[str, Any]:
+    """The same for the Idempotency-Key records' table."""
+    return _definition("IdempotencyTable")
 
 
 @pytest.fixture
@@ -77,6 +93,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "TABLE_NAME": TABLE_NAME,
+        "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
         "POWERTOOLS_SERVICE_NAME": "private-api-backend",
         "POWERTOOLS_METRICS_NAMESPACE": "PrivateApiBackend",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -95,12 +112,15 @@ def fresh_import(name: str) -> ModuleType:
 
 
 @pytest.fixture
-def backend(aws_env: None, table_definition: dict[str, Any]) -> Iterator[ModuleType]:
-    """backend.app freshly imported inside the moto mock, with an empty table built from the template."""
+def backend(
+    aws_env: None, table_definition: dict[str, Any], idempotency_table_definition: dict[str, Any]
+) -> Iterator[ModuleType]:
+    """backend.app freshly imported inside the moto mock, with empty tables built from the template."""
     with mock_aws():
         module = fresh_import("backend.app")
         # Created through the module's own client: one boto3 client per test keeps the suite fast.
         module.table.meta.client.create_table(TableName=module.table.name, **table_definition)
+        module.table.meta.client.create_table(TableName=IDEMPOTENCY_TABLE_NAME, **idempotency_table_definition)
         yield module
 
 

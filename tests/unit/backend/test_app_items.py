@@ -80,8 +80,10 @@ def test_create_item_id_collision_returns_409(invoke, make_event, backend, monke
     monkeypatch.setattr("backend.repository.new_item_id", lambda: "01ARZ3NDEKTSV4RRFFQ69G5FAV")
     create(invoke, make_event)
 
-    # WHEN a second item gets the same id
-    response = invoke(make_event("POST", "/items", body={"name": "again"}))
+    # WHEN a second request (API Gateway gives it its own request id) gets the same item id
+    second = make_event("POST", "/items", body={"name": "again"})
+    second["requestContext"]["requestId"] = "another-request"
+    response = invoke(second)
 
     # THEN the conditional put refuses to overwrite and the caller is told to retry
     assert response.status == 409
@@ -242,8 +244,10 @@ def test_replace_item_stale_version_returns_409_with_current_version(invoke, mak
     first = invoke(make_event("PUT", f"/items/{created['id']}", body={"name": "first", "version": 1}))
     assert first.status == 200
 
-    # WHEN the second writer replaces it with the version it read
-    response = invoke(make_event("PUT", f"/items/{created['id']}", body={"name": "second", "version": 1}))
+    # WHEN the second writer (another request, another request id) replaces it with the version it read
+    stale = make_event("PUT", f"/items/{created['id']}", body={"name": "second", "version": 1})
+    stale["requestContext"]["requestId"] = "another-request"
+    response = invoke(stale)
 
     # THEN 409 reports the current version and the first write survives
     assert response.status == 409

@@ -1,0 +1,94 @@
+"""Idempotency-Key on writes: the same key and request within an hour get the first answer (Powertools' utility).
+
+The key is scoped to the caller's account (it is hashed together with the account id), so two tenants sending the
+same key never share a record. The record is claimed before the write and completed with the answer after it; a
+write that fails releases it, so a later retry runs again. Records live in their own table (IDEMPOTENCY_TABLE_NAME),
+expire through DynamoDB TTL on `expiration`, and an in-progress record expires at the function timeout (the Lambda
+context is registered on every invocation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backend.errors import ApiError, BadRequestError, ConflictError, StoreUnavailableError
+
+__all__ = ["HEADER", "KeyedWrites", "parse_key"]
+
+HEADER = "Idempotency-Key"
+EXPIRES_AFTER_S = 3600  # how long a key's first answer is replayed
+# Printable ASCII without spaces, like a UUID or a ULID; long enough for any client's scheme.
+_KEY_PATTERN = re.compile(r"^[!-~]{1,128}$")
+
+
+class UnprocessableError(ApiError):
+    """The key was already used for a different request."""
+
+    status = 422
+
+
+def parse_key(value: str | None) -> str | None:
+    """The Idempotency-Key header's value, None when absent; a malformed key is refused."""
+    if value is None:
+        return None
+    if not _KEY_PATTERN.fullmatch(value):
+        raise BadRequestError(f"{HEADER} must be 1-128 printable ASCII characters without spaces")
+    return value
+
+
+class KeyedWrites:
+    """Runs a write at most once per (caller account, key); answers are {"status": int, "body": JSON or None}."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.config = IdempotencyConfig(
+            event_key_jmespath="[account, key]",
+            # Same key, other method, item or body: refused (422) rather than answered with another request's result.
+            payload_validation_jmespath="[operation, itemId, body]",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=EXPIRES_AFTER_S,
+        )
+        persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client)
+        once = idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=self.config)
+        self._run = once(_perform)
+
+    def register(self, context: LambdaContext) -> None:
+        """Per invocation: an in-progress record expires when this invocation would time out."""
+        self.config.register_lambda_context(context)
+
+    def run(self, request: dict[str, Any], write: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The first answer for this request's (account, key), running `write` only if there is none yet."""
+        key = request["key"]
+        try:
+            return dict(self._run(request=request, write=write))
+        except IdempotencyValidationError:
+            raise UnprocessableError(
+                f"{HEADER} {key} was already used for a different request (method, item or body); "
+                "send this request with a new key"
+            ) from None
+        except IdempotencyAlreadyInProgressError:
+            raise ConflictError(
+                f"A request with {HEADER} {key} is still in progress; retry after it completes"
+            ) from None
+        except IdempotencyPersistenceLayerError as error:
+            unavailable = StoreUnavailableError("The item store is unavailable; retry later")
+            unavailable.__cause__ = error
+            raise unavailable from error
+
+
+def _perform(request: dict[str, Any], write: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    # `request` is what Powertools hashes (key) and validates (payload); `write` does the work.
+    return write()
