@@ -1,4 +1,6 @@
-"""Idempotency-Key on writes: the same key and request within an hour get the first answer (Powertools' utility).
+"""Idempotency-Key on creates and deletes: the same key and request within an hour get the first answer (Powertools).
+
+A replace needs no record here: it stores the key with the item and recognises its own write (backend.repository).
 
 The key is scoped to the caller's account (it is hashed together with the account id), so two tenants sending the
 same key never share a record. The record is claimed before the write and completed with the answer after it; a

@@ -135,7 +135,7 @@ def replace_item(
         if not current:
             raise NotFoundError(f"Item {item_id} not found") from None
         current_version = _deserialize_number(current.get("version"))
-        if current.get(_WRITTEN_BY) == token and current_version == version + 1:
+        if current.get(_WRITTEN_BY) == token and current_version == version + 1 and _holds(current, fields):
             return to_api(current)  # this request's own write, applied by an attempt whose reply was lost
         raise ConflictError(
             f"Item {item_id} has version {current_version}, not {version}; read it again and retry",
@@ -195,6 +195,12 @@ def _store_error(error: Exception) -> ApiError:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _holds(record: dict[str, Any], fields: ItemFields) -> bool:
+    # The same token with other fields is another request reusing a key, not a repeat of this one.
+    stored = ItemFields(str(record.get("name")), str(record.get("description", "")), list(record.get("tags", [])))
+    return stored == fields
 
 
 def _retries(error: ClientError) -> int:

@@ -121,6 +121,18 @@ def test_replace_item_same_idempotency_key_again_returns_the_first_200(invoke, m
     assert [int(i["version"]) for i in _stored(items_table)] == [2]
 
 
+def test_replace_item_same_idempotency_key_other_body_is_409_and_keeps_the_first(invoke, make_event, items_table):
+    # GIVEN an item replaced once with an Idempotency-Key
+    item = invoke(make_event("POST", "/items", body={"name": "v1"})).body
+    first = invoke(_with_key(make_event("PUT", f"/items/{item['id']}", body={"name": "v2", "version": 1}), "put-2"))
+    # WHEN the key is reused for another replace of the same version
+    other = invoke(_with_key(make_event("PUT", f"/items/{item['id']}", body={"name": "v3", "version": 1}), "put-2"))
+    # THEN it is not taken for a repeat: a 409 naming the current version, and the first replace stays
+    assert (first.status, other.status) == (200, 409)
+    assert other.body["currentVersion"] == 2
+    assert [(i["name"], int(i["version"])) for i in _stored(items_table)] == [("v2", 2)]
+
+
 # ---------------------------------------------------------------------------------------------- own earlier write
 def test_replace_item_condition_failed_on_own_write_returns_the_stored_item(backend, items_table, caller):
     # GIVEN an item this request already replaced (version 2, its token stored with it)

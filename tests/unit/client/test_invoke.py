@@ -301,6 +301,8 @@ def test_invoke_server_closing_mid_send_is_reported_as_a_closed_connection_not_t
     assert "closed the connection during the request" in result["error"]
     assert "TLS verification" not in result["hint"]
     assert "certificate" not in result["hint"]
-    # AND the POST (not retried) is flagged as possibly applied: its headers did reach the server
-    assert "may have been applied" in result["hint"]
-    assert len(api_server.received) == 1
+    # AND the POST is retried with its Idempotency-Key (the server took its headers: it may have been applied) and the
+    # hint says how to send it again safely
+    assert "Idempotency-Key" in result["hint"]
+    assert "(3 attempts)" in result["error"]
+    assert len(api_server.received) == 3
