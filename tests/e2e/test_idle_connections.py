@@ -65,7 +65,14 @@ def _after_gap(
     time.sleep(GAP)
     before = _requests_seen(env)
     result = call(env, "direct", method, path, body, env=client_env)
-    return result, _requests_seen(env) - before
+    reached = _requests_seen(env) - before
+    limit = client_env.get("API_IDLE_TIMEOUT", "270 (default)")
+    # The figures are the evidence (pytest -rP shows them); docs/failure-behaviour.md quotes them.
+    print(
+        f"{method} after {GAP} s idle, client limit {limit} s: {result.status} in {result.duration_ms:.0f} ms, "
+        f"{reached} reached the API"
+    )
+    return result, reached
 
 
 def test_client_idle_limit_below_endpoints_post_after_gap_is_created_at_once(env: TwoAccounts) -> None:
