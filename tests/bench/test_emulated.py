@@ -72,16 +72,17 @@ def test_run_emulated_items_crud_counts_dynamodb_calls_at_moto(emulated: dict[st
     dynamodb = emulated["dynamodb"]
     # WHEN the operations moto received are read per request
     # THEN reads and replaces made exactly one DynamoDB call and the echo route none; a keyed create or delete (the
-    # client sends an Idempotency-Key) also claims and completes its idempotency record: three calls
+    # client sends an Idempotency-Key) also claims and completes its idempotency record, and a create reserves its
+    # item id
     assert dynamodb["routes"] == {
         "GET /": [],
-        "POST /items": ["PutItem", "PutItem", "UpdateItem"],
+        "POST /items": ["PutItem", "PutItem", "PutItem", "UpdateItem"],
         "GET /items/{id}": ["GetItem"],
         "GET /items": ["Query"],
         "PUT /items/{id}": ["UpdateItem"],
         "DELETE /items/{id}": ["PutItem", "DeleteItem", "UpdateItem"],
     }
-    assert dynamodb["max_calls_per_request"] == 3
+    assert dynamodb["max_calls_per_request"] == 4
 
 
 @pytest.mark.slow

@@ -90,6 +90,8 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._scripts: dict[str, deque[str]] = {}
         self.seen: list[str] = []  # "METHOD path" or the DynamoDB operation, per request received
+        self.tables: list[str] = []  # the DynamoDB table each request names ("" for others), beside `seen`
+        self._table: str | None = None
         self.forwarded: list[str] = []
         self._stopping = threading.Event()
 
@@ -111,25 +113,32 @@ class FaultProxy:
         self._http.clear()
 
     @contextlib.contextmanager
-    def script(self, actions: Iterable[str], *, operation: str = ANY) -> Iterator[FaultProxy]:
-        """Apply `actions` to the next requests (of one DynamoDB operation, or any); reset counters before and after."""
+    def script(self, actions: Iterable[str], *, operation: str = ANY, table: str | None = None) -> Iterator[FaultProxy]:
+        """Apply `actions` to the next requests (of one DynamoDB operation, or any; on tables whose name contains
+        `table`, or any); reset counters before and after."""
         with self._lock:
             self._scripts = {operation: deque(actions)}
-            self.seen, self.forwarded = [], []
+            self._table = table
+            self.seen, self.forwarded, self.tables = [], [], []
         try:
             yield self
         finally:
             with self._lock:
                 self._scripts = {}
+                self._table = None
 
-    def count(self, label: str) -> int:
-        """How many requests with this label ("POST /Prod/items", "PutItem") arrived."""
-        return sum(1 for seen in self.seen if seen == label)
+    def count(self, label: str, table: str | None = None) -> int:
+        """How many requests with this label ("POST /Prod/items", "PutItem") arrived (on tables named like `table`)."""
+        pairs = zip(self.seen, self.tables, strict=True)
+        return sum(1 for seen, name in pairs if seen == label and (table is None or table in name))
 
     # ------------------------------------------------------------------------------------------ per request
-    def _next_action(self, label: str) -> str:
+    def _next_action(self, label: str, table: str) -> str:
         with self._lock:
             self.seen.append(label)
+            self.tables.append(table)
+            if self._table is not None and self._table not in table:
+                return "pass"
             for key in (label, ANY):
                 queue = self._scripts.get(key)
                 if queue:
@@ -142,7 +151,7 @@ class FaultProxy:
         body = request.rfile.read(length) if length else b""
         target = request.headers.get("X-Amz-Target", "")
         label = target.rsplit(".", 1)[-1] if target else f"{request.command} {request.path.split('?')[0]}"
-        action = self._next_action(label)
+        action = self._next_action(label, _table_name(body) if target else "")
         kind, _, argument = action.partition(":")
         if kind == "reset-before":
             _reset(request)
@@ -179,6 +188,13 @@ class FaultProxy:
             request.command, self.upstream + request.path, body=body or None, headers=headers, redirect=False
         )
         return answer.status, list(answer.headers.items()), answer.data
+
+
+def _table_name(body: bytes) -> str:
+    # DynamoDB's JSON protocol names the table in the body; transactions and batches name none here.
+    with contextlib.suppress(ValueError, AttributeError):
+        return str(json.loads(body).get("TableName", ""))
+    return ""
 
 
 def _reset(request: _Handler) -> None:

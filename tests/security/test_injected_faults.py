@@ -410,9 +410,9 @@ def test_fault_dynamodb_put_reply_lost_after_write_answers_201_and_item_exists_o
 def test_fault_dynamodb_put_reply_slower_than_read_timeout_answers_201_and_item_exists_once(
     env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
 ) -> None:
-    # GIVEN DynamoDB applying the next PutItem and its reply held past the backend's 3 s read timeout
+    # GIVEN DynamoDB applying the next PutItem and its reply held past the backend's 2 s read timeout
     name = _unique("ddb-put-slow")
-    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["slow-after:3.5"], operation="PutItem"):
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["slow-after:2.5"], operation="PutItem"):
         # WHEN an item is created through the gateway
         reply = _create_reply(env, callers["main-direct"], name)
         puts = dynamodb_proxy.count("PutItem")
@@ -485,6 +485,27 @@ def test_fault_dynamodb_never_answering_answers_503_with_request_id_before_the_f
     assert attempts >= 1
     assert _items_named(env, name) == []
     print(f"never-answering DynamoDB: {reply.status} after {elapsed:.2f} s, {attempts} PutItem attempts")
+
+
+def test_fault_keyed_post_whose_write_outcome_was_unknown_resent_with_its_key_stores_one_item(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN every reply to the items table's PutItem lost after DynamoDB applied it: the backend cannot tell whether
+    # the item was stored and answers 503 (its Idempotency-Key record released, as Powertools does on an error)
+    name = _unique("ddb-keyed-unknown")
+    caller = callers["main-direct"]
+    key = {"Idempotency-Key": f"key-{name}"}
+    with backend_through(env, dynamodb_proxy):
+        with dynamodb_proxy.script(["reset-after"] * 5, operation="PutItem", table="ItemsTable"):
+            first = _create_reply(env, caller, name, headers=key)
+            writes = dynamodb_proxy.count("PutItem", table="ItemsTable")
+        # WHEN the caller resends the same request with the same key
+        again = _create_reply(env, caller, name, headers=key)
+    # THEN the resend is answered 201 with the item the lost write stored: one item, never a second
+    assert (first.status, writes) == (503, 3), first.text
+    assert again.status == 201, again.text
+    (stored,) = _items_named(env, name)
+    assert again.json()["id"] == stored["sk"]["S"]
 
 
 # ---------------------------------------------------------------------------------------------- STS

@@ -25,20 +25,21 @@ metrics = Metrics()
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 app = APIGatewayRestResolver()
 
-# Built once per container and reused by warm invocations. Short timeouts, at most 3 attempts in total, and no
-# attempt started that could not end before the invocation's deadline (backend.deadline): an unreachable or stuck
-# DynamoDB becomes this function's own 503 with a request id, never Lambda's timeout (API Gateway's bare 502).
-_CONNECT_TIMEOUT_S, _READ_TIMEOUT_S = 2, 3
-_BOTO_CONFIG = Config(
-    connect_timeout=_CONNECT_TIMEOUT_S,
-    read_timeout=_READ_TIMEOUT_S,
-    retries={"mode": "standard", "total_max_attempts": 3},
-)
-table = boto3.resource("dynamodb", config=_BOTO_CONFIG).Table(config.required_env("TABLE_NAME"))
+# Built once per container and reused by warm invocations. Short timeouts, few attempts in total, and no attempt
+# started that could not end before the invocation's deadline (backend.deadline): an unreachable or stuck DynamoDB
+# becomes this function's own 503 with a request id, never Lambda's timeout (API Gateway's bare 502).
+# DynamoDB answers in milliseconds: a 2 s read timeout still leaves room for a retry within a 10 s function.
+_ITEMS = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3})
+# The idempotency records are small single-key writes; after an item write, one of them (complete or release the
+# key) must still fit, so an item attempt also leaves room for one record attempt.
+_RECORDS = Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
+_RECORD_ATTEMPT_S = 1 + 1
+_ITEM_ATTEMPT_S = 1 + 2
+table = boto3.resource("dynamodb", config=_ITEMS).Table(config.required_env("TABLE_NAME"))
 # Powertools writes typed attribute values itself: it needs a plain client, not the resource's converting one.
-_records = boto3.client("dynamodb", config=_BOTO_CONFIG)
-for _client in (table.meta.client, _records):
-    deadline.guard(_client, _CONNECT_TIMEOUT_S + _READ_TIMEOUT_S)
+_records = boto3.client("dynamodb", config=_RECORDS)
+deadline.guard(table.meta.client, _ITEM_ATTEMPT_S + _RECORD_ATTEMPT_S)
+deadline.guard(_records, _RECORD_ATTEMPT_S)
 keyed_writes = idempotency.KeyedWrites(config.required_env("IDEMPOTENCY_TABLE_NAME"), _records)
 
 
@@ -56,7 +57,9 @@ def create_item() -> Response:
     fields = validation.parse_create(body)
 
     def write() -> dict[str, Any]:
-        item = repository.create_item(table, caller, fields, token=_token())
+        key = _idempotency_key()
+        item_id = keyed_writes.item_id(caller.account_id, key) if key else None
+        item = repository.create_item(table, caller, fields, token=_token(), item_id=item_id)
         metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
         return {"status": int(HTTPStatus.CREATED), "body": item}
 
@@ -122,7 +125,9 @@ def store_unavailable(error: StoreUnavailableError) -> Response:
 @app.exception_handler(ApiError)
 def api_error(error: ApiError) -> Response:
     """A refused request: its status and message."""
-    logger.info("Request refused", extra={"status": error.status, "reason": error.message})
+    # The cause (e.g. DynamoDB's own words) is logged, never shown to the caller.
+    cause = {"cause": repr(error.__cause__)} if error.__cause__ else {}
+    logger.info("Request refused", extra={"status": error.status, "reason": error.message, **cause})
     return _json(error.status, error.body())
 
 

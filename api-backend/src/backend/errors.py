@@ -54,3 +54,16 @@ class StoreUnavailableError(ApiError):
     """DynamoDB failed; details go to the log only."""
 
     status = 503
+
+
+class UnprocessableError(ApiError):
+    """The request reuses an Idempotency-Key that was used for a different request."""
+
+    status = 422
+
+
+def store_unavailable(cause: BaseException) -> StoreUnavailableError:
+    """The generic 503 for a DynamoDB failure; the cause stays attached for the log, never shown to the caller."""
+    unavailable = StoreUnavailableError("The item store is unavailable; retry later")
+    unavailable.__cause__ = cause
+    return unavailable

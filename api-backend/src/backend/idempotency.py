@@ -11,7 +11,9 @@ context is registered on every invocation).
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,21 +28,18 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
-from backend.errors import ApiError, BadRequestError, ConflictError, StoreUnavailableError
+from backend.errors import BadRequestError, ConflictError, UnprocessableError, store_unavailable
+from backend.ids import new_item_id
 
 __all__ = ["HEADER", "KeyedWrites", "parse_key"]
 
 HEADER = "Idempotency-Key"
 EXPIRES_AFTER_S = 3600  # how long a key's first answer is replayed
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 # Printable ASCII without spaces, like a UUID or a ULID; long enough for any client's scheme.
 _KEY_PATTERN = re.compile(r"^[!-~]{1,128}$")
-
-
-class UnprocessableError(ApiError):
-    """The key was already used for a different request."""
-
-    status = 422
 
 
 def parse_key(value: str | None) -> str | None:
@@ -63,6 +62,8 @@ class KeyedWrites:
             raise_on_no_idempotency_key=True,
             expires_after_seconds=EXPIRES_AFTER_S,
         )
+        self._table_name = table_name
+        self._client = client
         persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client)
         once = idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=self.config)
         self._run = once(_perform)
@@ -86,9 +87,40 @@ class KeyedWrites:
                 f"A request with {HEADER} {key} is still in progress; retry after it completes"
             ) from None
         except IdempotencyPersistenceLayerError as error:
-            unavailable = StoreUnavailableError("The item store is unavailable; retry later")
-            unavailable.__cause__ = error
-            raise unavailable from error
+            raise store_unavailable(error) from error
+
+    def item_id(self, account: str, key: str) -> str:
+        """The id a keyed create writes: chosen once per (account, key) and kept, so every run writes the same item.
+
+        Powertools releases a key when the write raises, and a write whose outcome DynamoDB never confirmed (lost
+        replies, the deadline) raises although it may have been stored. Pinning the id makes the resend write the
+        same item: its condition then fails on the stored one, which carries this key (backend.repository), so the
+        resend answers 201 with it instead of storing a second item.
+        """
+        scope = hashlib.sha256(f"{account}\n{key}".encode()).hexdigest()
+        now = int(time.time())
+        candidate = new_item_id()
+        try:
+            self._client.put_item(
+                TableName=self._table_name,
+                Item={
+                    "id": {"S": f"item-id#{scope}"},
+                    "itemId": {"S": candidate},
+                    "expiration": {"N": str(now + EXPIRES_AFTER_S)},
+                },
+                # An expired reservation is free again (TTL deletes it eventually, not at once).
+                ConditionExpression="attribute_not_exists(id) OR expiration < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            stored = error.response.get("Item") or {}
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED and "itemId" in stored:
+                return str(stored["itemId"]["S"])  # an earlier run (or botocore's retry of this put) reserved it
+            raise store_unavailable(error) from error
+        except BotoCoreError as error:
+            raise store_unavailable(error) from error
+        return candidate
 
 
 def _perform(request: dict[str, Any], write: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backend.errors import ApiError, BadRequestError, ConflictError, NotFoundError, StoreUnavailableError
+from backend.errors import ApiError, BadRequestError, ConflictError, NotFoundError, store_unavailable
 from backend.identity import Caller
 from backend.ids import new_item_id
 from backend.validation import ItemFields
@@ -30,6 +30,7 @@ Table = Any  # boto3 DynamoDB Table resource (typed stubs are not part of the La
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # DynamoDB refuses the values it was given (item too large, empty key, too many digits...): the caller's input.
 _INPUT_REFUSED = "ValidationException"
+REFUSED_BY_STORE = "DynamoDB refused the item's values (too large, or a value it cannot store); check the fields"
 _WRITTEN_BY = "requestToken"  # stored with every write, never shown by the API
 _deserializer = TypeDeserializer()
 _NAMES = {
@@ -43,12 +44,15 @@ _NAMES = {
 }
 
 
-def create_item(table: Table, caller: Caller, fields: ItemFields, *, token: str) -> dict[str, Any]:
-    """Store a new item owned by the caller's account and return it; `token` identifies the request."""
+def create_item(
+    table: Table, caller: Caller, fields: ItemFields, *, token: str, item_id: str | None = None
+) -> dict[str, Any]:
+    """Store a new item owned by the caller's account and return it; `token` identifies the request, `item_id` is
+    the id reserved for it (a keyed create), else a new one."""
     now = _now()
     record = {
         "pk": caller.account_id,
-        "sk": new_item_id(),
+        "sk": item_id or new_item_id(),
         "name": fields.name,
         "description": fields.description,
         "tags": fields.tags,
@@ -181,16 +185,14 @@ def to_api(record: dict[str, Any]) -> dict[str, Any]:
 
 def _store_error(error: Exception) -> ApiError:
     if isinstance(error, ClientError) and _code(error) == _INPUT_REFUSED:
-        # Retrying cannot help: the same values are refused again. DynamoDB's message names what it refused.
-        message = str(error.response.get("Error", {}).get("Message", ""))[:300]
-        refused = BadRequestError(f"DynamoDB refused the item's values: {message}")
+        # Retrying cannot help: the same values are refused again. DynamoDB's own text can name the table's key
+        # schema, so it goes to the log (the app logs the cause), not to the caller.
+        refused = BadRequestError(REFUSED_BY_STORE)
         refused.__cause__ = error
         return refused
     # Throttling, timeouts, an unreachable or missing table: the caller sees a generic 503 (with the request id
     # added by the app); the cause stays in the log.
-    unavailable = StoreUnavailableError("The item store is unavailable; retry later")
-    unavailable.__cause__ = error
-    return unavailable
+    return store_unavailable(error)
 
 
 def _code(error: ClientError) -> str:

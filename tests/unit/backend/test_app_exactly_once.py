@@ -198,8 +198,7 @@ def test_create_item_validation_exception_answers_400_with_clear_message(invoke,
     # WHEN an item is created
     with stubber:
         response = invoke(make_event("POST", "/items", body={"name": "x"}))
-    # THEN 400 says what DynamoDB refused; no retry invitation
+    # THEN 400 says DynamoDB refused the values, with no retry invitation and without DynamoDB's own text
     assert response.status == 400
-    assert response.body["message"] == (
-        "DynamoDB refused the item's values: Item size has exceeded the maximum allowed size"
-    )
+    assert response.body["message"] == repository.REFUSED_BY_STORE
+    assert "Item size" not in json.dumps(response.body)
