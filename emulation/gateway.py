@@ -35,6 +35,9 @@ _STOP_POLL = 0.2  # how often a blackholed connection checks whether the gateway
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 method token
 _DIGITS = re.compile(r"^[0-9]+$")
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
+# RFC 9112 section 2.2: a server SHOULD ignore at least one empty line before a request line (clients send a stray
+# CRLF after a body). Bounded, so a flow of empty lines ends in a 400; AWS does not document its own limit.
+_MAX_LEADING_EMPTY_LINES = 16
 # AWS does not document its answer to broken HTTP framing; a 400 with API Gateway's JSON error shape is assumed.
 _BAD_REQUEST = Outcome(400, [("Content-Type", "application/json")], json.dumps({"message": "Bad Request"}).encode())
 
@@ -83,6 +86,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Read one request and answer it; every method token goes to the pipeline, as API Gateway answers them."""
         try:
             self.raw_requestline = self.rfile.readline(65537)
+            for _ in range(_MAX_LEADING_EMPTY_LINES):
+                if self.raw_requestline not in (b"\r\n", b"\n"):
+                    break
+                self.raw_requestline = self.rfile.readline(65537)
         except TimeoutError:
             raise _FlowIdle from None
         if not self.raw_requestline:

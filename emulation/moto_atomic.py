@@ -1,4 +1,5 @@
-"""Make moto's DynamoDB writes atomic, as DynamoDB's are: one lock per backend (account and region) around each write.
+"""Make moto's DynamoDB writes atomic, as DynamoDB's are: one lock per backend (account and region) around each write
+and each read.
 
 moto reads the current item, evaluates the condition and writes with no lock between, so concurrent requests to its
 threaded server can all pass the same condition (same-version replaces with several winners). DynamoDB applies a
@@ -28,6 +29,10 @@ _WRITES = (
     "execute_transaction",
     "batch_execute_statement",
 )
+# The reads, on both too: moto's update_item changes the stored item in place and its reads return that same object,
+# which the request handler serialises after the backend call, so a read unlocked there could answer a half-applied
+# update; DynamoDB's reads never see one.
+_READS = ("get_item", "query", "scan", "batch_get_item", "transact_get_items")
 _INSTALLED = "_emulation_atomic"
 
 _locks: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
@@ -45,12 +50,12 @@ def lock_for(backend: Any) -> threading.RLock:
 
 def _locked(method: Callable[..., Any], backend_of: Callable[[Any], Any]) -> Callable[..., Any]:
     @functools.wraps(method)
-    def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
         with lock_for(backend_of(self)):
             return method(self, *args, **kwargs)
 
-    setattr(write, _INSTALLED, True)
-    return write
+    setattr(locked, _INSTALLED, True)
+    return locked
 
 
 def _wrap(cls: type, names: tuple[str, ...], backend_of: Callable[[Any], Any]) -> None:
@@ -61,7 +66,7 @@ def _wrap(cls: type, names: tuple[str, ...], backend_of: Callable[[Any], Any]) -
 
 
 def install() -> None:
-    """Wrap moto's DynamoDB write operations in their backend's lock (idempotent; applies to the whole process)."""
+    """Wrap moto's DynamoDB writes and reads in their backend's lock (idempotent; applies to the whole process)."""
     with _locks_guard:
-        _wrap(DynamoDBBackend, _WRITES, lambda backend: backend)
-        _wrap(DynamoHandler, _WRITES, lambda handler: handler.dynamodb_backend)
+        _wrap(DynamoDBBackend, _WRITES + _READS, lambda backend: backend)
+        _wrap(DynamoHandler, _WRITES + _READS, lambda handler: handler.dynamodb_backend)

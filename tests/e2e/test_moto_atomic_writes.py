@@ -3,7 +3,8 @@
 moto reads the current item, evaluates the condition and then writes, with no lock between; concurrent requests to
 its threaded server can all pass the same condition. These tests race threads on one key through the emulation's
 moto server, as the backend's repository writes (update with `#version = :expected`, put with
-`attribute_not_exists(sk)`, delete with `attribute_exists(sk)`).
+`attribute_not_exists(sk)`, delete with `attribute_exists(sk)`). Reads wait for a write in progress, so none sees
+an update half-applied.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from emulation import moto_atomic
 from emulation.accounts import PROVIDER, TwoAccounts
 
 THREADS = 8
@@ -183,3 +185,36 @@ def test_moto_atomic_writes_delete_if_exists_has_exactly_one_winner(env: TwoAcco
     winners = _race(delete)
     # THEN exactly one delete succeeds each round; the others find nothing to delete
     assert winners == [1] * ROUNDS
+
+
+# A read of the racing key, by each read operation moto's DynamoDB offers.
+_READS: dict[str, Callable[[Any, str, dict[str, Any]], Any]] = {
+    "get_item": lambda db, table, key: db.get_item(TableName=table, Key=key),
+    "query": lambda db, table, key: db.query(
+        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": key["pk"]}
+    ),
+    "scan": lambda db, table, key: db.scan(TableName=table, Limit=1),
+    "batch_get_item": lambda db, table, key: db.batch_get_item(RequestItems={table: {"Keys": [key]}}),
+    "transact_get_items": lambda db, table, key: db.transact_get_items(
+        TransactItems=[{"Get": {"TableName": table, "Key": key}}]
+    ),
+}
+HELD_S = 0.3  # how long a write holds the table while a read is sent; the read takes a few ms when nothing stops it
+
+
+@pytest.mark.parametrize("operation", sorted(_READS))
+def test_moto_atomic_reads_wait_for_a_write_in_progress(env: TwoAccounts, dynamodb: Any, operation: str) -> None:
+    # GIVEN an item, and its backend's lock held as by a write in the middle of applying an update (moto's
+    # update_item changes the stored item in place, attribute by attribute)
+    run, table = uuid.uuid4().hex, env.names.table_name
+    dynamodb.put_item(TableName=table, Item={**_key(run, 0), "version": {"N": "1"}})
+    lock = moto_atomic.lock_for(dynamodb_models.dynamodb_backends[PROVIDER][env.region])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with lock:
+            # WHEN a read is sent meanwhile
+            read = pool.submit(_READS[operation], dynamodb, table, _key(run, 0))
+            time.sleep(HELD_S)
+            # THEN it has not been answered: it cannot see a half-applied write
+            assert not read.done()
+        # AND it is answered once the write is over
+        assert read.result(timeout=10)["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -189,6 +189,36 @@ def test_gateway_malformed_http_is_400_json(gateway: Gateway, tls: TlsMaterial, 
     assert reply.headers["connection"] == "close"
 
 
+@pytest.mark.parametrize("leading", [b"\r\n", b"\r\n\r\n", b"\n"], ids=["crlf", "two-crlf", "bare-lf"])
+def test_gateway_empty_lines_before_the_request_line_are_ignored(
+    gateway: Gateway, tls: TlsMaterial, leading: bytes
+) -> None:
+    # GIVEN a request preceded by empty lines (RFC 9112 section 2.2: a server SHOULD ignore at least one)
+    # WHEN it reaches the endpoint
+    reply = _exchange(gateway, tls, leading + UNSIGNED_GET)
+    # THEN it is answered as the request alone would be, not refused as malformed
+    assert (reply.status, json.loads(reply.body)) == (403, MISSING_TOKEN)
+
+
+def test_gateway_stray_crlf_between_kept_alive_requests_is_ignored(gateway: Gateway, tls: TlsMaterial) -> None:
+    # GIVEN a kept connection whose client sends a stray CRLF after its request (some clients do after a body)
+    with _connect(gateway, tls) as sock:
+        sock.sendall(UNSIGNED_GET + b"\r\n")
+        assert _read_reply(sock).status == 403
+        # WHEN the next request follows on the same connection
+        sock.sendall(UNSIGNED_GET)
+        # THEN it is answered too
+        assert _read_reply(sock).status == 403
+
+
+def test_gateway_endless_empty_lines_are_400_json(gateway: Gateway, tls: TlsMaterial) -> None:
+    # GIVEN far more empty lines than any client sends before a request line WHEN they reach the endpoint
+    reply = _exchange(gateway, tls, b"\r\n" * 100 + UNSIGNED_GET)
+    # THEN the flow is refused as malformed rather than read on without bound
+    assert (reply.status, json.loads(reply.body)) == (400, {"message": "Bad Request"})
+    assert reply.headers["connection"] == "close"
+
+
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW", "PROPFIND"])
 def test_gateway_method_api_gateway_lacks_is_missing_authentication_token(
     gateway: Gateway, tls: TlsMaterial, method: str

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -46,6 +46,9 @@ _SIGNING_HEADERS = frozenset({"host", "authorization", "x-amz-date", "x-amz-secu
 # Writes the provider answers once per Idempotency-Key (a repeat gets the first answer), so they can be retried.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEYED_METHODS = frozenset({"POST", "PUT", "DELETE"})
+# The backend's rule for a key (api-backend/src/backend/idempotency.py, _KEY_PATTERN): 1-128 printable ASCII, no spaces.
+# Checked here too so a bad key is explained before anything is sent; the client cannot import backend code.
+_KEY_PATTERN = re.compile(r"^[!-~]{1,128}$")
 
 
 class Context(Protocol):
@@ -113,10 +116,9 @@ class Invoker:
     def invoke(self, event: Any, context: Context | None = None) -> dict[str, Any]:
         """Send the request the event describes; return the API's answer or an explained failure."""
         try:
-            request = ApiRequest.from_event(event)
+            request, key = _with_idempotency_key(ApiRequest.from_event(event), context)
         except EventError as error:
             return Failure(400, str(error), "Fix the invocation event; every key is optional").result()
-        request, key = _with_idempotency_key(request, context)
         deadline = _deadline(context)
         deadline_token = INVOCATION_DEADLINE.set(deadline)  # bounds an STS call made by the refresh below
         try:
@@ -206,15 +208,20 @@ def build_invoker(
 
 
 def _with_idempotency_key(request: ApiRequest, context: Context | None) -> tuple[ApiRequest, str | None]:
-    """Give a write its Idempotency-Key: the caller's own (from event.headers), else this invocation's request id."""
+    """Give a write its Idempotency-Key: the caller's own (checked), else this invocation's request id."""
     if request.method not in _KEYED_METHODS:
         return request, None
     headers = dict(request.headers or {})
-    own = next((value for name, value in headers.items() if name.lower() == IDEMPOTENCY_HEADER.lower()), None)
-    if own:
-        return request, own
+    own = next(((name, value) for name, value in headers.items() if name.lower() == IDEMPOTENCY_HEADER.lower()), None)
+    if own is not None:
+        # Present means the caller's: an empty or malformed key is refused, never replaced by a second header.
+        name, value = own
+        if not _KEY_PATTERN.fullmatch(value):
+            raise EventError(f"event.headers.{name} must be 1-128 printable ASCII characters without spaces")
+        return request, value
     # Lambda's request id is the same when Lambda itself retries an asynchronous invocation: a repeat, not new work.
-    key = str(getattr(context, "aws_request_id", "") or uuid.uuid4())
+    # Outside Lambda (no request id): 128 random bits; os, not uuid, which the direct client otherwise never imports.
+    key = str(getattr(context, "aws_request_id", "") or os.urandom(16).hex())
     return replace(request, headers={**headers, IDEMPOTENCY_HEADER: key}), key
 
 

@@ -52,6 +52,45 @@ def test_invoke_post_with_the_callers_own_key_sends_that_key_once(
     assert sum(1 for k in api_server.received[0].headers if k.lower() == "idempotency-key") == 1
 
 
+@pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency-key"])
+def test_invoke_post_with_an_empty_own_key_is_refused_naming_the_header_and_sends_nothing(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, context: FakeLambdaContext, name: str
+) -> None:
+    # GIVEN an event whose own key header is present but empty
+    event = {"method": "POST", "path": "/items", "headers": {name: ""}, "body": {"name": "x"}}
+    # WHEN it is invoked
+    result = invoker.invoke(event, context)
+    # THEN the client refuses the event (not a second, generated key next to the empty one)
+    assert result["statusCode"] == 400
+    assert f"event.headers.{name}" in result["error"]
+    assert api_server.received == []
+
+
+@pytest.mark.parametrize("key", ["order 42", "x" * 129, "ordér-42", "tab\there"])
+def test_invoke_post_with_a_malformed_own_key_is_refused_with_the_backends_rule(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, context: FakeLambdaContext, key: str
+) -> None:
+    # GIVEN an event whose own key breaks the backend's rule (1-128 printable ASCII, no spaces)
+    event = {"method": "PUT", "path": "/items/1", "headers": {"Idempotency-Key": key}, "body": {"name": "x"}}
+    # WHEN it is invoked
+    result = invoker.invoke(event, context)
+    # THEN the client explains it before sending anything
+    assert result["statusCode"] == 400
+    assert result["error"].startswith("event.headers.Idempotency-Key")
+    assert api_server.received == []
+
+
+def test_invoke_post_with_a_128_character_own_key_sends_it(
+    invoker: Invoker, api_server: ScriptedHTTPSServer, context: FakeLambdaContext
+) -> None:
+    # GIVEN an event whose own key is the longest the backend accepts, with every printable ASCII class
+    key = ("Ab9!~-_." * 16)[:128]
+    event = {"method": "POST", "path": "/items", "headers": {"Idempotency-Key": key}, "body": {"name": "x"}}
+    # WHEN it is invoked THEN it is sent as given
+    invoker.invoke(event, context)
+    assert _keys(api_server) == [key]
+
+
 def test_invoke_get_sends_no_idempotency_key(
     invoker: Invoker, api_server: ScriptedHTTPSServer, context: FakeLambdaContext
 ) -> None:
