@@ -1,4 +1,4 @@
-"""Turn measurements into the results table, the target verdicts and the summary lines (five, then idle gaps)."""
+"""Turn measurements into the results table, the target verdicts and the summary lines (seven, in a fixed order)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ SUMMARY_KEYS = (
     "cold_import_vs_baseline",
     "client_zip_bytes",
     "idle_gap_stalls_per_100",  # after the five fixed by issue 3: issue 12's idle-gap scenario
+    "cold_start_vs_baseline",  # last, so the lines above keep their places: cold start to first answer
 )
 
 
@@ -49,13 +50,15 @@ class Target:
     text: str
 
 
+# The decisions on record: cold import is reported as a figure, not held to a target, because botocore's SigV4 alone
+# (the floor) sits above the old 0.5x; a caller waits for the whole cold start, which is held instead.
 TARGETS = (
-    Target("sts_calls_per_100_warm", 1, "<= 1 STS call per 100 warm invocations"),
-    Target("new_connections_per_100_warm", 1, "<= 1 new connection per 100 warm invocations"),
-    Target("warm_overhead_vs_floor", 1.2, "warm median <= 1.2x the floor's"),
-    Target("cold_import_vs_baseline", 0.5, "cold import <= 0.5x the baseline's"),
-    Target("client_zip_bytes", 100_000, "client zip <= 100 KB"),
+    Target("sts_calls_per_100_warm", 0, "0 STS calls per 100 warm invocations"),
+    Target("new_connections_per_100_warm", 0, "0 new connections per 100 warm invocations"),
+    Target("warm_overhead_vs_floor", 1.1, "warm median <= 1.1x the floor's"),
+    Target("client_zip_bytes", 32 * 1024, "client zip <= 32 KB (32,768 B)"),
     Target("idle_gap_stalls_per_100", 0, "0 stalls per 100 invocations after an idle gap past the endpoint's timeout"),
+    Target("cold_start_vs_baseline", 0.4, "cold start to first answer <= 0.4x the baseline's"),
 )
 
 
@@ -97,6 +100,7 @@ def summarize(results: Mapping[str, Any]) -> dict[str, float]:
         "cold_import_vs_baseline": max(clients[k]["cold_import"]["cpu_vs_baseline"] for k in OURS),
         "client_zip_bytes": max(clients[k]["zip_bytes"] for k in OURS),
         "idle_gap_stalls_per_100": max(limited[k]["stalls_per_100"] for k in OURS),
+        "cold_start_vs_baseline": max(clients[k]["cold_start"]["cold_total_vs_baseline"] for k in OURS),
     }
 
 
