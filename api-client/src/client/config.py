@@ -51,7 +51,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, needs_role: bool = 
     return ClientConfig(
         api_host=api_host,
         api_prefix=_api_prefix(env.get("API_PREFIX", "")),
-        timeout=_timeout(env.get("API_TIMEOUT", "10")),
+        timeout=_seconds("API_TIMEOUT", env.get("API_TIMEOUT", "10")),
         endpoint=_endpoint(env.get("API_ENDPOINT", ""), api_host),
         region=region,
         ca_bundle=_file(env, "API_CA_BUNDLE"),
@@ -81,23 +81,18 @@ def _api_prefix(raw: str) -> str:
     return value
 
 
-def _timeout(raw: str) -> float:
+def _seconds(name: str, raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"API_TIMEOUT {raw!r} is not a number of seconds") from None
+        raise ConfigError(f"{name} {raw!r} is not a number of seconds") from None
     if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"API_TIMEOUT {raw!r} must be a positive number of seconds")
+        raise ConfigError(f"{name} {raw!r} must be a positive number of seconds")
     return value
 
 
 def _idle_timeout(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"API_IDLE_TIMEOUT {raw!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"API_IDLE_TIMEOUT {raw!r} must be a positive number of seconds")
+    value = _seconds("API_IDLE_TIMEOUT", raw)
     if value >= PRIVATELINK_IDLE_TIMEOUT:
         # At or past the endpoint's limit a kept connection can be forgotten by the endpoint and still be used.
         raise ConfigError(
