@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 from moto.sts.models import sts_backends
 
+from backend.ids import new_item_id
 from emulation.accounts import CONSUMER, MAIN, PROVIDER, HttpReply, TwoAccounts
 from emulation.sandbox import InvokeResult
 from tests.security.conftest import Caller, Deployment
@@ -434,14 +435,15 @@ def test_fault_dynamodb_update_reply_lost_after_write_answers_200_with_version_2
     assert stored["version"]["N"] == "2"
 
 
+@pytest.mark.parametrize("fault", ["reset-after", "status-after:500"], ids=["reply-lost", "answered-500-after"])
 def test_fault_dynamodb_delete_reply_lost_after_delete_answers_204_and_item_is_gone(
-    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller], fault: str
 ) -> None:
-    # GIVEN an item, and DynamoDB applying the next DeleteItem with its reply lost
+    # GIVEN an item, and DynamoDB applying the next DeleteItem with its reply lost, or replaced by a 500
     caller = callers["main-direct"]
     name = _unique("ddb-delete-lost")
     item = _create(env, caller, name)
-    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["reset-after"], operation="DeleteItem"):
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script([fault], operation="DeleteItem"):
         # WHEN the item is deleted
         reply = env.request("DELETE", f"/items/{item['id']}", credentials=caller.credentials())
         deletes = dynamodb_proxy.count("DeleteItem")
@@ -449,6 +451,20 @@ def test_fault_dynamodb_delete_reply_lost_after_delete_answers_204_and_item_is_g
     assert reply.status == 204, reply.text
     assert deletes == 2
     assert _items_named(env, name) == []
+
+
+def test_fault_dynamodb_delete_throttled_then_retried_of_a_missing_item_is_still_404(
+    env: TwoAccounts, dynamodb_proxy: FaultProxy, callers: dict[str, Caller]
+) -> None:
+    # GIVEN an id no item has, and DynamoDB throttling the first DeleteItem (a throttled attempt applies nothing)
+    missing = new_item_id()
+    with backend_through(env, dynamodb_proxy), dynamodb_proxy.script(["throttle"], operation="DeleteItem"):
+        # WHEN it is deleted
+        reply = env.request("DELETE", f"/items/{missing}", credentials=callers["main-direct"].credentials())
+        deletes = dynamodb_proxy.count("DeleteItem")
+    # THEN botocore's retry finding nothing is not taken for this request's own delete: still 404
+    assert deletes == 2
+    assert reply.status == 404, reply.text
 
 
 # ---------------------------------------------------------------------------------------------- retry budget

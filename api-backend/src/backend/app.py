@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from backend import config, deadline, idempotency, identity, repository, validation
+from backend import attempts, config, deadline, idempotency, identity, repository, validation
 from backend.errors import ApiError, StoreUnavailableError
 
 logger = Logger()
@@ -39,6 +39,7 @@ table = boto3.resource("dynamodb", config=_ITEMS).Table(config.required_env("TAB
 # Powertools writes typed attribute values itself: it needs a plain client, not the resource's converting one.
 _records = boto3.client("dynamodb", config=_RECORDS)
 deadline.guard(table.meta.client, _ITEM_ATTEMPT_S + _RECORD_ATTEMPT_S)
+attempts.watch(table.meta.client)
 deadline.guard(_records, _RECORD_ATTEMPT_S)
 keyed_writes = idempotency.KeyedWrites(config.required_env("IDEMPOTENCY_TABLE_NAME"), _records)
 

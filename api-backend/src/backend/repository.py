@@ -20,6 +20,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from backend import attempts
 from backend.errors import ApiError, BadRequestError, ConflictError, NotFoundError, store_unavailable
 from backend.identity import Caller
 from backend.ids import new_item_id
@@ -152,19 +153,19 @@ def replace_item(
 
 def delete_item(table: Table, owner: str, item_id: str) -> None:
     """Delete one item of the owner's account."""
-    try:
-        table.delete_item(Key={"pk": owner, "sk": item_id}, ConditionExpression="attribute_exists(sk)")
-    except ClientError as error:
-        if _code(error) != _CONDITION_FAILED:
+    with attempts.call() as maybe_applied:
+        try:
+            table.delete_item(Key={"pk": owner, "sk": item_id}, ConditionExpression="attribute_exists(sk)")
+        except ClientError as error:
+            if _code(error) != _CONDITION_FAILED:
+                raise _store_error(error) from error
+            # A deleted item leaves nothing to recognise. When an earlier attempt of this call went unanswered
+            # (botocore then sent it again), that attempt may have deleted it: the item is gone, as the caller asked.
+            # Residual case: an item someone else deleted between the two attempts also answers 204, not 404.
+            if not maybe_applied():
+                raise NotFoundError(f"Item {item_id} not found") from None
+        except BotoCoreError as error:
             raise _store_error(error) from error
-        # A deleted item leaves nothing to recognise. When botocore retried this call, an earlier attempt may have
-        # deleted it (its reply lost): the item is gone either way, which is what the caller asked for. Residual
-        # case: a first attempt that failed without applying and an item deleted by someone else in between also
-        # answers 204 rather than 404.
-        if _retries(error) == 0:
-            raise NotFoundError(f"Item {item_id} not found") from None
-    except BotoCoreError as error:
-        raise _store_error(error) from error
 
 
 def to_api(record: dict[str, Any]) -> dict[str, Any]:
@@ -203,10 +204,6 @@ def _holds(record: dict[str, Any], fields: ItemFields) -> bool:
     # The same token with other fields is another request reusing a key, not a repeat of this one.
     stored = ItemFields(str(record.get("name")), str(record.get("description", "")), list(record.get("tags", [])))
     return stored == fields
-
-
-def _retries(error: ClientError) -> int:
-    return int(error.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0)
 
 
 def _old_item(error: ClientError) -> dict[str, Any]:
