@@ -45,13 +45,15 @@ def role_env(client_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dic
 @pytest.fixture
 def moto_sts(
     role_env: dict[str, str], moto_server: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[], list[AssumedRole]]]:
+) -> Callable[[], list[AssumedRole]]:
     """moto STS behind AWS_ENDPOINT_URL_STS; yields a function listing the AssumeRole calls it has served."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_server)
     role_env["AWS_ENDPOINT_URL_STS"] = moto_server
-    sts_backends.reset()
-    yield lambda: [r for r in sts_backends["111111111111"]["aws"].assumed_roles if r.role_arn == ROLE_ARN]
-    sts_backends.reset()
+    # Not sts_backends.reset(): it is moto's class-wide BackendDict.reset and would wipe every backend in this process,
+    # a running emulation's included. Only the calls made from now on are this test's.
+    backend = sts_backends["111111111111"]["aws"]
+    before = {id(role) for role in backend.assumed_roles}
+    return lambda: [r for r in backend.assumed_roles if r.role_arn == ROLE_ARN and id(r) not in before]
 
 
 def test_assume_role_handler_warm_invocations_call_sts_once(
