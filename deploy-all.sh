@@ -34,6 +34,9 @@ Options:
   -h, --help            show this help
 
 Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.
+
+Environment:
+  DEPLOY_RETRY_DELAY_SECONDS (${DEPLOY_RETRY_DELAY}) before the one retry of a deploy that failed while IAM propagated.
 USAGE
 }
 
