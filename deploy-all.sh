@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the provider (API) and the consumer (client) stacks into two accounts and wires them together:
-# provider with defaults -> consumer pointed at the provider's API -> provider updated to let the consumer in
-# -> check that the live stage serves the new resource policy. Safe to re-run: unchanged stacks are skipped.
+# provider (letting in the consumer stack's current role and endpoint, or nobody) -> consumer pointed at the
+# provider's API -> provider updated to let the consumer in, when that changed -> check that the live stage serves
+# the new resource policy. Safe to re-run: the consumer is unchanged, the provider gets one new API deployment.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +17,8 @@ readonly CLIENT_TEMPLATE="${REPO_ROOT}/${CLIENT_SIDE}/vpc-${CLIENT_SIDE}-deploy.
 
 # Values read from one stack's outputs and passed to the next stack.
 API_HOST="" API_ROLE="" API_ID="" API_STAGE="" ENDPOINT_ID="" CLIENT_ROLE=""
+# Who the provider lets in (pTrustedPrincipals, pAPIAccessList, pAllowedVPCEndpoints) as deployed in step 5.
+GRANT_PRINCIPALS="Nobody" GRANT_ACCESS="None" GRANT_ENDPOINTS="None"
 
 usage() {
   cat <<USAGE
@@ -31,6 +34,9 @@ Options:
   -h, --help            show this help
 
 Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.
+
+Environment:
+  DEPLOY_RETRY_DELAY_SECONDS (${DEPLOY_RETRY_DELAY}) before the one retry of a deploy that failed while IAM propagated.
 USAGE
 }
 
@@ -45,12 +51,39 @@ dynamodb_prefix_list() {
   printf '%s\n' "$id"
 }
 
-# Provider stack (template defaults apart from the looked-up prefix list), then its outputs for the next steps.
+# The GRANT_* values from the consumer stack's CURRENT outputs when it exists in a complete state, else the closed
+# values. Every provider deploy names all three: sam deploy would resubmit (UsePreviousValue) a role or endpoint
+# of a consumer stack deleted since.
+read_consumer_grants() {
+  local profile="$1" region="$2" stack="$3" account="$4" outputs="${WORK_DIR}/consumer-current.json"
+  local status role endpoint
+  GRANT_PRINCIPALS="Nobody" GRANT_ACCESS="None" GRANT_ENDPOINTS="None"
+  status="$(stack_status "$profile" "$region" "$stack")"
+  case "$status" in
+    CREATE_COMPLETE | UPDATE_COMPLETE | UPDATE_ROLLBACK_COMPLETE | IMPORT_COMPLETE | IMPORT_ROLLBACK_COMPLETE) ;;
+    *)
+      log_info "consumer stack ${stack}: ${status/#NONE/not deployed}, so the API accepts nobody until step 7"
+      return 0
+      ;;
+  esac
+  fetch_stack_outputs "$profile" "$region" "$stack" "$outputs"
+  role="$(stack_output_optional "$outputs" DirectAuthClientRole)"
+  endpoint="$(stack_output_optional "$outputs" APIGatewayEndpointID)"
+  if [[ -z "$role" || -z "$endpoint" ]]; then
+    log_info "consumer stack ${stack} lacks DirectAuthClientRole or APIGatewayEndpointID, so the API accepts nobody until step 7"
+    return 0
+  fi
+  GRANT_PRINCIPALS="$account" GRANT_ACCESS="$role" GRANT_ENDPOINTS="$endpoint"
+  log_info "consumer stack ${stack} exists: allowing its current role ${role} through endpoint ${endpoint}"
+}
+
+# Provider stack with the looked-up prefix list and the GRANT_* values, then its outputs for the next steps.
 deploy_provider() {
   local profile="$1" region="$2" stack="$3" bucket="$4" outputs="${WORK_DIR}/provider-outputs.json" prefix_list
   prefix_list="$(dynamodb_prefix_list "$profile" "$region")"
   deploy_stack "$profile" "$region" "$stack" "$BACKEND_TEMPLATE" "$bucket" "$BACKEND_SIDE" \
-    "pDynamoDBPrefixListID=${prefix_list}"
+    "pDynamoDBPrefixListID=${prefix_list}" "pTrustedPrincipals=${GRANT_PRINCIPALS}" \
+    "pAPIAccessList=${GRANT_ACCESS}" "pAllowedVPCEndpoints=${GRANT_ENDPOINTS}"
   fetch_stack_outputs "$profile" "$region" "$stack" "$outputs"
   API_HOST="$(stack_output "$outputs" APIGatewayFQDN "$stack")"
   API_ROLE="$(stack_output "$outputs" APIAccessRole "$stack")"
@@ -70,6 +103,19 @@ deploy_consumer() {
   ENDPOINT_ID="$(stack_output "$outputs" APIGatewayEndpointID "$stack")"
   CLIENT_ROLE="$(stack_output "$outputs" DirectAuthClientRole "$stack")"
   log_info "endpoint ${ENDPOINT_ID}, client role ${CLIENT_ROLE}"
+}
+
+# Step 5 already deployed the provider with these values unless step 6 changed them (new consumer, endpoint or
+# role); deploying again then would only make another API deployment (AlwaysDeploy).
+authorize_consumer() {
+  local profile="$1" region="$2" stack="$3" bucket="$4" consumer_account="$5"
+  if [[ "$GRANT_PRINCIPALS" == "$consumer_account" && "$GRANT_ACCESS" == "$CLIENT_ROLE" &&
+    "$GRANT_ENDPOINTS" == "$ENDPOINT_ID" ]]; then
+    log_info "consumer already authorized: ${CLIENT_ROLE} through ${ENDPOINT_ID} unchanged since step 5, no second deploy"
+    return 0
+  fi
+  deploy_stack "$profile" "$region" "$stack" "$BACKEND_TEMPLATE" "$bucket" "$BACKEND_SIDE" \
+    "pTrustedPrincipals=${consumer_account}" "pAPIAccessList=${CLIENT_ROLE}" "pAllowedVPCEndpoints=${ENDPOINT_ID}"
 }
 
 # The stage must serve a deployment made after the policy changed; AlwaysDeploy on the API makes that so.
@@ -145,14 +191,14 @@ main() {
   "${SCRIPT_DIR}/build-client.sh" --profile "$consumer" --region "$region" "$consumer_bucket"
 
   log_step 5 "$TOTAL_STEPS" "Deploy provider stack ${backend_stack} (account ${provider_account})"
+  read_consumer_grants "$consumer" "$region" "$client_stack" "$consumer_account"
   deploy_provider "$provider" "$region" "$backend_stack" "$provider_bucket"
 
   log_step 6 "$TOTAL_STEPS" "Deploy consumer stack ${client_stack} (account ${consumer_account})"
   deploy_consumer "$consumer" "$region" "$client_stack" "$consumer_bucket" "$provider_account"
 
   log_step 7 "$TOTAL_STEPS" "Authorize the consumer on ${backend_stack}"
-  deploy_stack "$provider" "$region" "$backend_stack" "$BACKEND_TEMPLATE" "$provider_bucket" "$BACKEND_SIDE" \
-    "pTrustedPrincipals=${consumer_account}" "pAPIAccessList=${CLIENT_ROLE}" "pAllowedVPCEndpoints=${ENDPOINT_ID}"
+  authorize_consumer "$provider" "$region" "$backend_stack" "$provider_bucket" "$consumer_account"
 
   log_step 8 "$TOTAL_STEPS" "Verify the live stage serves the new policy"
   verify_live_stage "$provider" "$region" "$backend_stack"

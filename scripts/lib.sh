@@ -25,6 +25,10 @@ SAM_CAPABILITIES=(CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND)
 readonly SAM_CAPABILITIES
 # Stack events this much older than the step's start are from an earlier run; the slack absorbs clock skew.
 readonly EVENT_CLOCK_SLACK_SECONDS=120
+# IAM is eventually consistent: AWS::ApiGateway::Account can reject a role created moments earlier in the same
+# stack with this reason. deploy_stack retries that failure once, after this many seconds (tests set 0).
+readonly IAM_PROPAGATION_REASON="The role ARN does not have required permissions set to API Gateway"
+readonly DEPLOY_RETRY_DELAY="${DEPLOY_RETRY_DELAY_SECONDS:-60}"
 
 WORK_DIR=""
 CURRENT_STEP=""
@@ -232,10 +236,11 @@ stack_status() {
   fi
 }
 
-# Stops early with advice when CloudFormation would refuse an update anyway.
+# Stops early with advice when CloudFormation would refuse an update anyway; prints the status (NONE: no stack).
 require_deployable_stack() {
   local profile="$1" region="$2" stack="$3" status
   status="$(stack_status "$profile" "$region" "$stack")"
+  printf '%s\n' "$status"
   case "$status" in
     ROLLBACK_COMPLETE | ROLLBACK_FAILED | DELETE_FAILED)
       die "stack ${stack} is ${status} and cannot be updated; delete it first (./destroy-all.sh, or aws cloudformation delete-stack --stack-name ${stack} --profile ${profile} --region ${region}) and run again"
@@ -282,19 +287,35 @@ print_failed_events() {
     return 0
   fi
   printf 'Failed events of %s:\n' "$stack" >&2
-  python3 "$JSON_TOOL" failed-events --since-epoch "$since_epoch" <"$events" >&2
+  # Kept in failed-events.txt too, so deploy_stack can tell a retryable cause from the rest.
+  python3 "$JSON_TOOL" failed-events --since-epoch "$since_epoch" <"$events" | tee -a "${WORK_DIR}/failed-events.txt" >&2
   ((depth < 3)) || return 0
   for nested in $(python3 "$JSON_TOOL" failed-events --nested --since-epoch "$since_epoch" <"$events"); do
     print_failed_events "$profile" "$region" "$nested" "$since_epoch" "$((depth + 1))"
   done
 }
 
-# sam deploy with the flags every deploy needs; on failure prints the failed events' reasons and stops.
+# A create that failed leaves ROLLBACK_COMPLETE, on which CloudFormation allows only a delete. Deleted by its ARN,
+# so only the stack this run just created goes.
+delete_failed_create() {
+  local profile="$1" region="$2" stack="$3" arn
+  local aws_args=(--profile "$profile" --region "$region")
+  arn="$(aws cloudformation describe-stacks --stack-name "$stack" "${aws_args[@]}" --query 'Stacks[0].StackId' \
+    --output text)"
+  log_info "deleting stack ${stack} (ROLLBACK_COMPLETE after the failed create) before creating it again"
+  aws cloudformation delete-stack --stack-name "$arn" "${aws_args[@]}"
+  aws cloudformation wait stack-delete-complete --stack-name "$arn" "${aws_args[@]}" ||
+    die "could not delete the rolled-back stack ${stack}; delete it (./destroy-all.sh) and run again"
+}
+
+# sam deploy with the flags every deploy needs; on failure prints the failed events' reasons and stops, except
+# for IAM propagation (IAM_PROPAGATION_REASON), which is retried once.
 deploy_stack() {
   local profile="$1" region="$2" stack="$3" template="$4" bucket="$5" s3_prefix="$6"
   shift 6
-  local started
-  started="$(date +%s)"
+  local started status attempt
+  [[ "$DEPLOY_RETRY_DELAY" =~ ^[0-9]+$ ]] ||
+    die "DEPLOY_RETRY_DELAY_SECONDS must be a whole number of seconds, got '${DEPLOY_RETRY_DELAY}'"
   local cmd=(sam deploy --template-file "$template" --stack-name "$stack"
     --s3-bucket "$bucket" --s3-prefix "$s3_prefix"
     --capabilities "${SAM_CAPABILITIES[@]}"
@@ -304,11 +325,25 @@ deploy_stack() {
   if (($#)); then
     cmd+=(--parameter-overrides "$@")
   fi
-  require_deployable_stack "$profile" "$region" "$stack"
-  if ! "${cmd[@]}"; then
+  for attempt in 1 2; do
+    started="$(date +%s)"
+    status="$(require_deployable_stack "$profile" "$region" "$stack")"
+    if "${cmd[@]}"; then
+      return 0
+    fi
+    : >"${WORK_DIR}/failed-events.txt"
     print_failed_events "$profile" "$region" "$stack" "$((started - EVENT_CLOCK_SLACK_SECONDS))"
-    die "sam deploy of stack ${stack} failed (reasons above)"
-  fi
+    if ((attempt == 1)) && grep -qF "$IAM_PROPAGATION_REASON" "${WORK_DIR}/failed-events.txt"; then
+      log_warn "stack ${stack} failed while IAM propagates a new role ('${IAM_PROPAGATION_REASON}'): IAM is eventually consistent, so deploying once more in ${DEPLOY_RETRY_DELAY}s"
+      if [[ "$status" == "NONE" && "$(stack_status "$profile" "$region" "$stack")" == "ROLLBACK_COMPLETE" ]]; then
+        delete_failed_create "$profile" "$region" "$stack"
+      fi
+      sleep "$DEPLOY_RETRY_DELAY"
+      continue
+    fi
+    break
+  done
+  die "sam deploy of stack ${stack} failed (reasons above)"
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

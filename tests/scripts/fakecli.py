@@ -270,6 +270,8 @@ def aws_cloudformation(state: dict[str, Any], argv: list[str]) -> str:
         if name in state.get("nested_events", {}):
             return render(argv, {"StackEvents": state["nested_events"][name]})
         raise service_error("ValidationError", "DescribeStackEvents", f"Stack [{name}] does not exist")
+    if operation == "wait" and argv[2:3] == ["stack-delete-complete"]:
+        return wait_stack_delete_complete(state, stack)
     if operation == "delete-stack":
         if stack is None or stack["status"] == "DELETE_COMPLETE":
             return ""  # deleting a missing stack succeeds silently
@@ -281,6 +283,23 @@ def aws_cloudformation(state: dict[str, Any], argv: list[str]) -> str:
         save_state(state)
         return ""
     raise CliError(f"fake aws: unsupported cloudformation call {argv} in {region}", CLI_ERROR_EXIT)
+
+
+def wait_stack_delete_complete(state: dict[str, Any], stack: dict[str, Any] | None) -> str:
+    """The CLI's waiter: silent once the stack is gone, a terminal failure on DELETE_FAILED (bounded polls)."""
+    for _poll in range(100):
+        if stack is None or stack["status"] == "DELETE_COMPLETE":
+            save_state(state)
+            return ""
+        if stack["status"] == "DELETE_FAILED":
+            save_state(state)
+            raise CliError(
+                "\nWaiter StackDeleteComplete failed: Waiter encountered a terminal failure state: For expression "
+                '"Stacks[].StackStatus" we matched expected path: "DELETE_FAILED" at least once',
+                255,
+            )
+        resolve_delete(state, stack)
+    raise CliError("\nWaiter StackDeleteComplete failed: Max attempts exceeded", 255)
 
 
 def bucket_for(state: dict[str, Any], argv: list[str], operation: str) -> dict[str, Any]:
@@ -561,7 +580,30 @@ def new_stack(state: dict[str, Any], name: str, account: str, region: str) -> di
     }
 
 
-def sam_deploy(state: dict[str, Any], argv: list[str]) -> int:
+def always_deploys(template: Path) -> bool:
+    """True when the template or the nested template packaged beside it has an API with AlwaysDeploy.
+
+    SAM's transform then gives the API's Deployment a new logical id on every transform, so no change set of that
+    stack is ever empty: each sam deploy makes a new deployment of the stage.
+    """
+    nested = template.parent / template.name.removeprefix("vpc-")
+    return any(path.exists() and "AlwaysDeploy: true" in path.read_text() for path in {template, nested})
+
+
+def injected_failure(state: dict[str, Any], name: str, stack: dict[str, Any]) -> dict[str, Any] | None:
+    """The failure configured for this deploy: on attempt N of this stack, or the next `times` deploys of the name."""
+    failure = state.get("deploy_failures", {}).get(name)
+    if not failure:
+        return None
+    if "times" in failure:
+        if failure["times"] <= 0:
+            return None
+        failure["times"] -= 1
+        return failure
+    return failure if failure.get("attempt", 1) == stack["deploy_count"] else None
+
+
+def sam_deploy(state: dict[str, Any], argv: list[str], extra: dict[str, Any]) -> int:
     """Create or update a stack from its parameters; empty change sets and injected failures behave like sam's."""
     import hashlib  # noqa: PLC0415 - see the note on imports
 
@@ -582,10 +624,11 @@ def sam_deploy(state: dict[str, Any], argv: list[str]) -> int:
     stack["deploy_count"] += 1
     overrides = dict(token.split("=", 1) for token in option_list(argv, "--parameter-overrides"))
     parameters = {**stack["parameters"], **overrides}  # sam deploy: UsePreviousValue for everything not given
+    extra["parameters"] = parameters  # what CloudFormation receives, previous values included
     template_hash = hashlib.sha256(template.read_bytes()).hexdigest()
-    failure = state.get("deploy_failures", {}).get(name)
+    failure = injected_failure(state, name, stack)
     now = tick(state)
-    if failure and failure.get("attempt", 1) == stack["deploy_count"]:
+    if failure:
         for event in failure["events"]:
             add_event(state, stack, event, now)
         stack["status"] = "ROLLBACK_COMPLETE" if creating else "UPDATE_ROLLBACK_COMPLETE"
@@ -595,7 +638,8 @@ def sam_deploy(state: dict[str, Any], argv: list[str]) -> int:
         verb = "create" if creating else "update"
         print(f"Error: Failed to {verb} the stack: {name}, Waiter StackCreateComplete failed", file=sys.stderr)
         return 1
-    if not creating and parameters == stack["parameters"] and template_hash == stack["template_hash"]:
+    unchanged = parameters == stack["parameters"] and template_hash == stack["template_hash"]
+    if not creating and unchanged and not always_deploys(template):
         save_state(state)
         print(f"No changes to deploy. Stack {name} is up to date")
         return 0 if "--no-fail-on-empty-changeset" in argv else 1
@@ -616,18 +660,19 @@ def sam_deploy(state: dict[str, Any], argv: list[str]) -> int:
 def sam_main(argv: list[str]) -> int:
     state = load_state()
     command = argv[0] if argv else ""
+    extra: dict[str, Any] = {}
     try:
         if command == "package":
             status = sam_package(state, argv)
         elif command == "deploy":
-            status = sam_deploy(state, argv)
+            status = sam_deploy(state, argv, extra)
         else:
             print(f"fake sam: unsupported call {argv}", file=sys.stderr)
             status = 2
     except CliError as error:
         print(str(error), file=sys.stderr)
         status = 1
-    record("sam", argv, {"exit": status})
+    record("sam", argv, {**extra, "exit": status})
     return status
 
 

@@ -175,7 +175,7 @@ def clean_environment() -> dict[str, str]:
     return {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "SAM_", "PIP", "DESTROY_")) and key not in ("NO_COLOR",)
+        if not key.startswith(("AWS_", "SAM_", "PIP", "DESTROY_", "DEPLOY_")) and key not in ("NO_COLOR",)
     }
 
 
@@ -215,6 +215,7 @@ def make_kit(base: Path, sides_from: Path = FIXTURES) -> Kit:
         "SAM_CLI_TELEMETRY": "0",
         "DESTROY_POLL_SECONDS": "0",
         "DESTROY_RETRY_DELAY_SECONDS": "0",
+        "DEPLOY_RETRY_DELAY_SECONDS": "0",
     }
     return Kit(root=root, state_path=state_path, log_path=base / "calls.jsonl", env=env)
 

@@ -24,6 +24,7 @@ from tests.scripts.helpers import (
     Kit,
     Run,
     make_kit,
+    seed_deployed,
 )
 
 
@@ -81,15 +82,20 @@ def test_deploy_all_deploys_provider_then_consumer_then_provider_again(first_dep
     ]
 
 
-def test_deploy_all_first_provider_deploy_uses_template_defaults(first_deploy: Run) -> None:
-    # GIVEN the first provider deploy
+def test_deploy_all_first_provider_deploy_without_consumer_sends_closed_authorization(first_deploy: Run) -> None:
+    # GIVEN the first provider deploy, made while no consumer stack exists
     run = first_deploy
     first = deploys(run)[0]
     # WHEN its parameters are inspected
-    # THEN it overrides only the required DynamoDB prefix list, looked up in the provider account and region
-    # (defaults on create, previous values on a re-run), with the vpc- packaged template
+    # THEN it sends the looked-up DynamoDB prefix list and, explicitly, the closed authorization values (sam deploy
+    # would otherwise send UsePreviousValue for them), with the vpc- packaged template
     [lookup] = run.calls("aws", "ec2", "describe-managed-prefix-lists")
-    assert overrides(first) == {"pDynamoDBPrefixListID": prefix_list_id("us-east-1", "dynamodb")}
+    assert overrides(first) == {
+        "pDynamoDBPrefixListID": prefix_list_id("us-east-1", "dynamodb"),
+        "pTrustedPrincipals": "Nobody",
+        "pAPIAccessList": "None",
+        "pAllowedVPCEndpoints": "None",
+    }
     assert (lookup["profile"], lookup["region"]) == (PROVIDER, "us-east-1")
     assert first["argv"][first["argv"].index("--template-file") + 1].endswith("api-backend/vpc-api-backend-deploy.yaml")
 
@@ -204,12 +210,73 @@ def test_deploy_all_rerun_with_nothing_changed_succeeds_and_keeps_authorization(
     # GIVEN a completed deployment (first_deploy)
     # WHEN deploy-all runs again with nothing changed (second_deploy)
     result = second_deploy.result
-    # THEN every deploy is an empty change set, no bucket is created, and the consumer stays authorized
+    # THEN the consumer deploy is an empty change set (the provider's never is: AlwaysDeploy), no bucket is
+    # created, and the consumer stays authorized
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("No changes to deploy") == 3
+    assert result.stdout.count("No changes to deploy") == 1
+    assert f"No changes to deploy. Stack {CLIENT_STACK} is up to date" in result.stdout
     assert second_deploy.calls("aws", "s3api", "create-bucket") == []
     backend = second_deploy.state["stacks"][f"{PROVIDER_ACCOUNT}/{BACKEND_STACK}"]
     assert backend["parameters"]["pAllowedVPCEndpoints"] == ENDPOINT_ID
+
+
+def test_deploy_all_rerun_with_existing_consumer_deploys_provider_once(second_deploy: Run) -> None:
+    # GIVEN a completed deployment (first_deploy); every provider deploy makes a new API deployment (AlwaysDeploy)
+    # WHEN deploy-all runs again with nothing changed (second_deploy)
+    run = second_deploy
+    # THEN step 5 deploys the provider with the final parameters and step 7 says there is nothing to do
+    assert run.result.returncode == 0, run.result.stderr
+    assert [stack_of(call) for call in deploys(run)] == [BACKEND_STACK, CLIENT_STACK]
+    assert overrides(deploys(run)[0]) == {
+        "pDynamoDBPrefixListID": prefix_list_id("us-east-1", "dynamodb"),
+        "pTrustedPrincipals": CONSUMER_ACCOUNT,
+        "pAPIAccessList": CLIENT_ROLE,
+        "pAllowedVPCEndpoints": ENDPOINT_ID,
+    }
+    assert f"consumer already authorized: {CLIENT_ROLE} through {ENDPOINT_ID} unchanged" in run.result.stdout
+    assert re.findall(r"^\[(\d)/8\]", run.result.stdout, flags=re.MULTILINE) == [str(n) for n in range(1, 9)]
+    assert "is not older than the change" in run.result.stdout
+
+
+NEW_CLIENT_ROLE = f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/private-api-client-DirectAuthClientRole-NEW999"
+
+
+def replace_consumer_role(state: dict[str, Any], *, recreated: bool) -> None:
+    """A deployed pair whose consumer stack was deleted (and, if recreated, created again) with a new role."""
+    seed_deployed(state)
+    state["outputs"][CLIENT_STACK]["DirectAuthClientRole"] = NEW_CLIENT_ROLE
+    old = state["stacks"].pop(f"{CONSUMER_ACCOUNT}/{CLIENT_STACK}")
+    old["status"] = "DELETE_COMPLETE"
+    state["stacks"][f"{CONSUMER_ACCOUNT}/{CLIENT_STACK}-deleted"] = old
+    if recreated:
+        client = new_stack(state, CLIENT_STACK, CONSUMER_ACCOUNT, "us-east-1")
+        client.update(status="CREATE_COMPLETE", template_hash="recreated", parameters=dict(old["parameters"]))
+        state["stacks"][f"{CONSUMER_ACCOUNT}/{CLIENT_STACK}"] = client
+
+
+def test_deploy_all_consumer_deleted_before_rerun_never_resubmits_the_old_role(kit: Kit) -> None:
+    # GIVEN an authorized provider whose consumer stack has since been deleted; re-creating it makes a new role
+    kit.change_state(lambda state: replace_consumer_role(state, recreated=False))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN step 5 closes the API (no consumer stack, no principals), step 7 opens it to the new role only
+    assert result.returncode == 0, result.stderr
+    provider = [call for call in deploys(kit) if stack_of(call) == BACKEND_STACK]
+    assert [call["parameters"]["pAPIAccessList"] for call in provider] == ["None", NEW_CLIENT_ROLE]
+    assert [call["parameters"]["pTrustedPrincipals"] for call in provider] == ["Nobody", CONSUMER_ACCOUNT]
+    assert all(CLIENT_ROLE not in call["parameters"].values() for call in provider)
+
+
+def test_deploy_all_consumer_recreated_before_rerun_provider_gets_the_new_role(kit: Kit) -> None:
+    # GIVEN an authorized provider whose consumer stack was deleted and created again (new role ARN)
+    kit.change_state(lambda state: replace_consumer_role(state, recreated=True))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN the one provider deploy carries the consumer stack's current role, never the old one
+    assert result.returncode == 0, result.stderr
+    provider = [call for call in deploys(kit) if stack_of(call) == BACKEND_STACK]
+    assert [call["parameters"]["pAPIAccessList"] for call in provider] == [NEW_CLIENT_ROLE]
+    assert all(CLIENT_ROLE not in call["parameters"].values() for call in provider)
 
 
 def test_deploy_all_rerun_uploads_identical_packages(first_deploy: Run, second_deploy: Run) -> None:
@@ -297,7 +364,7 @@ def test_deploy_all_prefix_list_is_the_deploy_regions(eu_v1_deploy: Run) -> None
     # WHEN the provider is first deployed
     first = deploys(eu_v1_deploy)[0]
     # THEN it gets eu-west-1's DynamoDB prefix list, not us-east-1's
-    assert overrides(first) == {"pDynamoDBPrefixListID": prefix_list_id("eu-west-1", "dynamodb")}
+    assert overrides(first)["pDynamoDBPrefixListID"] == prefix_list_id("eu-west-1", "dynamodb")
     assert prefix_list_id("eu-west-1", "dynamodb") != prefix_list_id("us-east-1", "dynamodb")
 
 
@@ -466,3 +533,80 @@ def test_deploy_all_missing_sam_exits_1_naming_it(kit: Kit, tmp_path_factory: py
     assert result.returncode == 1
     assert "missing required command(s): sam" in result.stderr
     assert kit.calls() == []
+
+
+IAM_NOT_YET = "The role ARN does not have required permissions set to API Gateway"
+
+
+def fail_provider_create(state: dict[str, Any], *, times: int, reason: str) -> None:
+    """The provider's next `times` creates fail in the nested backend stack's AWS::ApiGateway::Account."""
+    nested_arn = f"arn:aws:cloudformation:us-east-1:{PROVIDER_ACCOUNT}:stack/{BACKEND_STACK}-BackendStack-1/def"
+    state["deploy_failures"][BACKEND_STACK] = {
+        "times": times,
+        "events": [
+            {
+                "LogicalResourceId": "BackendStack",
+                "ResourceType": "AWS::CloudFormation::Stack",
+                "ResourceStatus": "CREATE_FAILED",
+                "PhysicalResourceId": nested_arn,
+                "ResourceStatusReason": "Embedded stack was not successfully created: The following resource(s) "
+                "failed to create: [ApiGatewayAccount].",
+            },
+            {"LogicalResourceId": BACKEND_STACK, "ResourceStatus": "ROLLBACK_COMPLETE"},
+        ],
+    }
+    state["nested_events"][nested_arn] = [
+        {
+            "StackId": nested_arn,
+            "LogicalResourceId": "ApiGatewayAccount",
+            "ResourceType": "AWS::ApiGateway::Account",
+            "ResourceStatus": "CREATE_FAILED",
+            "PhysicalResourceId": "",
+            "ResourceStatusReason": reason,
+            "Timestamp": "2099-01-01T00:00:00+00:00",
+        }
+    ]
+
+
+def test_deploy_all_iam_propagation_failure_on_first_create_is_retried_once(kit: Kit) -> None:
+    # GIVEN a fresh provider account whose first create fails while IAM propagates the API Gateway logging role
+    kit.change_state(lambda state: fail_provider_create(state, times=1, reason=f"{IAM_NOT_YET} (Service: ApiGateway)"))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it says why it retries, deletes the rolled-back stack it just created, creates it again and completes
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: stack private-api-backend failed while IAM propagates a new role" in result.stderr
+    assert IAM_NOT_YET in result.stderr
+    [delete] = kit.calls("aws", "cloudformation", "delete-stack")
+    assert delete["profile"] == PROVIDER
+    assert delete["argv"][delete["argv"].index("--stack-name") + 1].startswith("arn:aws:cloudformation:")
+    assert f"deleting stack {BACKEND_STACK} (ROLLBACK_COMPLETE after the failed create)" in result.stdout
+    assert [stack_of(call) for call in deploys(kit)] == [BACKEND_STACK, BACKEND_STACK, CLIENT_STACK, BACKEND_STACK]
+
+
+def test_deploy_all_other_provider_create_failure_is_not_retried(kit: Kit) -> None:
+    # GIVEN a provider create that fails for a reason other than IAM propagation
+    reason = "Resource limit exceeded: too many VPCs"
+    kit.change_state(lambda state: fail_provider_create(state, times=1, reason=reason))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it shows the reason and stops after one attempt, leaving the stack for the user to inspect
+    assert result.returncode == 1
+    assert f"ApiGatewayAccount (AWS::ApiGateway::Account) CREATE_FAILED: {reason}" in result.stderr
+    assert "sam deploy of stack private-api-backend failed" in result.stderr
+    assert "WARNING" not in result.stderr
+    assert kit.calls("aws", "cloudformation", "delete-stack") == []
+    assert [stack_of(call) for call in deploys(kit)] == [BACKEND_STACK]
+
+
+def test_deploy_all_iam_propagation_failure_twice_exits_with_the_reason(kit: Kit) -> None:
+    # GIVEN a provider create that fails with the IAM propagation reason on both attempts
+    kit.change_state(lambda state: fail_provider_create(state, times=2, reason=IAM_NOT_YET))
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER)
+    # THEN it retried exactly once, then stops naming the reason and the step
+    assert result.returncode == 1
+    assert [stack_of(call) for call in deploys(kit)] == [BACKEND_STACK, BACKEND_STACK]
+    assert result.stderr.count(f"CREATE_FAILED: {IAM_NOT_YET}") == 2
+    assert "sam deploy of stack private-api-backend failed" in result.stderr
+    assert "failed during step [5/8] Deploy provider stack" in result.stderr
