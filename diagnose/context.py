@@ -70,6 +70,14 @@ class Target:
     stage: str | None
 
     @property
+    def host(self) -> str | None:
+        """The API's execute-api host name (China's partition has its own DNS suffix)."""
+        if not self.api_id:
+            return None
+        suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+        return f"{self.api_id}.execute-api.{self.region}.{suffix}"
+
+    @property
     def resource_arn(self) -> str | None:
         """The execute-api ARN of the representative request (GET / on the stage)."""
         if not (self.api_id and self.account and self.stage):

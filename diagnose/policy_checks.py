@@ -171,7 +171,7 @@ def endpoint_policy(ctx: ClientContext) -> Outcome:
     if decision.allowed:
         return ok(f"the policy of {vpce.id} allows {signer.arn} to invoke {arn}")
     allowed = _allowed_resources(vpce.policy, INVOKE)
-    host = f"{ctx.target.api_id}.execute-api.{ctx.collected.region}.amazonaws.com"
+    host = ctx.target.host
     return bad(
         f"{_why(decision)}; it allows {allowed or 'nothing'}",
         f"update stack {ctx.collected.consumer_stack} with pAPIHost={host}, pAPIAccountID={ctx.target.account} and "

@@ -9,7 +9,7 @@ import pytest
 
 from diagnose.access_log import error_groups, parse_lines
 from diagnose.collect import parse_api_policy
-from diagnose.context import ExecuteApiHost, parse_execute_api_host
+from diagnose.context import ExecuteApiHost, Target, parse_execute_api_host
 from diagnose.facts import LogEvent, Network, Rule, SecurityGroup
 from diagnose.network import https_path
 
@@ -131,3 +131,19 @@ def test_diagnose_access_log_lines_keep_waf_and_authorization_errors() -> None:
     ]
     assert unparsed == 1
     assert sorted((g.count, g.error) for g in groups) == [(1, "No"), (1, "blocked by WAF (arn:aws:wafv2:acl)")]
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "host"),
+    [
+        ("us-east-1", "aws", "abc123.execute-api.us-east-1.amazonaws.com"),
+        ("us-gov-west-1", "aws-us-gov", "abc123.execute-api.us-gov-west-1.amazonaws.com"),
+        ("cn-north-1", "aws-cn", "abc123.execute-api.cn-north-1.amazonaws.com.cn"),
+    ],
+)
+def test_target_host_uses_the_partitions_dns_suffix(region: str, partition: str, host: str) -> None:
+    # GIVEN the API diagnose compares the client with, in a region of each partition
+    target = Target(region=region, partition=partition, api_id="abc123", account="111111111111", stage="Prod")
+    # THEN the host its advice names (pAPIHost=...) is one the client template accepts and DNS answers there
+    assert target.host == host
+    assert parse_execute_api_host(host) is not None

@@ -357,3 +357,37 @@ def test_api_client_bad_parameter_value_is_rejected(parameter: str, value: str) 
     # THEN CloudFormation's parameter validation rejects it before anything is created
     with pytest.raises(ParameterError, match=parameter):
         render(COMBINATIONS[0], **{parameter: value})
+
+
+@pytest.mark.parametrize(
+    ("region", "execute_api", "sts"),
+    [
+        ("us-east-1", "com.amazonaws.us-east-1.execute-api", "com.amazonaws.us-east-1.sts"),
+        ("us-gov-west-1", "com.amazonaws.us-gov-west-1.execute-api", "com.amazonaws.us-gov-west-1.sts"),
+        ("cn-north-1", "cn.com.amazonaws.cn-north-1.execute-api", "cn.com.amazonaws.cn-north-1.sts"),
+        ("cn-northwest-1", "cn.com.amazonaws.cn-northwest-1.execute-api", "cn.com.amazonaws.cn-northwest-1.sts"),
+    ],
+)
+def test_api_client_endpoint_service_names_are_the_partitions_own(region: str, execute_api: str, sts: str) -> None:
+    # GIVEN a consumer stack in a region of each partition (China names these endpoint services cn.com.amazonaws.*)
+    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    parameters = {
+        "pAPIHost": f"abc123defg.execute-api.{region}.{suffix}",
+        "pAPIAccountID": PROVIDER,
+        "pAPIRoleARN": f"arn:{partition}:iam::{PROVIDER}:role/private-api-backend-APIAccessRole",
+        "pVPCID": "vpc-0abc",
+        "pLambdaSubnetIDs": "subnet-0a1,subnet-0a2",
+        "pEndpointSubnetIDs": "subnet-0b1,subnet-0b2",
+        "pCreateSTSEndpoint": "Yes",
+        "pDNSServerCIDR": DNS_CIDR,
+        "pPowertoolsLayerArn": f"arn:{partition}:lambda:{region}:017000801446:layer:Powertools:7",
+    }
+    # WHEN it is rendered there
+    rendered = render_template(
+        TEMPLATE, parameters, account_id=CONSUMER, region=region, physical_ids=PHYSICAL_IDS, attributes=ATTRIBUTES
+    )
+    # THEN each interface endpoint names the service as that partition's describe-vpc-endpoint-services lists it
+    resources = rendered.resources
+    assert resources["rAPIGatewayEndpoint"]["Properties"]["ServiceName"] == execute_api
+    assert resources["rSTSEndpoint"]["Properties"]["ServiceName"] == sts
