@@ -19,7 +19,7 @@ DIAGRAM_VENV := .venv-diagram
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: help venv test lint unit scan demo bench diagram clean
+.PHONY: help venv test lint unit scan demo diagnose-demo bench diagram clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ test: lint scan unit ## Every check (what CI runs)
 
 demo: $(STAMP) ## Run the offline two-account demo
 	$(BIN)/python -m emulation.demo
+
+diagnose-demo: $(STAMP) ## diagnose.sh offline against a broken deployment: make diagnose-demo [CAUSE=name]
+	./diagnose.sh --demo $(CAUSE)
 
 $(BENCH_STAMP): requirements-bench.txt
 	$(PYTHON) -m venv $(BENCH_VENV)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Explains a 403 from the private API: reads both accounts' live configuration and checks, for each client function,
 # every step of the request path (see "Troubleshooting a 403" in README.md). The Python package diagnose/ does the work,
-# including argument parsing, so this wrapper only finds an interpreter that has boto3.
+# including argument parsing, so this wrapper only finds an interpreter that has boto3 (and, for --demo, the dev
+# packages that build the offline emulation).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,8 +22,18 @@ find_python() {
   return 1
 }
 
+# --demo builds the broken deployments in moto with the SAM translator: dev packages a user's python3 lacks.
+has_demo_packages() {
+  "$1" -c 'import moto, samtranslator, cfnlint' >/dev/null 2>&1
+}
+
 main() {
   local python
+  if [[ "${1:-}" == "--demo" ]] && ! { python="$(find_python)" && has_demo_packages "$python"; }; then
+    printf 'ERROR: diagnose.sh --demo needs the dev packages (moto and the SAM translator): %s\n' \
+      'run "make diagnose-demo" (it creates .venv), or "make venv" first' >&2
+    exit 2
+  fi
   if ! python="$(find_python)"; then
     printf 'ERROR: diagnose.sh needs python3 with boto3: run "make venv", or "python3 -m pip install boto3"\n' >&2
     exit 2

@@ -126,8 +126,12 @@ def _notes(collected: Collected, clients: tuple[ClientResult, ...]) -> tuple[str
             f"stack {collected.consumer_stack} has no assume-role client (deployed without pAPIRoleARN): only the "
             "direct client was checked"
         )
-    if any(c.kind == "assume-role" for c in clients) and not any(
-        e.private_dns for e in collected.consumer.sts_endpoints
+    sts_endpoints = collected.consumer.sts_endpoints
+    # Only a VPC that was read can be said to lack an STS endpoint.
+    if (
+        sts_endpoints is not None
+        and any(c.kind == "assume-role" for c in clients)
+        and not any(e.private_dns for e in sts_endpoints)
     ):
         notes.append(
             "no STS endpoint with private DNS in the client VPC: the assume-role client needs another way to STS"

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TextIO
 import boto3
 from botocore.exceptions import ProfileNotFound
 
+from diagnose import demo
 from diagnose.checks import diagnose
 from diagnose.consumer import collect_consumer
 from diagnose.facts import Collected
@@ -31,7 +32,10 @@ Explain why a client of the private API would get a 403. Reads the live configur
 """
 _EPILOG = """\
 Checks that need the other account show '?'. Exit status: 0 every client would be allowed, 1 a check fails,
-2 usage error, 3 nothing failed but some checks could not run (e.g. no provider profile).
+2 usage error, 3 nothing failed but some checks could not run (e.g. no provider profile, no connection, expired
+credentials, no permission to read). A check that could not read its input is '?', never a failure.
+./diagnose.sh --demo [CAUSE] lists, or runs diagnose offline against, one broken deployment per known cause (needs
+the dev packages: make diagnose-demo).
 """
 
 
@@ -161,9 +165,12 @@ def _supports_unicode(stream: TextIO) -> bool:
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run diagnose.sh; return its exit status."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["--demo"]:
+        return demo.main(arguments[1:], stdout=out, stderr=err, unicode=_supports_unicode(out))
     parser = _parser()
     try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
+        args = parse_args(arguments)
         consumer = _session(args.consumer_profile)
         provider = _session(args.provider_profile) if args.provider_profile else None
         region = _region(args, [s for s in (consumer, provider) if s is not None])

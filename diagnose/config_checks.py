@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from diagnose.collect import CLIENT_OUTPUTS
 from diagnose.context import ClientContext, parse_execute_api_host, required
+from diagnose.errors import not_read
 from diagnose.facts import Stack
 from diagnose.network import https_path
 from diagnose.results import Outcome, bad, ok, unknown
@@ -42,27 +43,36 @@ def _stack_state(stack: Stack) -> Outcome | None:
     return None
 
 
-def _missing_stack(ctx: ClientContext, *, side: str, name: str, error: str | None, account: str | None) -> Outcome:
+def _missing_stack(
+    ctx: ClientContext, *, side: str, name: str, error: str | None, account: str | None, profile: str
+) -> Outcome:
     if _not_found(error):
         return bad(
             f"no stack {name} in {side} account {account}, region {ctx.collected.region}",
             "deploy it with ./deploy-all.sh, or pass the --stack-prefix and --region it was deployed with",
         )
-    return unknown(f"could not read stack {name}: {error}", f"cloudformation:DescribeStacks for the {side} profile")
+    return not_read(f"stack {name}", error, permission="cloudformation:DescribeStacks", profile=profile)
 
 
 def consumer_stack(ctx: ClientContext) -> Outcome:
     """The consumer stack exists, is usable, and names this client's function."""
     consumer, name = ctx.consumer, ctx.collected.consumer_stack
     if consumer.account is None:
-        return bad(
-            f"profile '{consumer.profile}' has no working credentials ({consumer.errors.get('credentials')})",
-            f"refresh the credentials of profile '{consumer.profile}' (for SSO: aws sso login --profile "
-            f"{consumer.profile}) and run again",
+        # Nothing in the account was read: not a denial, whatever the reason (connection, credentials, permission).
+        return not_read(
+            "the consumer account",
+            consumer.errors.get("credentials"),
+            permission="sts:GetCallerIdentity",
+            profile=consumer.profile,
         )
     if consumer.stack is None:
         return _missing_stack(
-            ctx, side="consumer", name=name, error=consumer.errors.get("stack"), account=consumer.account
+            ctx,
+            side="consumer",
+            name=name,
+            error=consumer.errors.get("stack"),
+            account=consumer.account,
+            profile=consumer.profile,
         )
     state = _stack_state(consumer.stack)
     if state is not None:
@@ -79,11 +89,23 @@ def consumer_stack(ctx: ClientContext) -> Outcome:
 def provider_stack(ctx: ClientContext) -> Outcome:
     """The provider stack exists with the kit's outputs, and its API is a private REST API."""
     provider, name = ctx.collected.provider, ctx.collected.provider_stack
-    if provider is None or not provider.account:
+    if provider is None:
         return unknown("the provider account was not read", ctx.provider_gap)
+    if not provider.account:
+        return not_read(
+            "the provider account",
+            provider.errors.get("credentials"),
+            permission="sts:GetCallerIdentity",
+            profile=provider.profile,
+        )
     if provider.stack is None:
         return _missing_stack(
-            ctx, side="provider", name=name, error=provider.errors.get("stack"), account=provider.account
+            ctx,
+            side="provider",
+            name=name,
+            error=provider.errors.get("stack"),
+            account=provider.account,
+            profile=provider.profile,
         )
     state = _stack_state(provider.stack)
     if state is not None:
@@ -108,7 +130,7 @@ def _provider_api(ctx: ClientContext) -> Outcome:
                 f"API {api_id} (output APIGatewayID) does not exist",
                 f"update stack {provider.stack.name} (./deploy-all.sh) to re-create it",
             )
-        return unknown(f"could not read API {api_id}: {error}", "apigateway:GET on the API for the provider profile")
+        return not_read(f"API {api_id}", error, permission="apigateway:GET on the API", profile=provider.profile)
     if "PRIVATE" not in provider.api.endpoint_types:
         return bad(
             f"API {api_id} is {'/'.join(provider.api.endpoint_types) or 'of unknown type'}, not PRIVATE",
@@ -135,7 +157,9 @@ def function(ctx: ClientContext) -> Outcome:
             f"stack output names function {name} but Lambda has no such function",
             "update the consumer stack (./deploy-all.sh) so it re-creates the function",
         )
-    return unknown(f"could not read function {name}: {error}", "lambda:GetFunctionConfiguration for the consumer")
+    return not_read(
+        f"function {name}", error, permission="lambda:GetFunctionConfiguration", profile=ctx.consumer.profile
+    )
 
 
 def _client_stack_fix(ctx: ClientContext, parameter: str, value: str) -> str:
@@ -209,7 +233,9 @@ def endpoint(ctx: ClientContext) -> Outcome:
     if found is None:
         error = ctx.consumer.errors.get("endpoint")
         if error and not _not_found(error):
-            return unknown(f"could not read the execute-api endpoint: {error}", "ec2:DescribeVpcEndpoints")
+            return not_read(
+                "the execute-api endpoint", error, permission="ec2:DescribeVpcEndpoints", profile=ctx.consumer.profile
+            )
         named = ctx.consumer.stack.outputs.get("APIGatewayEndpointID") if ctx.consumer.stack else None
         return bad(
             f"endpoint {named} (output APIGatewayEndpointID) does not exist"
@@ -245,9 +271,11 @@ def network(ctx: ClientContext) -> Outcome:
             "attach the function to the endpoint's VPC (deploy the kit's api-client template, which does)",
         )
     if ctx.consumer.network is None:
-        return unknown(
-            f"could not read security groups and subnets: {ctx.consumer.errors.get('network')}",
-            "ec2:DescribeSecurityGroups, ec2:DescribeSubnets and ec2:DescribeVpcAttribute for the consumer",
+        return not_read(
+            "security groups and subnets",
+            ctx.consumer.errors.get("network"),
+            permission="ec2:DescribeSecurityGroups, ec2:DescribeSubnets and ec2:DescribeVpcAttribute",
+            profile=ctx.consumer.profile,
         )
     path = https_path(
         ctx.consumer.network,

@@ -154,10 +154,10 @@ def collect_consumer(session: Any, *, profile: str, region: str, stack_name: str
     vpc_id = next((f.vpc_id for f in functions.values() if f.vpc_id), endpoint.vpc_id if endpoint else None)
     if endpoint is None and vpc_id and not stack.outputs.get("APIGatewayEndpointID"):
         endpoint = _consumer_endpoint(ec2, stack, vpc_id, region, errors)
-    sts: list[Endpoint] = []
+    sts: list[Endpoint] | None = None  # stays None unless the VPC's endpoints were read
     network = None
     if vpc_id:
-        sts = read(errors, "sts-endpoints", lambda: _service_endpoints(ec2, vpc_id, f"{region}.sts")) or []
+        sts = read(errors, "sts-endpoints", lambda: _service_endpoints(ec2, vpc_id, f"{region}.sts"))
         groups = {g for f in functions.values() for g in f.security_group_ids}
         groups |= set(endpoint.security_group_ids if endpoint else ())
         network = read(errors, "network", lambda: _network(ec2, vpc_id, subnets, groups))
@@ -168,7 +168,7 @@ def collect_consumer(session: Any, *, profile: str, region: str, stack_name: str
         stack=stack,
         functions=functions,
         endpoint=endpoint,
-        sts_endpoints=tuple(sts),
+        sts_endpoints=None if sts is None else tuple(sts),
         network=network,
         errors=errors,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from diagnose.errors import not_read_needs
 from diagnose.facts import Collected, Consumer, Function, Provider
 from emulation.authz import Principal, execute_api_arn
 
@@ -122,7 +123,9 @@ class ClientContext:
         if found is None:
             return "the provider profile: ./diagnose.sh CONSUMER PROVIDER"
         if not found.account:
-            return f"working credentials for provider profile '{found.profile}' ({found.errors.get('credentials')})"
+            return not_read_needs(
+                found.errors.get("credentials"), permission="sts:GetCallerIdentity", profile=found.profile
+            )
         return f"the provider stack {self.collected.provider_stack} (see provider-stack)"
 
     def env(self, name: str) -> str:

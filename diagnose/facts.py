@@ -154,7 +154,7 @@ class Consumer:
     stack: Stack | None = None
     functions: Mapping[str, Function] = field(default_factory=dict)
     endpoint: Endpoint | None = None
-    sts_endpoints: tuple[Endpoint, ...] = ()
+    sts_endpoints: tuple[Endpoint, ...] | None = None  # None: not read (see errors['sts-endpoints'])
     network: Network | None = None
     errors: Mapping[str, str] = field(default_factory=dict)
 

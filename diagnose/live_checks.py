@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from diagnose.access_log import parse_lines
 from diagnose.context import ClientContext, required
+from diagnose.errors import not_read
 from diagnose.results import Outcome, bad, note, ok, unknown
 
 __all__ = ["DEPLOYMENT_SLACK", "access_log", "stage"]
@@ -30,7 +31,7 @@ def stage(ctx: ClientContext) -> Outcome:
             return bad(
                 f"API {api_id} has no stage {name}", f"update stack {ctx.collected.provider_stack} (./deploy-all.sh)"
             )
-        return unknown(f"could not read stage {name}: {error}", "apigateway:GET on the stage for the provider profile")
+        return not_read(f"stage {name}", error, permission="apigateway:GET on the stage", profile=provider.profile)
     change = provider.api_change
     if found.deployment_created is None or change is None:
         return unknown(
@@ -56,8 +57,11 @@ def access_log(ctx: ClientContext) -> Outcome:
     if provider.log_group is None:
         return unknown("no access log group found (output APIAccessLogGroup or the stage's setting)", "access logging")
     if provider.log_events is None:
-        return unknown(
-            f"could not read {provider.log_group}: {provider.errors.get('access-log')}", "logs:FilterLogEvents"
+        return not_read(
+            provider.log_group,
+            provider.errors.get("access-log"),
+            permission="logs:FilterLogEvents",
+            profile=provider.profile,
         )
     lines, _ = parse_lines(provider.log_events)
     mine = [line for line in lines if line.user_arn == signer.arn]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from diagnose.context import ClientContext, required
+from diagnose.errors import not_read
 from diagnose.facts import Endpoint
 from diagnose.results import Outcome, bad, ok, unknown
 from emulation.authz import (
@@ -71,12 +72,19 @@ def _allowed_resources(policy: Policy | None, action: str) -> list[str]:
 
 
 def _sts_endpoint_in_use(ctx: ClientContext) -> Endpoint | None:
-    return next((e for e in ctx.consumer.sts_endpoints if e.private_dns), None)
+    return next((e for e in ctx.consumer.sts_endpoints or () if e.private_dns), None)
 
 
 def sts_endpoint(ctx: ClientContext) -> Outcome:
     """The VPC's STS endpoint (private DNS) is available and its policy lets the client assume ROLE_TO_ASSUME."""
     caller, vpce, role = required(ctx.caller, "caller"), _sts_endpoint_in_use(ctx), ctx.env("ROLE_TO_ASSUME")
+    if ctx.consumer.sts_endpoints is None:
+        error = ctx.consumer.errors.get("sts-endpoints")
+        if error is None:
+            return unknown("not checked: the client functions' VPC is not known", "the function in a VPC (see network)")
+        return not_read(
+            "the VPC's STS endpoints", error, permission="ec2:DescribeVpcEndpoints", profile=ctx.consumer.profile
+        )
     if vpce is None:
         return ok("no STS endpoint with private DNS in the VPC: the client reaches STS another way (not checked)")
     if vpce.state.lower() != "available":
@@ -148,7 +156,7 @@ def trust_policy(ctx: ClientContext) -> Outcome:
         error = provider.errors.get(f"role:{role}")
         if "NoSuchEntity" in (error or ""):
             return bad(f"role {role} does not exist", "point ROLE_TO_ASSUME at the provider's APIAccessRole")
-        return unknown(f"could not read role {role}: {error}", "iam:GetRole for the provider profile")
+        return not_read(f"role {role}", error, permission="iam:GetRole", profile=provider.profile)
     if _assume_sides(ctx).resource:
         return ok(f"the trust policy of {role} lets {caller.role_arn} assume it")
     return bad(

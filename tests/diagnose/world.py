@@ -1,363 +1,41 @@
-"""Two emulated accounts in moto holding what the kit's templates deploy, rendered by emulation.render.
+"""The diagnose tests' worlds live in emulation.diagnose_world (diagnose.sh --demo builds them too)."""
 
-The consumer account gets the client template's VPC endpoint(s), security groups, roles and functions; the provider
-account gets the backend template's API (with the rendered resource policy), access role and access-log group. Each
-side also gets a small CloudFormation stack carrying the rendered outputs and parameters, because moto cannot deploy
-the SAM templates themselves. `Setup` changes parameters or adds the out-of-band edits a broken deployment has.
-"""
+from emulation.diagnose_world import (
+    ACCESS_LOG_GROUP,
+    ACCESS_ROLE,
+    API_HOST,
+    API_ID,
+    BACKEND_STACK,
+    CLIENT_STACK,
+    CONSUMER,
+    DIRECT_FUNCTION,
+    DIRECT_ROLE,
+    OTHER_API_ID,
+    PROVIDER,
+    REGION,
+    Setup,
+    World,
+    build_world,
+    endpoint_policy_for,
+    escaped_policy,
+)
 
-from __future__ import annotations
-
-import io
-import json
-import zipfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
-import boto3
-import botocore.loaders
-import botocore.session
-
-from emulation.authz import expand_execute_api_resources
-from emulation.render import Rendered, render_template
-
-REGION = "us-east-1"
-CONSUMER = "111111111111"
-PROVIDER = "222222222222"
-API_ID = "a1b2c3d4e5"
-OTHER_API_ID = "z9y8x7w6v5"
-PREFIX = "private-api"
-CLIENT_STACK = f"{PREFIX}-client"
-BACKEND_STACK = f"{PREFIX}-backend"
-API_HOST = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
-ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/{BACKEND_STACK}-ApiAccessRole-1A2B3C4D"
-DIRECT_ROLE = f"arn:aws:iam::{CONSUMER}:role/{CLIENT_STACK}-DirectAuthClientRole-5E6F7G8H"
-ASSUME_ROLE = f"arn:aws:iam::{CONSUMER}:role/{CLIENT_STACK}-AssumeRoleClientRole-9I0J1K2L"
-DIRECT_FUNCTION = f"{CLIENT_STACK}-PythonDirectAuthClient-AbCdEf"
-ASSUME_FUNCTION = f"{CLIENT_STACK}-PythonAssumeRoleClient-GhIjKl"
-ACCESS_LOG_GROUP = f"{BACKEND_STACK}-ApiAccessLogGroup-MnOpQr"
-# Lambda accepts any runtime name moto knows; the template's python3.14 is checked by the template tests.
-MOTO_RUNTIME = "python3.12"
-_CLIENT_LOG_GROUPS = ("rPythonDirectAuthClientLogGroup", "rPythonAssumeRoleClientLogGroup")
-_NAMES = {
-    "rPythonDirectAuthClientRole": DIRECT_ROLE,
-    "rPythonAssumeRoleClientRole": ASSUME_ROLE,
-    "rPythonDirectAuthClient": DIRECT_FUNCTION,
-    "rPythonAssumeRoleClient": ASSUME_FUNCTION,
-}
-
-
-@dataclass
-class Setup:
-    """How this world differs from a healthy deploy-all.sh run."""
-
-    backend: dict[str, str] = field(default_factory=dict)
-    client: dict[str, str] = field(default_factory=dict)
-    endpoint_private_dns: bool | None = None  # someone changed the endpoint outside the stack
-    endpoint_policy: Mapping[str, Any] | None = None  # someone edited the endpoint policy outside the stack
-
-
-@dataclass
-class World:
-    """Sessions of both accounts (like two CLI profiles) and the ids the tests refer to."""
-
-    consumer: Any
-    provider: Any
-    consumer_keys: tuple[str, str]
-    provider_keys: tuple[str, str]
-    vpc_id: str
-    vpce_id: str
-    backend: Rendered
-    client: Rendered
-
-
-# Every session loads the (large) service models again unless they share one loader: keeps the tests fast.
-_LOADER = botocore.loaders.create_loader()
-
-
-def session(access_key: str, secret_key: str) -> Any:
-    """A boto3 session with static keys that shares the service-model loader with every other test session."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _LOADER)
-    return boto3.Session(
-        aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=REGION, botocore_session=core
-    )
-
-
-def _admin_session(account: str) -> tuple[Any, tuple[str, str]]:
-    """An IAM user with keys in one moto account: moto then maps every call with those keys to that account."""
-    bootstrap = session("AKIABOOTSTRAP", "x")
-
-    def in_account(request: Any, **_: Any) -> None:
-        request.headers["x-moto-account-id"] = account
-
-    bootstrap.events.register("before-sign", in_account)
-    iam = bootstrap.client("iam")
-    iam.create_user(UserName="admin")
-    key = iam.create_access_key(UserName="admin")["AccessKey"]
-    keys = (key["AccessKeyId"], key["SecretAccessKey"])
-    return session(*keys), keys
-
-
-def escaped_policy(policy: Mapping[str, Any]) -> str:
-    """A resource policy as API Gateway returns it: execute-api:/ expanded, quotes and slashes backslash-escaped."""
-    expanded = expand_execute_api_resources(policy, region=REGION, account=PROVIDER, api_id=API_ID)
-    return json.dumps(json.dumps(expanded, separators=(",", ":")))[1:-1].replace("/", "\\/")
-
-
-def _stack(session: Any, name: str, rendered: Rendered, resources: Mapping[str, Any]) -> None:
-    """A stack with the rendered parameters and outputs (the real templates need SAM and packaging moto lacks)."""
-    parameters = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in rendered.parameters.items()}
-    template = {
-        "Parameters": {k: {"Type": "String"} for k in parameters},
-        "Resources": dict(resources),
-        "Outputs": {k: {"Value": str(v)} for k, v in rendered.outputs.items()},
-    }
-    session.client("cloudformation").create_stack(
-        StackName=name,
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-    )
-
-
-def _permissions(rule: Mapping[str, Any]) -> dict[str, Any]:
-    permission: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
-    for key in ("FromPort", "ToPort"):
-        if key in rule:
-            permission[key] = int(rule[key])
-    if "CidrIp" in rule:
-        permission["IpRanges"] = [{"CidrIp": rule["CidrIp"]}]
-    group = rule.get("SourceSecurityGroupId") or rule.get("DestinationSecurityGroupId")
-    if group:
-        permission["UserIdGroupPairs"] = [{"GroupId": group}]
-    return permission
-
-
-class _Consumer:
-    """Builds the consumer account from the client template."""
-
-    def __init__(self, session: Any, setup: Setup) -> None:
-        self.session, self.setup = session, setup
-        self.ec2 = session.client("ec2")
-        self.groups: dict[str, str] = {}
-        self.endpoints: dict[str, dict[str, Any]] = {}
-
-    def network(self) -> tuple[str, str, str]:
-        vpc = self.ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
-        # vpc-api-client.yaml turns both on; moto's default leaves host names off.
-        self.ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
-        self.ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-        lambda_subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
-        endpoint_subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.2.0/24")["Subnet"]["SubnetId"]
-        return vpc, lambda_subnet, endpoint_subnet
-
-    def parameters(self, vpc: str, lambda_subnet: str, endpoint_subnet: str) -> dict[str, str]:
-        # What deploy-all.sh passes, plus the network the vpc- wrapper would create.
-        return {
-            "pAPIHost": API_HOST,
-            "pAPIPrefix": "/Prod",
-            "pAPIAccountID": PROVIDER,
-            "pAPIRoleARN": ACCESS_ROLE,
-            "pVPCID": vpc,
-            "pLambdaSubnetIDs": lambda_subnet,
-            "pEndpointSubnetIDs": endpoint_subnet,
-            "pDNSServerCIDR": "10.1.0.2/32",
-            **self.setup.client,
-        }
-
-    def render(self, parameters: Mapping[str, str], attributes: Mapping[str, Any]) -> Rendered:
-        physical = {**self.groups, **{k: v.rsplit("/", 1)[-1] for k, v in _NAMES.items()}}
-        physical.update({logical: e["VpcEndpointId"] for logical, e in self.endpoints.items()})
-        return render_template(
-            "api-client/api-client.yaml",
-            parameters,
-            account_id=CONSUMER,
-            region=REGION,
-            stack_name=CLIENT_STACK,
-            physical_ids=physical,
-            attributes={
-                **attributes,
-                **{f"{k}.Arn": v for k, v in _NAMES.items() if ":role/" in v},
-                **{f"{k}.Arn": f"arn:aws:logs:{REGION}:{CONSUMER}:log-group:{k}:*" for k in _CLIENT_LOG_GROUPS},
-            },
-        )
-
-    def security_groups(self, draft: Rendered, vpc: str) -> None:
-        for logical, resource in draft.of_type("AWS::EC2::SecurityGroup").items():
-            description = resource["Properties"]["GroupDescription"]
-            self.groups[logical] = self.ec2.create_security_group(
-                GroupName=logical, Description=description, VpcId=vpc
-            )["GroupId"]
-
-    def endpoints_from(self, draft: Rendered) -> None:
-        for logical, resource in draft.of_type("AWS::EC2::VPCEndpoint").items():
-            props = resource["Properties"]
-            is_api = logical == "rAPIGatewayEndpoint"
-            private_dns = bool(props.get("PrivateDnsEnabled", True))
-            policy = props["PolicyDocument"]
-            if is_api and self.setup.endpoint_private_dns is not None:
-                private_dns = self.setup.endpoint_private_dns
-            if is_api and self.setup.endpoint_policy is not None:
-                policy = self.setup.endpoint_policy
-            self.endpoints[logical] = self.ec2.create_vpc_endpoint(
-                VpcEndpointType="Interface",
-                VpcId=props["VpcId"],
-                ServiceName=props["ServiceName"],
-                SubnetIds=props["SubnetIds"],
-                SecurityGroupIds=props["SecurityGroupIds"],
-                PrivateDnsEnabled=private_dns,
-                PolicyDocument=json.dumps(policy),
-            )["VpcEndpoint"]
-
-    def rules(self, rendered: Rendered) -> None:
-        for logical, resource in rendered.of_type("AWS::EC2::SecurityGroup").items():
-            group, props = self.groups[logical], resource["Properties"]
-            default = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
-            self.ec2.revoke_security_group_egress(GroupId=group, IpPermissions=[default])
-            for rule in props.get("SecurityGroupIngress", []):
-                self.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[_permissions(rule)])
-            for rule in props.get("SecurityGroupEgress", []):
-                self.ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[_permissions(rule)])
-        for resource in rendered.of_type("AWS::EC2::SecurityGroupEgress").values():
-            props = resource["Properties"]
-            self.ec2.authorize_security_group_egress(GroupId=props["GroupId"], IpPermissions=[_permissions(props)])
-
-    def identities(self, rendered: Rendered) -> None:
-        iam, lam = self.session.client("iam"), self.session.client("lambda")
-        for logical, resource in rendered.of_type("AWS::IAM::Role").items():
-            props, name = resource["Properties"], _NAMES[logical].rsplit("/", 1)[-1]
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))
-            for policy in props.get("Policies", []):
-                iam.put_role_policy(
-                    RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
-                )
-        for logical, resource in rendered.of_type("AWS::Lambda::Function").items():
-            props = resource["Properties"]
-            lam.create_function(
-                FunctionName=_NAMES[logical],
-                Runtime=MOTO_RUNTIME,
-                Role=props["Role"],
-                Handler=props["Handler"],
-                Code={"ZipFile": _zip()},
-                Environment=props["Environment"],
-                VpcConfig=props["VpcConfig"],
-            )
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("client/__init__.py", "")
-    return buffer.getvalue()
-
-
-def _build_consumer(session: Any, setup: Setup) -> tuple[Rendered, str, str]:
-    side = _Consumer(session, setup)
-    vpc, lambda_subnet, endpoint_subnet = side.network()
-    parameters = side.parameters(vpc, lambda_subnet, endpoint_subnet)
-    draft = side.render(parameters, {})
-    side.security_groups(draft, vpc)
-    draft = side.render(parameters, {f"{k}.GroupId": v for k, v in side.groups.items()})
-    side.endpoints_from(draft)
-    api_endpoint = side.endpoints["rAPIGatewayEndpoint"]
-    dns_entries = [f"{e['HostedZoneId']}:{e['DnsName']}" for e in api_endpoint["DnsEntries"]]
-    attributes = {f"{k}.GroupId": v for k, v in side.groups.items()}
-    attributes["rAPIGatewayEndpoint.DnsEntries"] = dns_entries
-    rendered = side.render(parameters, attributes)
-    side.rules(rendered)
-    side.identities(rendered)
-    log_group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": f"{CLIENT_STACK}-direct-logs"}}
-    _stack(session, CLIENT_STACK, rendered, {"rPythonDirectAuthClientLogGroup": log_group})
-    return rendered, vpc, api_endpoint["VpcEndpointId"]
-
-
-def _build_provider(session: Any, setup: Setup, vpce_id: str) -> Rendered:
-    parameters = {
-        # What deploy-all.sh's step 7 passes.
-        "pTrustedPrincipals": CONSUMER,
-        "pAPIAccessList": DIRECT_ROLE,
-        "pAllowedVPCEndpoints": vpce_id,
-        **setup.backend,
-    }
-    rendered = render_template(
-        "api-backend/api-backend.yaml",
-        parameters,
-        account_id=PROVIDER,
-        region=REGION,
-        stack_name=BACKEND_STACK,
-        physical_ids={
-            "BackendApi": API_ID,
-            "ApiAccessRole": ACCESS_ROLE.rsplit("/", 1)[-1],
-            "ApiAccessLogGroup": ACCESS_LOG_GROUP,
-        },
-        attributes={"ApiAccessRole.Arn": ACCESS_ROLE},
-    )
-    iam, apigw = session.client("iam"), session.client("apigateway")
-    role = rendered.resources["ApiAccessRole"]["Properties"]
-    name = ACCESS_ROLE.rsplit("/", 1)[-1]
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(role["AssumeRolePolicyDocument"]))
-    access = rendered.resources["ApiAccessPolicy"]["Properties"]
-    iam.put_role_policy(
-        RoleName=name, PolicyName=access["PolicyName"], PolicyDocument=json.dumps(access["PolicyDocument"])
-    )
-    api = rendered.resources["BackendApi"]["Properties"]
-    config = api["EndpointConfiguration"]
-    apigw.create_rest_api(
-        name=api["Name"],
-        tags={"_custom_id_": API_ID},
-        policy=escaped_policy(api["Body"]["x-amazon-apigateway-policy"]),
-        endpointConfiguration={"types": config["Types"], "vpcEndpointIds": config.get("VpcEndpointIds", [])},
-    )
-    log_group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": ACCESS_LOG_GROUP}}
-    _stack(session, BACKEND_STACK, rendered, {"ApiAccessLogGroup": log_group})
-    deploy(session, rendered.resources["BackendApiStage"]["Properties"]["StageName"])
-    return rendered
-
-
-def deploy(session: Any, stage: str) -> None:
-    """What CloudFormation does after it creates or updates the API: one method, then a deployment of the stage."""
-    apigw = session.client("apigateway")
-    root = apigw.get_rest_api(restApiId=API_ID)["rootResourceId"]
-    methods = apigw.get_resource(restApiId=API_ID, resourceId=root).get("resourceMethods", {})
-    if "GET" not in methods:
-        apigw.put_method(restApiId=API_ID, resourceId=root, httpMethod="GET", authorizationType="AWS_IAM")
-        apigw.put_integration(restApiId=API_ID, resourceId=root, httpMethod="GET", type="MOCK")
-    apigw.create_deployment(restApiId=API_ID, stageName=stage)
-
-
-def build_world(setup: Setup | None = None) -> World:
-    """Both accounts as deploy-all.sh leaves them, changed as `setup` says (call inside mock_aws)."""
-    setup = setup or Setup()
-    consumer, consumer_keys = _admin_session(CONSUMER)
-    provider, provider_keys = _admin_session(PROVIDER)
-    client, vpc_id, vpce_id = _build_consumer(consumer, setup)
-    backend = _build_provider(provider, setup, vpce_id)
-    return World(
-        consumer=consumer,
-        provider=provider,
-        consumer_keys=consumer_keys,
-        provider_keys=provider_keys,
-        vpc_id=vpc_id,
-        vpce_id=vpce_id,
-        backend=backend,
-        client=client,
-    )
-
-
-def endpoint_policy_for(api_host: str) -> Mapping[str, Any]:
-    """The execute-api endpoint policy the client template writes for another API host."""
-    rendered = render_template(
-        "api-client/api-client.yaml",
-        {
-            "pAPIHost": api_host,
-            "pAPIAccountID": PROVIDER,
-            "pVPCID": "vpc-0123456789abcdef0",
-            "pLambdaSubnetIDs": "subnet-0123456789abcdef0",
-            "pEndpointSubnetIDs": "subnet-0123456789abcdef0",
-            "pDNSServerCIDR": "10.1.0.2/32",
-        },
-        account_id=CONSUMER,
-        region=REGION,
-    )
-    return rendered.resources["rAPIGatewayEndpoint"]["Properties"]["PolicyDocument"]
+__all__ = [
+    "ACCESS_LOG_GROUP",
+    "ACCESS_ROLE",
+    "API_HOST",
+    "API_ID",
+    "BACKEND_STACK",
+    "CLIENT_STACK",
+    "CONSUMER",
+    "DIRECT_FUNCTION",
+    "DIRECT_ROLE",
+    "OTHER_API_ID",
+    "PROVIDER",
+    "REGION",
+    "Setup",
+    "World",
+    "build_world",
+    "endpoint_policy_for",
+    "escaped_policy",
+]
