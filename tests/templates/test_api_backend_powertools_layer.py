@@ -97,3 +97,22 @@ def test_vpc_template_passes_each_powertools_form_to_the_nested_stack_unresolved
 
     # THEN the child receives the value as given (it resolves a name itself)
     assert passed == value
+
+
+def sam_local_layers(template: Path, overrides: dict[str, str]) -> list[str]:
+    """The layers `sam local invoke` would download for the backend function (SAM CLI's own template reader)."""
+    from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides=overrides)
+    function = SamFunctionProvider(stacks).get("BackendFunction")
+    assert function is not None
+    return [layer.arn for layer in function.layers]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(PINNED, [PINNED]), ("None", [])])
+def test_sam_local_invoke_takes_a_layer_arn_or_none_from_parameter_overrides(value, expected):
+    # GIVEN sam local invoke, which cannot resolve SSM (aws-sam-cli#2743), given the layer ARN or None by override
+    # WHEN SAM CLI reads the backend function's layers
+    # THEN it uses the ARN as is, and no layer at all for None
+    assert sam_local_layers(BACKEND, {"pPowertoolsLayerArn": value}) == expected
