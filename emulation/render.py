@@ -120,7 +120,9 @@ def render_template(
     else:
         transformed = source
     store = public_ssm_parameters(region) if ssm_parameters is None else dict(ssm_parameters)
-    resolver = _Resolver(transformed, values, pseudo, dict(physical_ids or {}), dict(attributes or {}), store)
+    resolver = _Resolver(
+        transformed, values, pseudo, dict(physical_ids or {}), dict(attributes or {}), ssm_parameters=store
+    )
     resolver.check_rules()
     return Rendered(
         parameters=values,
@@ -248,6 +250,7 @@ class _Resolver:
         pseudo: dict[str, Any],
         physical_ids: dict[str, str],
         attributes: dict[str, Any],
+        *,
         ssm_parameters: dict[str, str],
     ) -> None:
         self.template = template

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
 from emulation.render import ParameterError, RenderError, render_template
 
@@ -101,9 +103,6 @@ def test_vpc_template_passes_each_powertools_form_to_the_nested_stack_unresolved
 
 def sam_local_layers(template: Path, overrides: dict[str, str]) -> list[str]:
     """The layers `sam local invoke` would download for the backend function (SAM CLI's own template reader)."""
-    from samcli.lib.providers.sam_function_provider import SamFunctionProvider
-    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
-
     stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides=overrides)
     function = SamFunctionProvider(stacks).get("BackendFunction")
     assert function is not None

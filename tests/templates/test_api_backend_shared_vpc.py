@@ -1,4 +1,4 @@
-"""api-backend.yaml in an existing (shared) VPC: no DynamoDB endpoint unless asked for, since its policy binds everyone."""
+"""api-backend.yaml in an existing (shared) VPC: no DynamoDB endpoint unless asked for (its policy binds everyone)."""
 
 from __future__ import annotations
 

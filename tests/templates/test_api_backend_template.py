@@ -63,7 +63,11 @@ COMBINATIONS: dict[str, dict[str, str]] = {
     "org": {"pAllowedOrgID": "o-a1b2c3d4e5"},
     "waf-off": {"pEnableWAF": "No"},
     "account-role-off": {"pAPIGatewayAccountRole": "No"},
-    "vpc-endpoint-route-table": {**VPC, "pCreateDDBEndpoint": "Yes", "pLambdaSubnetRouteTable": "rtb-0a1b2c3d4e5f60718"},
+    "vpc-endpoint-route-table": {
+        **VPC,
+        "pCreateDDBEndpoint": "Yes",
+        "pLambdaSubnetRouteTable": "rtb-0a1b2c3d4e5f60718",
+    },
     "vpc-endpoint-no-route-table": {**VPC, "pCreateDDBEndpoint": "Yes"},
     "vpc-no-endpoint": {**VPC, "pCreateDDBEndpoint": "No"},
     "vpc-no-endpoint-route-table-ignored": {
