@@ -24,7 +24,15 @@ from cfnlint.decode import decode_str
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-__all__ = ["ParameterError", "RenderError", "Rendered", "load_template", "partition_of", "render_template"]
+__all__ = [
+    "ParameterError",
+    "RenderError",
+    "Rendered",
+    "load_template",
+    "partition_of",
+    "public_ssm_parameters",
+    "render_template",
+]
 
 _NO_VALUE = object()
 # The translator logs a warning per transform about feature toggles it was not given; it is not actionable here.
@@ -32,6 +40,13 @@ logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(loggin
 # It also warns, from a destructor, about translation metrics that nobody publishes offline.
 logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")
+# CloudFormation's dynamic references: {{resolve:service:key}}; ssm keys may end in :version.
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:([a-z-]+):([^}]+)\}\}")
+
+# The public parameter AWS publishes the latest Powertools for AWS Lambda (Python) layer under, and the layer
+# version its value names offline (any published version has this shape).
+POWERTOOLS_SSM_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
+POWERTOOLS_LAYER_VERSION = 18
 
 # Managed policies SAM may be asked to resolve by name; the real loader would ask IAM.
 _MANAGED_POLICIES = {
@@ -89,8 +104,14 @@ def render_template(
     stack_name: str = "stack",
     physical_ids: Mapping[str, str] | None = None,
     attributes: Mapping[str, Any] | None = None,
+    ssm_parameters: Mapping[str, str] | None = None,
 ) -> Rendered:
-    """Transform a SAM template and resolve it for one parameter set; see the module docstring."""
+    """Transform a SAM template and resolve it for one parameter set; see the module docstring.
+
+    ``ssm_parameters`` is the account's Parameter Store in the region, read by ``{{resolve:ssm:NAME}}`` dynamic
+    references; by default it holds what AWS publishes there (``public_ssm_parameters``). Parameters typed
+    ``AWS::SSM::Parameter::Value<...>`` are taken as given: callers pass the value CloudFormation would resolve.
+    """
     source = load_template(template) if isinstance(template, str | Path) else copy.deepcopy(dict(template))
     values = _parameter_values(source.get("Parameters", {}), dict(parameters or {}))
     pseudo = _pseudo_parameters(account_id, region, stack_name)
@@ -98,7 +119,10 @@ def render_template(
         transformed = _sam_transform(_as_packaged(source, region), {**values, **pseudo}, region)
     else:
         transformed = source
-    resolver = _Resolver(transformed, values, pseudo, dict(physical_ids or {}), dict(attributes or {}))
+    store = public_ssm_parameters(region) if ssm_parameters is None else dict(ssm_parameters)
+    resolver = _Resolver(
+        transformed, values, pseudo, dict(physical_ids or {}), dict(attributes or {}), ssm_parameters=store
+    )
     resolver.check_rules()
     return Rendered(
         parameters=values,
@@ -112,6 +136,15 @@ def render_template(
 def partition_of(region: str) -> str:
     """The partition a region belongs to (what AWS::Partition resolves to there)."""
     return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+def public_ssm_parameters(region: str) -> dict[str, str]:
+    """The public SSM parameters the templates read by default, as AWS publishes them in a region."""
+    layer = (
+        f"arn:{partition_of(region)}:lambda:{region}:017000801446:layer:"
+        f"AWSLambdaPowertoolsPythonV3-python314-arm64:{POWERTOOLS_LAYER_VERSION}"
+    )
+    return {POWERTOOLS_SSM_PARAMETER: layer}
 
 
 def _pseudo_parameters(account_id: str, region: str, stack_name: str) -> dict[str, Any]:
@@ -217,8 +250,11 @@ class _Resolver:
         pseudo: dict[str, Any],
         physical_ids: dict[str, str],
         attributes: dict[str, Any],
+        *,
+        ssm_parameters: dict[str, str],
     ) -> None:
         self.template = template
+        self.ssm_parameters = ssm_parameters
         self.refs = {**values, **pseudo}
         self.region = pseudo["AWS::Region"]
         self.physical_ids = physical_ids
@@ -287,10 +323,32 @@ class _Resolver:
     # --- core -----------------------------------------------------------------------------------------------
     def _resolve_in(self, node: Any, where: str) -> Any:
         try:
-            value = self.resolve(node)
+            value = self._dereference(self.resolve(node))
         except RenderError as error:
             raise RenderError(f"{where}: {error}") from None
         return None if value is _NO_VALUE else value
+
+    def _dereference(self, value: Any) -> Any:
+        """Replace dynamic references, which CloudFormation resolves after every intrinsic function."""
+        if isinstance(value, dict):
+            return {k: self._dereference(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._dereference(v) for v in value]
+        if isinstance(value, str) and "{{resolve:" in value:
+            return _DYNAMIC_REFERENCE.sub(self._dynamic_reference, value)
+        return value
+
+    def _dynamic_reference(self, match: re.Match[str]) -> str:
+        service, key = match.groups()
+        if service != "ssm":
+            raise RenderError(f"unsupported dynamic reference {match.group(0)}")
+        name = re.sub(r":\d+$", "", key)  # a trailing :N pins a parameter version; the store keeps one
+        if name not in self.ssm_parameters:
+            raise RenderError(
+                f"{match.group(0)}: SSM parameter {name} does not exist in {self.region} (CloudFormation cannot "
+                "resolve the dynamic reference, so the stack fails to deploy)"
+            )
+        return self.ssm_parameters[name]
 
     def resolve(self, node: Any) -> Any:
         """Resolve intrinsics in a node; AWS::NoValue entries disappear from dicts and lists."""

@@ -13,7 +13,14 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 
 from backend import validation
-from emulation.render import ParameterError, Rendered, load_template, render_template
+from emulation.render import (
+    POWERTOOLS_SSM_PARAMETER,
+    ParameterError,
+    Rendered,
+    load_template,
+    public_ssm_parameters,
+    render_template,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = [ROOT / "api-backend" / "api-backend.yaml", ROOT / "api-backend" / "vpc-api-backend.yaml"]
@@ -56,8 +63,12 @@ COMBINATIONS: dict[str, dict[str, str]] = {
     "org": {"pAllowedOrgID": "o-a1b2c3d4e5"},
     "waf-off": {"pEnableWAF": "No"},
     "account-role-off": {"pAPIGatewayAccountRole": "No"},
-    "vpc-endpoint-route-table": {**VPC, "pLambdaSubnetRouteTable": "rtb-0a1b2c3d4e5f60718"},
-    "vpc-endpoint-no-route-table": dict(VPC),
+    "vpc-endpoint-route-table": {
+        **VPC,
+        "pCreateDDBEndpoint": "Yes",
+        "pLambdaSubnetRouteTable": "rtb-0a1b2c3d4e5f60718",
+    },
+    "vpc-endpoint-no-route-table": {**VPC, "pCreateDDBEndpoint": "Yes"},
     "vpc-no-endpoint": {**VPC, "pCreateDDBEndpoint": "No"},
     "vpc-no-endpoint-route-table-ignored": {
         **VPC,
@@ -269,11 +280,11 @@ def test_render_combination_functions_are_python314_on_arm64(combination):
     # WHEN the runtime settings are read
     settings = {name: (f["Properties"]["Runtime"], f["Properties"]["Architectures"]) for name, f in functions.items()}
 
-    # THEN the one backend function runs python3.14 on arm64 with tracing and the Powertools layer
+    # THEN the one backend function runs python3.14 on arm64 with tracing and the Powertools layer AWS publishes
     assert settings == {"BackendFunction": ("python3.14", ["arm64"])}
     function = functions["BackendFunction"]["Properties"]
     assert function["TracingConfig"] == {"Mode": "Active"}
-    assert function["Layers"] == ["/aws/service/powertools/python/arm64/python3.14/latest"]
+    assert function["Layers"] == [public_ssm_parameters(REGION)[POWERTOOLS_SSM_PARAMETER]]
     assert function["Handler"] == "backend.app.handler"
 
 
@@ -321,7 +332,7 @@ def test_render_combination_optional_resources_follow_parameters(combination):
         "ApiGatewayAccount": parameters.get("pAPIGatewayAccountRole", "Yes") == "Yes",
         "ApiGatewayCloudWatchRole": parameters.get("pAPIGatewayAccountRole", "Yes") == "Yes",
         "BackendSecurityGroup": "pVPCID" in parameters,
-        "DynamoDBEndpoint": "pVPCID" in parameters and parameters.get("pCreateDDBEndpoint", "Yes") == "Yes",
+        "DynamoDBEndpoint": "pVPCID" in parameters and parameters.get("pCreateDDBEndpoint", "No") == "Yes",
     }
 
     # THEN each exists exactly when its parameters ask for it
@@ -465,7 +476,7 @@ def test_render_defaults_waf_has_managed_groups_and_rate_rule_on_the_stage():
     managed = [r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Rules"] if "OverrideAction" in r]
     assert managed == ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
     rate = [r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
-    assert rate == [{"Limit": "1000", "AggregateKeyType": "IP"}]
+    assert rate == [{"Limit": "20000", "EvaluationWindowSec": 300, "AggregateKeyType": "IP"}]
     assert association["ResourceArn"] == f"arn:aws:apigateway:{REGION}::/restapis/{API_ID}/stages/Prod"
 
 
