@@ -119,7 +119,7 @@ SPECS: dict[str, TemplateSpec] = {
             "pCreateSTSEndpoint": ["Yes", "No"],
             "pEnablePrivateDNS": ["True", "False"],
             "pDNSServerCIDR": ["10.1.0.2/32"],
-            "pPowertoolsLayerArn": [LAYER_ARN],
+            "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
         },
     ),
     "api-client/vpc-api-client.yaml": TemplateSpec(
@@ -136,7 +136,7 @@ SPECS: dict[str, TemplateSpec] = {
             "pAvailabilityZones": ["", "us-east-1a,us-east-1b,us-east-1c"],
             "pCreateSTSEndpoint": ["Yes", "No"],
             "pEnablePrivateDNS": ["True", "False"],
-            "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest"],
+            "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
         },
     ),
 }

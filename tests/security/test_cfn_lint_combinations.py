@@ -76,9 +76,10 @@ def test_combinations_every_group_assignment_appears_in_some_parameter_set() -> 
         for assignment in assignments
         if not any(all(s[k] == v for k, v in assignment.items()) for s in plan.parameter_sets)
     ]
-    # THEN none is missing: the role, STS, private DNS and account choices appear in all 16 combinations
+    # THEN none is missing: the role, STS, private DNS, account and Powertools-layer (name, ARN, None) choices appear
+    # in all 16 x 3 combinations
     assert missing == []
-    assert len(plan.parameter_sets) == 16
+    assert len(plan.parameter_sets) == 48
 
 
 def test_combinations_rejected_parameter_values_are_not_rendered() -> None:
