@@ -422,8 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(prefix + finding.line())
     exceeded = [(prefix, f) for prefix, f in results if f.over]
     for prefix, finding in exceeded:
+        unit = finding.unit.rstrip("s") if finding.over == 1 else finding.unit
         print(
-            f"quotas.py: {prefix}{finding.item} is {finding.over:,} {finding.unit} over the quota of "
+            f"quotas.py: {prefix}{finding.item} is {finding.over:,} {unit} over the quota of "
             f"{finding.quota:,} {finding.unit}. {finding.advice}",
             file=sys.stderr,
         )
