@@ -173,6 +173,7 @@ main() {
   log_info "consumer '${consumer}': account ${consumer_account}, stack ${client_stack}"
   log_info "provider '${provider}': account ${provider_account}, stack ${backend_stack}"
   log_info "region ${region}"
+  check_deploy_all_quotas "$backend_stack" "$client_stack" "$provider_account" "$consumer_account" "$region"
   if [[ "$consumer_account" == "$provider_account" ]]; then
     log_warn "both profiles are account ${consumer_account}: this works, but same-account IAM evaluation differs from the cross-account case this kit demonstrates (see README)"
   fi

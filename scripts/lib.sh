@@ -14,6 +14,7 @@ REPO_ROOT="$(cd "${LIB_DIR}/.." && pwd)"
 readonly REPO_ROOT
 readonly JSON_TOOL="${LIB_DIR}/awsjson.py"
 readonly BUILD_TOOL="${LIB_DIR}/buildtool.py"
+readonly QUOTAS_TOOL="${LIB_DIR}/quotas.py"
 # Pinned so every sam call ignores a stray samconfig.toml in the caller's directory.
 readonly SAM_CONFIG_FILE="${REPO_ROOT}/samconfig.toml"
 # shellcheck disable=SC2034  # used by the scripts that source this file
@@ -217,6 +218,19 @@ caller_account() {
   fi
   [[ "$account" =~ ^[0-9]{12}$ ]] || die "profile '${profile}': unexpected account id '${account}'"
   printf '%s\n' "$account"
+}
+
+# Size quotas (docs/quotas.md) of what deploy-all.sh will send, measured before any bucket or stack is touched.
+check_deploy_all_quotas() {
+  local backend_stack="$1" client_stack="$2" provider_account="$3" consumer_account="$4" region="$5"
+  local report status=0 line
+  report="$(python3 "$QUOTAS_TOOL" deploy-all --backend-stack "$backend_stack" --client-stack "$client_stack" \
+    --provider-account "$provider_account" --consumer-account "$consumer_account" --region "$region")" || status=$?
+  while IFS= read -r line; do
+    [[ -z "$line" ]] || log_info "$line"
+  done <<<"$report"
+  ((status != 2)) || die "the quota check could not run (${QUOTAS_TOOL} exited 2, reason above)"
+  ((status == 0)) || die "a size quota would be exceeded (reasons above); nothing was deployed. See docs/quotas.md"
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

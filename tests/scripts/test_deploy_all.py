@@ -610,3 +610,32 @@ def test_deploy_all_iam_propagation_failure_twice_exits_with_the_reason(kit: Kit
     assert result.stderr.count(f"CREATE_FAILED: {IAM_NOT_YET}") == 2
     assert "sam deploy of stack private-api-backend failed" in result.stderr
     assert "failed during step [5/8] Deploy provider stack" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Size quotas (docs/quotas.md), checked in step 1
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_deploy_all_preflight_reports_the_quotas_of_both_stacks(first_deploy: Run) -> None:
+    # GIVEN a normal run
+    stdout = first_deploy.result.stdout
+    # WHEN step 1's output is read
+    preflight = stdout[: stdout.index("[2/8]")]
+    # THEN it measured the provider's policies and the consumer's endpoint policy against their quotas
+    assert re.search(rf"{BACKEND_STACK}: API resource policy: [\d,]+ of 8,192 characters", preflight)
+    assert re.search(rf"{BACKEND_STACK}: Access role trust policy: [\d,]+ of 2,048 characters", preflight)
+    assert re.search(rf"{CLIENT_STACK}: execute-api endpoint policy: [\d,]+ of 20,480 characters", preflight)
+
+
+def test_deploy_all_value_over_a_quota_is_refused_before_any_stack_or_bucket_call(kit: Kit) -> None:
+    # GIVEN a region name (the one input without a length bound) that makes pAPIHost longer than 4,096 bytes
+    region = "us-" + "x" * 4100 + "-1"
+    # WHEN deploy-all runs
+    result = kit.run("deploy-all.sh", CONSUMER, PROVIDER, "--region", region)
+    # THEN step 1 refuses, saying which quota and by how much, before any bucket, package or stack call
+    assert result.returncode == 1
+    assert re.search(r"pAPIHost\) is [\d,]+ bytes over the quota of 4,096 bytes", result.stderr)
+    assert "nothing was deployed" in result.stderr
+    assert [c["argv"][:2] for c in kit.calls("aws") if c["argv"][0] != "sts"] == []
+    assert kit.calls("sam") == []
