@@ -95,6 +95,7 @@ main() {
   python3 "$JSON_TOOL" is-json <"$payload_file" || usage_error "--payload must be one JSON document"
 
   local region status outputs="${WORK_DIR}/outputs.json" direct assume failures=0
+  require_profiles "$profile"
   region="$(resolve_region "$region_flag" "$profile")"
   status="$(stack_status "$profile" "$region" "$stack")"
   if [[ "$status" == "NONE" ]]; then

@@ -171,6 +171,27 @@ artifact_bucket_name() {
 # Identity and region
 # ---------------------------------------------------------------------------------------------------------------------
 
+# Stops with the known profiles listed when a profile is not in the AWS CLI's config or credentials files, which
+# the CLI requires for --profile even when credentials come from the environment. One call for all the profiles.
+require_profiles() {
+  local known profile
+  # `aws configure list-profiles` is AWS CLI v2 only; v1 can still tell whether one profile exists.
+  if known="$(aws configure list-profiles 2>/dev/null)"; then
+    for profile in "$@"; do
+      if ! grep -qxF -- "$profile" <<<"$known"; then
+        die "profile '${profile}' does not exist; known profiles: $(printf '%s' "$known" | paste -sd, - | sed 's/,/, /g') (check the spelling, or create it: aws configure --profile ${profile})"
+      fi
+    done
+    return 0
+  fi
+  local err="${WORK_DIR}/profile.err"
+  for profile in "$@"; do
+    if ! aws configure list --profile "$profile" >/dev/null 2>"$err" && grep -q 'could not be found' "$err"; then
+      die "profile '${profile}' does not exist in ~/.aws/config or ~/.aws/credentials (or the files AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE name); check the spelling, or create it: aws configure --profile ${profile}"
+    fi
+  done
+}
+
 # The region the AWS CLI would use for a profile (AWS_REGION, then AWS_DEFAULT_REGION, then the profile's config).
 profile_region() {
   local profile="$1"
@@ -482,6 +503,7 @@ build_main() {
 
   init_script
   require_commands sam python3
+  [[ -z "$profile" ]] || require_profiles "$profile"
   printf '%sBuilding %s%s\n' "$BOLD" "$side" "$RESET"
   build_side "$side" "${positional[0]}" "$profile" "$region"
 }

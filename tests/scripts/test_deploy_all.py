@@ -230,8 +230,7 @@ def test_deploy_all_unknown_profile_exits_1_before_changing_anything(kit: Kit) -
     result = kit.run("deploy-all.sh", CONSUMER, "nope", "--region", "us-east-1")
     # THEN it names the profile and the preflight step, and neither buckets nor stacks are touched
     assert result.returncode == 1
-    assert "profile 'nope' has no working credentials" in result.stderr
-    assert "The config profile (nope) could not be found" in result.stderr
+    assert f"profile 'nope' does not exist; known profiles: {CONSUMER}, {PROVIDER}" in result.stderr
     assert "failed during step [1/8] Preflight" in result.stderr
     assert kit.calls("aws", "s3api") == []
     assert kit.calls("sam") == []
