@@ -16,6 +16,8 @@ readonly CLIENT_TEMPLATE="${REPO_ROOT}/${CLIENT_SIDE}/vpc-${CLIENT_SIDE}-deploy.
 
 # Values read from one stack's outputs and passed to the next stack.
 API_HOST="" API_ROLE="" API_ID="" API_STAGE="" ENDPOINT_ID="" CLIENT_ROLE=""
+# pPowertoolsLayerArn of both stacks, always sent: sam deploy would otherwise keep a previous run's value.
+POWERTOOLS_LAYER="$DEFAULT_POWERTOOLS_LAYER"
 
 usage() {
   cat <<USAGE
@@ -28,6 +30,10 @@ Build, deploy and connect both sides of the private API:
 Options:
   --region REGION       region for both accounts (default: the profiles' region, which must match)
   --stack-prefix NAME   prefix of stack and bucket names (default: ${DEFAULT_STACK_PREFIX})
+  --bundle-powertools   put Powertools into the code zips and deploy without the layer (regions where
+                        Powertools publishes no layer parameter; see docs/regions-and-powertools.md)
+  --powertools-layer V  SSM parameter name or layer version ARN of the Powertools layer
+                        (default: ${DEFAULT_POWERTOOLS_LAYER})
   -h, --help            show this help
 
 Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.
@@ -50,7 +56,7 @@ deploy_provider() {
   local profile="$1" region="$2" stack="$3" bucket="$4" outputs="${WORK_DIR}/provider-outputs.json" prefix_list
   prefix_list="$(dynamodb_prefix_list "$profile" "$region")"
   deploy_stack "$profile" "$region" "$stack" "$BACKEND_TEMPLATE" "$bucket" "$BACKEND_SIDE" \
-    "pDynamoDBPrefixListID=${prefix_list}"
+    "pDynamoDBPrefixListID=${prefix_list}" "pPowertoolsLayerArn=${POWERTOOLS_LAYER}"
   fetch_stack_outputs "$profile" "$region" "$stack" "$outputs"
   API_HOST="$(stack_output "$outputs" APIGatewayFQDN "$stack")"
   API_ROLE="$(stack_output "$outputs" APIAccessRole "$stack")"
@@ -65,7 +71,8 @@ deploy_consumer() {
   local profile="$1" region="$2" stack="$3" bucket="$4" provider_account="$5"
   local outputs="${WORK_DIR}/consumer-outputs.json"
   deploy_stack "$profile" "$region" "$stack" "$CLIENT_TEMPLATE" "$bucket" "$CLIENT_SIDE" \
-    "pAPIHost=${API_HOST}" "pAPIPrefix=/${API_STAGE}" "pAPIAccountID=${provider_account}" "pAPIRoleARN=${API_ROLE}"
+    "pAPIHost=${API_HOST}" "pAPIPrefix=/${API_STAGE}" "pAPIAccountID=${provider_account}" "pAPIRoleARN=${API_ROLE}" \
+    "pPowertoolsLayerArn=${POWERTOOLS_LAYER}"
   fetch_stack_outputs "$profile" "$region" "$stack" "$outputs"
   ENDPOINT_ID="$(stack_output "$outputs" APIGatewayEndpointID "$stack")"
   CLIENT_ROLE="$(stack_output "$outputs" DirectAuthClientRole "$stack")"
@@ -97,7 +104,7 @@ verify_live_stage() {
 }
 
 main() {
-  local region_flag="" prefix="${DEFAULT_STACK_PREFIX}" positional=()
+  local region_flag="" prefix="${DEFAULT_STACK_PREFIX}" layer_flag="" build_flags=() positional=()
   while (($#)); do
     case "$1" in
       -h | --help) usage; exit 0 ;;
@@ -105,6 +112,9 @@ main() {
       --region=*) region_flag="${1#*=}"; shift ;;
       --stack-prefix) require_option_value "$1" "${2-}"; prefix="$2"; shift 2 ;;
       --stack-prefix=*) prefix="${1#*=}"; shift ;;
+      --bundle-powertools) build_flags+=(--bundle-powertools); shift ;;
+      --powertools-layer) require_option_value "$1" "${2-}"; layer_flag="$2"; shift 2 ;;
+      --powertools-layer=*) layer_flag="${1#*=}"; shift ;;
       -*) usage_error "unknown option: $1" ;;
       *) positional+=("$1"); shift ;;
     esac
@@ -112,6 +122,13 @@ main() {
   ((${#positional[@]} == 2)) || usage_error "expected two arguments: <consumer-profile> <provider-profile>"
   validate_stack_prefix "$prefix"
   [[ -z "$region_flag" ]] || validate_region "$region_flag"
+  if ((${#build_flags[@]})); then
+    [[ -z "$layer_flag" ]] || usage_error "pass either --bundle-powertools or --powertools-layer, not both"
+    POWERTOOLS_LAYER="None"
+  elif [[ -n "$layer_flag" ]]; then
+    validate_powertools_layer "$layer_flag"
+    POWERTOOLS_LAYER="$layer_flag"
+  fi
   local consumer="${positional[0]}" provider="${positional[1]}"
   local backend_stack client_stack
   backend_stack="$(backend_stack_name "$prefix")"
@@ -128,6 +145,7 @@ main() {
   log_info "consumer '${consumer}': account ${consumer_account}, stack ${client_stack}"
   log_info "provider '${provider}': account ${provider_account}, stack ${backend_stack}"
   log_info "region ${region}"
+  check_powertools_layer "$POWERTOOLS_LAYER" "$provider" "$region"
   if [[ "$consumer_account" == "$provider_account" ]]; then
     log_warn "both profiles are account ${consumer_account}: this works, but same-account IAM evaluation differs from the cross-account case this kit demonstrates (see README)"
   fi
@@ -140,10 +158,12 @@ main() {
   ensure_artifact_bucket "$consumer" "$region" "$consumer_bucket" "$consumer_account"
 
   log_step 3 "$TOTAL_STEPS" "Build and package ${BACKEND_SIDE}"
-  "${SCRIPT_DIR}/build-backend.sh" --profile "$provider" --region "$region" "$provider_bucket"
+  "${SCRIPT_DIR}/build-backend.sh" --profile "$provider" --region "$region" ${build_flags[@]+"${build_flags[@]}"} \
+    "$provider_bucket"
 
   log_step 4 "$TOTAL_STEPS" "Build and package ${CLIENT_SIDE}"
-  "${SCRIPT_DIR}/build-client.sh" --profile "$consumer" --region "$region" "$consumer_bucket"
+  "${SCRIPT_DIR}/build-client.sh" --profile "$consumer" --region "$region" ${build_flags[@]+"${build_flags[@]}"} \
+    "$consumer_bucket"
 
   log_step 5 "$TOTAL_STEPS" "Deploy provider stack ${backend_stack} (account ${provider_account})"
   deploy_provider "$provider" "$region" "$backend_stack" "$provider_bucket"

@@ -21,6 +21,10 @@ readonly DEFAULT_STACK_PREFIX="private-api" BACKEND_SIDE="api-backend" CLIENT_SI
 # Lambda target of every function: wheels are cross-installed for it, never for the build host.
 readonly LAMBDA_PYTHON_VERSION="3.14"
 readonly LAMBDA_PLATFORM="manylinux2014_aarch64"
+# Powertools: the public layer's SSM parameter (the templates' default), or None when the zips carry it.
+# shellcheck disable=SC2034  # used by deploy-all.sh
+readonly DEFAULT_POWERTOOLS_LAYER="/aws/service/powertools/python/arm64/python3.14/latest"
+readonly POWERTOOLS_REQUIREMENTS="${REPO_ROOT}/requirements-powertools.txt"
 SAM_CAPABILITIES=(CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND)
 readonly SAM_CAPABILITIES
 # Stack events this much older than the step's start are from an earlier run; the slack absorbs clock skew.
@@ -223,6 +227,46 @@ resolve_region() {
     fi
   done
   printf '%s\n' "$first_region"
+}
+
+# An SSM parameter name or a Lambda layer version ARN (what pPowertoolsLayerArn accepts besides None).
+validate_powertools_layer() {
+  local value="$1"
+  if [[ ! "$value" =~ ^(/[A-Za-z0-9_./-]+|arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+)$ ]]; then
+    usage_error "invalid --powertools-layer '${value}': an SSM parameter name (/...) or a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION); for no layer use --bundle-powertools"
+  fi
+}
+
+# Fails before any stack operation when the functions' Powertools layer cannot exist in the region.
+check_powertools_layer() {
+  local layer="$1" profile="$2" region="$3" err="${WORK_DIR}/ssm.err" value layer_region
+  local fix="rerun with --bundle-powertools (Powertools goes into the code zips), or with --powertools-layer <ARN of a Powertools layer published in ${region}>; see docs/regions-and-powertools.md"
+  case "$layer" in
+    None)
+      log_info "Powertools: bundled into the code zips, no layer"
+      return 0
+      ;;
+    arn:*)
+      layer_region="$(cut -d: -f4 <<<"$layer")"
+      # Lambda attaches only layers of the function's own region.
+      [[ "$layer_region" == "$region" ]] || die "Powertools layer ${layer} is in ${layer_region}, not ${region}; ${fix}"
+      log_info "Powertools layer ${layer}"
+      return 0
+      ;;
+    *) ;;
+  esac
+  if value="$(aws ssm get-parameter --name "$layer" --profile "$profile" --region "$region" \
+    --query Parameter.Value --output text 2>"$err")"; then
+    log_info "Powertools layer ${value} (SSM parameter ${layer})"
+  elif grep -q 'ParameterNotFound' "$err"; then
+    die "SSM parameter ${layer} does not exist in ${region} (Powertools publishes its layer parameters only in the regions of its release workflow); ${fix}"
+  elif grep -Eq 'AccessDenied|not authorized' "$err"; then
+    die "cannot check SSM parameter ${layer} in ${region}: access denied for profile '${profile}' (CloudFormation reads it with the deploying credentials, which need ssm:GetParameters): $(tr '\n' ' ' <"$err")"
+  elif grep -Eq 'Could not connect|Connect timeout|Read timeout' "$err"; then
+    die "could not connect to SSM in ${region} to check parameter ${layer} (network, proxy, or a region not enabled for the account): $(tr '\n' ' ' <"$err")"
+  else
+    die "cannot check SSM parameter ${layer} in ${region}: $(tr '\n' ' ' <"$err")"
+  fi
 }
 
 # Account id behind a profile; proves the credentials work before anything is changed.
@@ -428,7 +472,7 @@ install_requirements() {
 
 # Stages code + dependencies, zips them reproducibly and packages both templates of one side.
 build_side() {
-  local side="$1" bucket="$2" profile="$3" region="$4"
+  local side="$1" bucket="$2" profile="$3" region="$4" bundle_powertools="${5:-false}"
   local side_dir="${REPO_ROOT}/${side}" build_dir="${REPO_ROOT}/build/${side}"
   local stage_dir="${REPO_ROOT}/build/${side}/stage" zip_name="${side}-code.zip"
   local template sam_args=()
@@ -446,6 +490,10 @@ build_side() {
   rm -rf "$build_dir"
   mkdir -p "$stage_dir"
   install_requirements "${side_dir}/src/requirements.txt" "$stage_dir"
+  if [[ "$bundle_powertools" == "true" ]]; then
+    # For regions without the public layer: the functions then run with pPowertoolsLayerArn=None.
+    install_requirements "$POWERTOOLS_REQUIREMENTS" "$stage_dir"
+  fi
   python3 "$BUILD_TOOL" stage --src "${side_dir}/src" --dest "$stage_dir"
   python3 "$BUILD_TOOL" zip --src "$stage_dir" --out "${build_dir}/${zip_name}"
   # Build copies of the templates point CodeUri at the zip; the vpc- template's relative
@@ -466,7 +514,7 @@ build_side() {
 build_usage() {
   local side="$1" role="$2"
   cat <<USAGE
-Usage: $(basename "$0") [--profile PROFILE] [--region REGION] <s3-bucket>
+Usage: $(basename "$0") [--profile PROFILE] [--region REGION] [--bundle-powertools] <s3-bucket>
 
 Build and package the ${role} (${side}) for deployment.
 Writes ${side}/${side}-deploy.yaml and ${side}/vpc-${side}-deploy.yaml; the code zip and the nested
@@ -475,6 +523,8 @@ template are uploaded to <s3-bucket>, which must be in the region you deploy to.
 Options:
   --profile PROFILE   AWS CLI profile for the upload (default: the CLI's default credentials)
   --region REGION     region of the bucket (default: the profile's region)
+  --bundle-powertools put Powertools (pinned in requirements-powertools.txt) into the code zip, for a
+                      deploy with pPowertoolsLayerArn=None where the public layer is not published
   -h, --help          show this help
 
 Environment:
@@ -484,7 +534,7 @@ USAGE
 
 # Shared main of build-backend.sh and build-client.sh (each defines usage() with build_usage).
 build_main() {
-  local side="$1" profile="" region="" positional=()
+  local side="$1" profile="" region="" bundle_powertools="false" positional=()
   shift
   while (($#)); do
     case "$1" in
@@ -493,6 +543,7 @@ build_main() {
       --profile=*) profile="${1#*=}"; shift ;;
       --region) require_option_value "$1" "${2-}"; region="$2"; shift 2 ;;
       --region=*) region="${1#*=}"; shift ;;
+      --bundle-powertools) bundle_powertools="true"; shift ;;
       -*) usage_error "unknown option: $1" ;;
       *) positional+=("$1"); shift ;;
     esac
@@ -505,5 +556,5 @@ build_main() {
   require_commands sam python3
   [[ -z "$profile" ]] || require_profiles "$profile"
   printf '%sBuilding %s%s\n' "$BOLD" "$side" "$RESET"
-  build_side "$side" "${positional[0]}" "$profile" "$region"
+  build_side "$side" "${positional[0]}" "$profile" "$region" "$bundle_powertools"
 }

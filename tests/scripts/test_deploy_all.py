@@ -26,6 +26,8 @@ from tests.scripts.helpers import (
     make_kit,
 )
 
+POWERTOOLS_LATEST = "/aws/service/powertools/python/arm64/python3.14/latest"
+
 
 def overrides(call: dict[str, Any]) -> dict[str, str]:
     """The --parameter-overrides of a recorded sam deploy call."""
@@ -86,10 +88,13 @@ def test_deploy_all_first_provider_deploy_uses_template_defaults(first_deploy: R
     run = first_deploy
     first = deploys(run)[0]
     # WHEN its parameters are inspected
-    # THEN it overrides only the required DynamoDB prefix list, looked up in the provider account and region
-    # (defaults on create, previous values on a re-run), with the vpc- packaged template
+    # THEN it overrides only the required DynamoDB prefix list, looked up in the provider account and region, and the
+    # Powertools layer (defaults on create, previous values on a re-run), with the vpc- packaged template
     [lookup] = run.calls("aws", "ec2", "describe-managed-prefix-lists")
-    assert overrides(first) == {"pDynamoDBPrefixListID": prefix_list_id("us-east-1", "dynamodb")}
+    assert overrides(first) == {
+        "pDynamoDBPrefixListID": prefix_list_id("us-east-1", "dynamodb"),
+        "pPowertoolsLayerArn": POWERTOOLS_LATEST,
+    }
     assert (lookup["profile"], lookup["region"]) == (PROVIDER, "us-east-1")
     assert first["argv"][first["argv"].index("--template-file") + 1].endswith("api-backend/vpc-api-backend-deploy.yaml")
 
@@ -105,6 +110,7 @@ def test_deploy_all_provider_outputs_reach_consumer_parameters(first_deploy: Run
         "pAPIPrefix": "/Prod",
         "pAPIAccountID": PROVIDER_ACCOUNT,
         "pAPIRoleARN": API_ROLE,
+        "pPowertoolsLayerArn": POWERTOOLS_LATEST,
     }
     assert consumer["profile"] == CONSUMER
 
@@ -296,7 +302,7 @@ def test_deploy_all_prefix_list_is_the_deploy_regions(eu_v1_deploy: Run) -> None
     # WHEN the provider is first deployed
     first = deploys(eu_v1_deploy)[0]
     # THEN it gets eu-west-1's DynamoDB prefix list, not us-east-1's
-    assert overrides(first) == {"pDynamoDBPrefixListID": prefix_list_id("eu-west-1", "dynamodb")}
+    assert overrides(first)["pDynamoDBPrefixListID"] == prefix_list_id("eu-west-1", "dynamodb")
     assert prefix_list_id("eu-west-1", "dynamodb") != prefix_list_id("us-east-1", "dynamodb")
 
 
