@@ -450,9 +450,11 @@ has_requirements() {
   [[ -f "$file" ]] && grep -Eqv '^[[:space:]]*(#.*)?$' "$file"
 }
 
-# Cross-installs wheels for the Lambda runtime (Python and CPU), never for the machine running the build.
+# Cross-installs wheels for the Lambda runtime (Python and CPU), never for the machine running the build;
+# arguments after the first two go to pip.
 install_requirements() {
   local requirements="$1" target="$2" pip_cmd unpinned
+  shift 2
   if ! has_requirements "$requirements"; then
     log_info "no third-party requirements in ${requirements#"${REPO_ROOT}/"}: nothing to install"
     return 0
@@ -465,7 +467,7 @@ install_requirements() {
   read -r -a pip_cmd <<<"${PIP:-python3 -m pip}"
   "${pip_cmd[@]}" install --requirement "$requirements" --target "$target" \
     --platform "$LAMBDA_PLATFORM" --implementation cp --python-version "$LAMBDA_PYTHON_VERSION" \
-    --only-binary=:all: --no-compile --disable-pip-version-check --no-input --quiet
+    --only-binary=:all: --no-compile --disable-pip-version-check --no-input --quiet ${@+"$@"}
   # Console scripts embed this machine's interpreter path and Lambda never runs them.
   rm -rf "${target:?}/bin"
 }
@@ -491,8 +493,9 @@ build_side() {
   mkdir -p "$stage_dir"
   install_requirements "${side_dir}/src/requirements.txt" "$stage_dir"
   if [[ "$bundle_powertools" == "true" ]]; then
-    # For regions without the public layer: the functions then run with pPowertoolsLayerArn=None.
-    install_requirements "$POWERTOOLS_REQUIREMENTS" "$stage_dir"
+    # For regions without the public layer: the functions then run with pPowertoolsLayerArn=None. --no-deps keeps
+    # out botocore (aws-xray-sdk requires it): a copy in the zip would shadow the runtime's and mismatch its boto3.
+    install_requirements "$POWERTOOLS_REQUIREMENTS" "$stage_dir" --no-deps
   fi
   python3 "$BUILD_TOOL" stage --src "${side_dir}/src" --dest "$stage_dir"
   python3 "$BUILD_TOOL" zip --src "$stage_dir" --out "${build_dir}/${zip_name}"

@@ -170,6 +170,8 @@ def test_build_bundle_powertools_puts_powertools_in_the_zip(kit: Kit) -> None:
     assert result.returncode == 0, result.stderr
     [call] = kit.calls("pip")
     assert call["requirements"][0] == f"aws-lambda-powertools=={pinned_powertools()}"
+    # only the pinned files: botocore, which aws-xray-sdk requires, must stay the runtime's
+    assert "--no-deps" in call["argv"]
     assert call["argv"][call["argv"].index("--target") + 1] == str(kit.root / "build" / "api-backend" / "stage")
     with zipfile.ZipFile(kit.root / "build" / "api-backend" / "api-backend-code.zip") as archive:
         assert "fakedep/__init__.py" in archive.namelist()
