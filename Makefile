@@ -24,7 +24,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt
+$(STAMP): requirements-dev.txt requirements-powertools.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -62,7 +62,7 @@ demo: $(STAMP) ## Run the offline two-account demo
 diagnose-demo: $(STAMP) ## diagnose.sh offline against a broken deployment: make diagnose-demo [CAUSE=name]
 	./diagnose.sh --demo $(CAUSE)
 
-$(BENCH_STAMP): requirements-bench.txt
+$(BENCH_STAMP): requirements-bench.txt requirements-powertools.txt
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements-bench.txt

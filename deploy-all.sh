@@ -19,6 +19,8 @@ readonly CLIENT_TEMPLATE="${REPO_ROOT}/${CLIENT_SIDE}/vpc-${CLIENT_SIDE}-deploy.
 API_HOST="" API_ROLE="" API_ID="" API_STAGE="" ENDPOINT_ID="" CLIENT_ROLE=""
 # Who the provider lets in (pTrustedPrincipals, pAPIAccessList, pAllowedVPCEndpoints) as deployed in step 5.
 GRANT_PRINCIPALS="Nobody" GRANT_ACCESS="None" GRANT_ENDPOINTS="None"
+# pPowertoolsLayerArn of both stacks, always sent: sam deploy would otherwise keep a previous run's value.
+POWERTOOLS_LAYER="$DEFAULT_POWERTOOLS_LAYER"
 
 usage() {
   cat <<USAGE
@@ -31,6 +33,10 @@ Build, deploy and connect both sides of the private API:
 Options:
   --region REGION       region for both accounts (default: the profiles' region, which must match)
   --stack-prefix NAME   prefix of stack and bucket names (default: ${DEFAULT_STACK_PREFIX})
+  --bundle-powertools   put Powertools into the code zips and deploy without the layer (regions where
+                        Powertools publishes no layer parameter; see docs/regions-and-powertools.md)
+  --powertools-layer V  SSM parameter name or layer version ARN of the Powertools layer
+                        (default: ${DEFAULT_POWERTOOLS_LAYER})
   -h, --help            show this help
 
 Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.
@@ -83,7 +89,7 @@ deploy_provider() {
   prefix_list="$(dynamodb_prefix_list "$profile" "$region")"
   deploy_stack "$profile" "$region" "$stack" "$BACKEND_TEMPLATE" "$bucket" "$BACKEND_SIDE" \
     "pDynamoDBPrefixListID=${prefix_list}" "pTrustedPrincipals=${GRANT_PRINCIPALS}" \
-    "pAPIAccessList=${GRANT_ACCESS}" "pAllowedVPCEndpoints=${GRANT_ENDPOINTS}"
+    "pAPIAccessList=${GRANT_ACCESS}" "pAllowedVPCEndpoints=${GRANT_ENDPOINTS}" "pPowertoolsLayerArn=${POWERTOOLS_LAYER}"
   fetch_stack_outputs "$profile" "$region" "$stack" "$outputs"
   API_HOST="$(stack_output "$outputs" APIGatewayFQDN "$stack")"
   API_ROLE="$(stack_output "$outputs" APIAccessRole "$stack")"
@@ -98,7 +104,8 @@ deploy_consumer() {
   local profile="$1" region="$2" stack="$3" bucket="$4" provider_account="$5"
   local outputs="${WORK_DIR}/consumer-outputs.json"
   deploy_stack "$profile" "$region" "$stack" "$CLIENT_TEMPLATE" "$bucket" "$CLIENT_SIDE" \
-    "pAPIHost=${API_HOST}" "pAPIPrefix=/${API_STAGE}" "pAPIAccountID=${provider_account}" "pAPIRoleARN=${API_ROLE}"
+    "pAPIHost=${API_HOST}" "pAPIPrefix=/${API_STAGE}" "pAPIAccountID=${provider_account}" "pAPIRoleARN=${API_ROLE}" \
+    "pPowertoolsLayerArn=${POWERTOOLS_LAYER}"
   fetch_stack_outputs "$profile" "$region" "$stack" "$outputs"
   ENDPOINT_ID="$(stack_output "$outputs" APIGatewayEndpointID "$stack")"
   CLIENT_ROLE="$(stack_output "$outputs" DirectAuthClientRole "$stack")"
@@ -115,7 +122,8 @@ authorize_consumer() {
     return 0
   fi
   deploy_stack "$profile" "$region" "$stack" "$BACKEND_TEMPLATE" "$bucket" "$BACKEND_SIDE" \
-    "pTrustedPrincipals=${consumer_account}" "pAPIAccessList=${CLIENT_ROLE}" "pAllowedVPCEndpoints=${ENDPOINT_ID}"
+    "pTrustedPrincipals=${consumer_account}" "pAPIAccessList=${CLIENT_ROLE}" "pAllowedVPCEndpoints=${ENDPOINT_ID}" \
+    "pPowertoolsLayerArn=${POWERTOOLS_LAYER}"
 }
 
 # The stage must serve a deployment made after the policy changed; AlwaysDeploy on the API makes that so.
@@ -143,7 +151,7 @@ verify_live_stage() {
 }
 
 main() {
-  local region_flag="" prefix="${DEFAULT_STACK_PREFIX}" positional=()
+  local region_flag="" prefix="${DEFAULT_STACK_PREFIX}" layer_flag="" build_flags=() positional=()
   while (($#)); do
     case "$1" in
       -h | --help) usage; exit 0 ;;
@@ -151,6 +159,9 @@ main() {
       --region=*) region_flag="${1#*=}"; shift ;;
       --stack-prefix) require_option_value "$1" "${2-}"; prefix="$2"; shift 2 ;;
       --stack-prefix=*) prefix="${1#*=}"; shift ;;
+      --bundle-powertools) build_flags+=(--bundle-powertools); shift ;;
+      --powertools-layer) require_option_value "$1" "${2-}"; layer_flag="$2"; shift 2 ;;
+      --powertools-layer=*) layer_flag="${1#*=}"; shift ;;
       -*) usage_error "unknown option: $1" ;;
       *) positional+=("$1"); shift ;;
     esac
@@ -158,6 +169,13 @@ main() {
   ((${#positional[@]} == 2)) || usage_error "expected two arguments: <consumer-profile> <provider-profile>"
   validate_stack_prefix "$prefix"
   [[ -z "$region_flag" ]] || validate_region "$region_flag"
+  if ((${#build_flags[@]})); then
+    [[ -z "$layer_flag" ]] || usage_error "pass either --bundle-powertools or --powertools-layer, not both"
+    POWERTOOLS_LAYER="None"
+  elif [[ -n "$layer_flag" ]]; then
+    validate_powertools_layer "$layer_flag"
+    POWERTOOLS_LAYER="$layer_flag"
+  fi
   local consumer="${positional[0]}" provider="${positional[1]}"
   local backend_stack client_stack
   backend_stack="$(backend_stack_name "$prefix")"
@@ -167,6 +185,7 @@ main() {
   log_step 1 "$TOTAL_STEPS" "Preflight: tools, credentials, region"
   require_commands aws sam python3
   local region consumer_account provider_account
+  require_profiles "$consumer" "$provider"
   region="$(resolve_region "$region_flag" "$consumer" "$provider")"
   consumer_account="$(caller_account "$consumer" "$region")"
   provider_account="$(caller_account "$provider" "$region")"
@@ -174,6 +193,7 @@ main() {
   log_info "provider '${provider}': account ${provider_account}, stack ${backend_stack}"
   log_info "region ${region}"
   check_deploy_all_quotas "$backend_stack" "$client_stack" "$provider_account" "$consumer_account" "$region"
+  check_powertools_layer "$POWERTOOLS_LAYER" "$provider" "$region"
   if [[ "$consumer_account" == "$provider_account" ]]; then
     log_warn "both profiles are account ${consumer_account}: this works, but same-account IAM evaluation differs from the cross-account case this kit demonstrates (see README)"
   fi
@@ -186,10 +206,12 @@ main() {
   ensure_artifact_bucket "$consumer" "$region" "$consumer_bucket" "$consumer_account"
 
   log_step 3 "$TOTAL_STEPS" "Build and package ${BACKEND_SIDE}"
-  "${SCRIPT_DIR}/build-backend.sh" --profile "$provider" --region "$region" "$provider_bucket"
+  "${SCRIPT_DIR}/build-backend.sh" --profile "$provider" --region "$region" ${build_flags[@]+"${build_flags[@]}"} \
+    "$provider_bucket"
 
   log_step 4 "$TOTAL_STEPS" "Build and package ${CLIENT_SIDE}"
-  "${SCRIPT_DIR}/build-client.sh" --profile "$consumer" --region "$region" "$consumer_bucket"
+  "${SCRIPT_DIR}/build-client.sh" --profile "$consumer" --region "$region" ${build_flags[@]+"${build_flags[@]}"} \
+    "$consumer_bucket"
 
   log_step 5 "$TOTAL_STEPS" "Deploy provider stack ${backend_stack} (account ${provider_account})"
   read_consumer_grants "$consumer" "$region" "$client_stack" "$consumer_account"

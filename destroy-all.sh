@@ -145,6 +145,7 @@ main() {
   log_step 1 "$TOTAL_STEPS" "Preflight: tools, credentials, region"
   require_commands aws python3
   local region consumer_account provider_account consumer_bucket provider_bucket
+  require_profiles "$consumer" "$provider"
   region="$(resolve_region "$region_flag" "$consumer" "$provider")"
   consumer_account="$(caller_account "$consumer" "$region")"
   provider_account="$(caller_account "$provider" "$region")"

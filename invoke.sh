@@ -11,6 +11,11 @@ source "${SCRIPT_DIR}/scripts/lib.sh"
 readonly DEFAULT_PAYLOAD='{}'
 readonly DIRECT_OUTPUT="PythonDirectAuthClient"
 readonly ASSUME_ROLE_OUTPUT="PythonAssumeRoleClient"
+# The CLI must wait longer than the function can run: on a read timeout it re-sends Invoke, running it again.
+# The margin covers a cold start's init phase (not part of the function timeout) and the network.
+readonly READ_TIMEOUT_MARGIN_SECONDS=60
+# Lambda's largest function timeout: the wait used when a function's own timeout cannot be read.
+readonly LAMBDA_MAX_TIMEOUT_SECONDS=900
 
 usage() {
   cat <<USAGE
@@ -27,14 +32,29 @@ Options:
 USAGE
 }
 
+# Seconds the CLI may wait for one invoke: the function's configured timeout plus a margin.
+invoke_read_timeout() {
+  local profile="$1" region="$2" function_name="$3" err="${WORK_DIR}/configuration.err" timeout
+  if timeout="$(aws lambda get-function-configuration --function-name "$function_name" \
+    --profile "$profile" --region "$region" --query Timeout --output text 2>"$err")" && [[ "$timeout" =~ ^[0-9]+$ ]]; then
+    printf '%s\n' "$((timeout + READ_TIMEOUT_MARGIN_SECONDS))"
+    return 0
+  fi
+  log_warn "could not read the timeout of ${function_name}, waiting up to Lambda's maximum: $(tr '\n' ' ' <"$err")"
+  printf '%s\n' "$((LAMBDA_MAX_TIMEOUT_SECONDS + READ_TIMEOUT_MARGIN_SECONDS))"
+}
+
 # Runs one client and prints its answer; returns 1 unless the API answered 2xx.
 invoke_client() {
   local profile="$1" region="$2" label="$3" function_name="$4" payload_file="$5"
   local meta="${WORK_DIR}/${label}.meta.json" response="${WORK_DIR}/${label}.response.json"
-  local err="${WORK_DIR}/${label}.err"
+  local err="${WORK_DIR}/${label}.err" read_timeout
   printf '\n%s== %s: %s ==%s\n' "$BOLD" "$label" "$function_name" "$RESET"
+  read_timeout="$(invoke_read_timeout "$profile" "$region" "$function_name")"
   # fileb:// sends the JSON bytes as-is with AWS CLI v1 and v2 alike (v2 would base64-decode a literal).
-  if ! aws lambda invoke --function-name "$function_name" --payload "fileb://${payload_file}" --log-type Tail \
+  # AWS_MAX_ATTEMPTS=1 (all attempts, the first included): no retry can run a POST twice.
+  if ! AWS_MAX_ATTEMPTS=1 aws lambda invoke --function-name "$function_name" --payload "fileb://${payload_file}" \
+    --log-type Tail --cli-read-timeout "$read_timeout" \
     --profile "$profile" --region "$region" --output json "$response" >"$meta" 2>"$err"; then
     log_failure "${label}: aws lambda invoke failed: $(tr '\n' ' ' <"$err")"
     return 1
@@ -75,6 +95,7 @@ main() {
   python3 "$JSON_TOOL" is-json <"$payload_file" || usage_error "--payload must be one JSON document"
 
   local region status outputs="${WORK_DIR}/outputs.json" direct assume failures=0
+  require_profiles "$profile"
   region="$(resolve_region "$region_flag" "$profile")"
   status="$(stack_status "$profile" "$region" "$stack")"
   if [[ "$status" == "NONE" ]]; then

@@ -22,6 +22,10 @@ readonly DEFAULT_STACK_PREFIX="private-api" BACKEND_SIDE="api-backend" CLIENT_SI
 # Lambda target of every function: wheels are cross-installed for it, never for the build host.
 readonly LAMBDA_PYTHON_VERSION="3.14"
 readonly LAMBDA_PLATFORM="manylinux2014_aarch64"
+# Powertools: the public layer's SSM parameter (the templates' default), or None when the zips carry it.
+# shellcheck disable=SC2034  # used by deploy-all.sh
+readonly DEFAULT_POWERTOOLS_LAYER="/aws/service/powertools/python/arm64/python3.14/latest"
+readonly POWERTOOLS_REQUIREMENTS="${REPO_ROOT}/requirements-powertools.txt"
 SAM_CAPABILITIES=(CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND)
 readonly SAM_CAPABILITIES
 # Stack events this much older than the step's start are from an earlier run; the slack absorbs clock skew.
@@ -176,6 +180,27 @@ artifact_bucket_name() {
 # Identity and region
 # ---------------------------------------------------------------------------------------------------------------------
 
+# Stops with the known profiles listed when a profile is not in the AWS CLI's config or credentials files, which
+# the CLI requires for --profile even when credentials come from the environment. One call for all the profiles.
+require_profiles() {
+  local known profile
+  # `aws configure list-profiles` is AWS CLI v2 only; v1 can still tell whether one profile exists.
+  if known="$(aws configure list-profiles 2>/dev/null)"; then
+    for profile in "$@"; do
+      if ! grep -qxF -- "$profile" <<<"$known"; then
+        die "profile '${profile}' does not exist; known profiles: $(printf '%s' "$known" | paste -sd, - | sed 's/,/, /g') (check the spelling, or create it: aws configure --profile ${profile})"
+      fi
+    done
+    return 0
+  fi
+  local err="${WORK_DIR}/profile.err"
+  for profile in "$@"; do
+    if ! aws configure list --profile "$profile" >/dev/null 2>"$err" && grep -q 'could not be found' "$err"; then
+      die "profile '${profile}' does not exist in ~/.aws/config or ~/.aws/credentials (or the files AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE name); check the spelling, or create it: aws configure --profile ${profile}"
+    fi
+  done
+}
+
 # The region the AWS CLI would use for a profile (AWS_REGION, then AWS_DEFAULT_REGION, then the profile's config).
 profile_region() {
   local profile="$1"
@@ -207,6 +232,46 @@ resolve_region() {
     fi
   done
   printf '%s\n' "$first_region"
+}
+
+# An SSM parameter name or a Lambda layer version ARN (what pPowertoolsLayerArn accepts besides None).
+validate_powertools_layer() {
+  local value="$1"
+  if [[ ! "$value" =~ ^(/[A-Za-z0-9_./-]+|arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+)$ ]]; then
+    usage_error "invalid --powertools-layer '${value}': an SSM parameter name (/...) or a layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION); for no layer use --bundle-powertools"
+  fi
+}
+
+# Fails before any stack operation when the functions' Powertools layer cannot exist in the region.
+check_powertools_layer() {
+  local layer="$1" profile="$2" region="$3" err="${WORK_DIR}/ssm.err" value layer_region
+  local fix="rerun with --bundle-powertools (Powertools goes into the code zips), or with --powertools-layer <ARN of a Powertools layer published in ${region}>; see docs/regions-and-powertools.md"
+  case "$layer" in
+    None)
+      log_info "Powertools: bundled into the code zips, no layer"
+      return 0
+      ;;
+    arn:*)
+      layer_region="$(cut -d: -f4 <<<"$layer")"
+      # Lambda attaches only layers of the function's own region.
+      [[ "$layer_region" == "$region" ]] || die "Powertools layer ${layer} is in ${layer_region}, not ${region}; ${fix}"
+      log_info "Powertools layer ${layer}"
+      return 0
+      ;;
+    *) ;;
+  esac
+  if value="$(aws ssm get-parameter --name "$layer" --profile "$profile" --region "$region" \
+    --query Parameter.Value --output text 2>"$err")"; then
+    log_info "Powertools layer ${value} (SSM parameter ${layer})"
+  elif grep -q 'ParameterNotFound' "$err"; then
+    die "SSM parameter ${layer} does not exist in ${region} (Powertools publishes its layer parameters only in the regions of its release workflow); ${fix}"
+  elif grep -Eq 'AccessDenied|not authorized' "$err"; then
+    die "cannot check SSM parameter ${layer} in ${region}: access denied for profile '${profile}' (CloudFormation reads it with the deploying credentials, which need ssm:GetParameters): $(tr '\n' ' ' <"$err")"
+  elif grep -Eq 'Could not connect|Connect timeout|Read timeout' "$err"; then
+    die "could not connect to SSM in ${region} to check parameter ${layer} (network, proxy, or a region not enabled for the account): $(tr '\n' ' ' <"$err")"
+  else
+    die "cannot check SSM parameter ${layer} in ${region}: $(tr '\n' ' ' <"$err")"
+  fi
 }
 
 # Account id behind a profile; proves the credentials work before anything is changed.
@@ -434,9 +499,11 @@ has_requirements() {
   [[ -f "$file" ]] && grep -Eqv '^[[:space:]]*(#.*)?$' "$file"
 }
 
-# Cross-installs wheels for the Lambda runtime (Python and CPU), never for the machine running the build.
+# Cross-installs wheels for the Lambda runtime (Python and CPU), never for the machine running the build;
+# arguments after the first two go to pip.
 install_requirements() {
   local requirements="$1" target="$2" pip_cmd unpinned
+  shift 2
   if ! has_requirements "$requirements"; then
     log_info "no third-party requirements in ${requirements#"${REPO_ROOT}/"}: nothing to install"
     return 0
@@ -449,14 +516,14 @@ install_requirements() {
   read -r -a pip_cmd <<<"${PIP:-python3 -m pip}"
   "${pip_cmd[@]}" install --requirement "$requirements" --target "$target" \
     --platform "$LAMBDA_PLATFORM" --implementation cp --python-version "$LAMBDA_PYTHON_VERSION" \
-    --only-binary=:all: --no-compile --disable-pip-version-check --no-input --quiet
+    --only-binary=:all: --no-compile --disable-pip-version-check --no-input --quiet ${@+"$@"}
   # Console scripts embed this machine's interpreter path and Lambda never runs them.
   rm -rf "${target:?}/bin"
 }
 
 # Stages code + dependencies, zips them reproducibly and packages both templates of one side.
 build_side() {
-  local side="$1" bucket="$2" profile="$3" region="$4"
+  local side="$1" bucket="$2" profile="$3" region="$4" bundle_powertools="${5:-false}"
   local side_dir="${REPO_ROOT}/${side}" build_dir="${REPO_ROOT}/build/${side}"
   local stage_dir="${REPO_ROOT}/build/${side}/stage" zip_name="${side}-code.zip"
   local template sam_args=()
@@ -474,6 +541,11 @@ build_side() {
   rm -rf "$build_dir"
   mkdir -p "$stage_dir"
   install_requirements "${side_dir}/src/requirements.txt" "$stage_dir"
+  if [[ "$bundle_powertools" == "true" ]]; then
+    # For regions without the public layer: the functions then run with pPowertoolsLayerArn=None. --no-deps keeps
+    # out botocore (aws-xray-sdk requires it): a copy in the zip would shadow the runtime's and mismatch its boto3.
+    install_requirements "$POWERTOOLS_REQUIREMENTS" "$stage_dir" --no-deps
+  fi
   python3 "$BUILD_TOOL" stage --src "${side_dir}/src" --dest "$stage_dir"
   python3 "$BUILD_TOOL" zip --src "$stage_dir" --out "${build_dir}/${zip_name}"
   # Build copies of the templates point CodeUri at the zip; the vpc- template's relative
@@ -494,7 +566,7 @@ build_side() {
 build_usage() {
   local side="$1" role="$2"
   cat <<USAGE
-Usage: $(basename "$0") [--profile PROFILE] [--region REGION] <s3-bucket>
+Usage: $(basename "$0") [--profile PROFILE] [--region REGION] [--bundle-powertools] <s3-bucket>
 
 Build and package the ${role} (${side}) for deployment.
 Writes ${side}/${side}-deploy.yaml and ${side}/vpc-${side}-deploy.yaml; the code zip and the nested
@@ -503,6 +575,8 @@ template are uploaded to <s3-bucket>, which must be in the region you deploy to.
 Options:
   --profile PROFILE   AWS CLI profile for the upload (default: the CLI's default credentials)
   --region REGION     region of the bucket (default: the profile's region)
+  --bundle-powertools put Powertools (pinned in requirements-powertools.txt) into the code zip, for a
+                      deploy with pPowertoolsLayerArn=None where the public layer is not published
   -h, --help          show this help
 
 Environment:
@@ -512,7 +586,7 @@ USAGE
 
 # Shared main of build-backend.sh and build-client.sh (each defines usage() with build_usage).
 build_main() {
-  local side="$1" profile="" region="" positional=()
+  local side="$1" profile="" region="" bundle_powertools="false" positional=()
   shift
   while (($#)); do
     case "$1" in
@@ -521,6 +595,7 @@ build_main() {
       --profile=*) profile="${1#*=}"; shift ;;
       --region) require_option_value "$1" "${2-}"; region="$2"; shift 2 ;;
       --region=*) region="${1#*=}"; shift ;;
+      --bundle-powertools) bundle_powertools="true"; shift ;;
       -*) usage_error "unknown option: $1" ;;
       *) positional+=("$1"); shift ;;
     esac
@@ -531,6 +606,7 @@ build_main() {
 
   init_script
   require_commands sam python3
+  [[ -z "$profile" ]] || require_profiles "$profile"
   printf '%sBuilding %s%s\n' "$BOLD" "$side" "$RESET"
-  build_side "$side" "${positional[0]}" "$profile" "$region"
+  build_side "$side" "${positional[0]}" "$profile" "$region" "$bundle_powertools"
 }

@@ -29,6 +29,49 @@ BACKEND_DEFAULTS = {
     "pAllowedVPCEndpoints": "None",
     "pAPIStageName": "Prod",
 }
+# AWS CLI settings that change how a call behaves and that the tests check the scripts set.
+RECORDED_ENV = ("AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")
+# The CLI's socket read timeout when --cli-read-timeout is not given (AWS CLI v1 and v2).
+DEFAULT_CLI_READ_TIMEOUT = 60.0
+# Total attempts per call by retry mode: standard (v2's default) 3, legacy (v1's default) 5; both retry a read timeout.
+DEFAULT_TOTAL_ATTEMPTS = {"standard": 3, "legacy": 5, "adaptive": 3}
+# Regions of Powertools' SSM release workflow matrix (aws-powertools/powertools-lambda-python,
+# .github/workflows/update_ssm.yml): only these have /aws/service/powertools/... parameters.
+POWERTOOLS_SSM_REGIONS = frozenset(
+    [
+        "af-south-1",
+        "ap-east-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    ]
+)
+POWERTOOLS_SSM_PREFIX = "/aws/service/powertools/python/"
 CLIENT_DEFAULTS = {"pAPIHost": "", "pAPIPrefix": "/Prod", "pAPIAccountID": "Local", "pAPIRoleARN": "None"}
 
 
@@ -87,6 +130,7 @@ def record(tool: str, argv: list[str], extra: dict[str, Any] | None = None) -> N
         "profile": option(argv, "--profile", os.environ.get("AWS_PROFILE")),
         "region": option(argv, "--region", os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")),
     }
+    entry["env"] = {name: os.environ[name] for name in RECORDED_ENV if name in os.environ}
     entry.update(extra or {})
     with Path(os.environ["FAKE_CLI_LOG"]).open("a") as log:
         log.write(json.dumps(entry) + "\n")
@@ -231,6 +275,16 @@ def resolve_delete(state: dict[str, Any], stack: dict[str, Any]) -> None:
 
 
 def aws_configure(state: dict[str, Any], argv: list[str]) -> str:
+    if argv[1:2] == ["list-profiles"]:
+        if state.get("cli_version", 2) == 1:
+            # AWS CLI v1 has no list-profiles: argparse rejects the operation.
+            raise CliError("\naws: error: argument operation: Invalid choice, valid choices are: ...", 252)
+        return "\n".join(state["profiles"])
+    if argv[1:2] == ["list"]:
+        profile = option(argv, "--profile", os.environ.get("AWS_PROFILE", "default"))
+        if profile not in state["profiles"]:
+            raise CliError(f"\nThe config profile ({profile}) could not be found", CLI_ERROR_EXIT)
+        return f"      Name     Value     Type    Location\n   profile {profile} manual --profile"
     if argv[1:3] != ["get", "region"]:
         raise CliError(f"fake aws: unsupported configure call {argv}", CLI_ERROR_EXIT)
     profile = option(argv, "--profile", "default")
@@ -449,19 +503,47 @@ def aws_apigateway(state: dict[str, Any], argv: list[str]) -> str:
     raise CliError(f"fake aws: unsupported apigateway call {argv}", CLI_ERROR_EXIT)
 
 
+def total_attempts(state: dict[str, Any]) -> int:
+    """Calls the CLI makes for one operation: AWS_MAX_ATTEMPTS counts the first call, else the retry mode's default."""
+    if os.environ.get("AWS_MAX_ATTEMPTS"):
+        return int(os.environ["AWS_MAX_ATTEMPTS"])
+    mode = os.environ.get("AWS_RETRY_MODE") or ("legacy" if state.get("cli_version", 2) == 1 else "standard")
+    return DEFAULT_TOTAL_ATTEMPTS[mode]
+
+
+def run_function(state: dict[str, Any], argv: list[str], name: str, region: str) -> dict[str, Any]:
+    """Invoke like the CLI: each attempt runs the function; a reply slower than the read timeout is retried."""
+    function = state["functions"].get(name)
+    if function is None:
+        raise service_error("ResourceNotFoundException", "Invoke", f"Function not found: {name}")
+    read_timeout = float(option(argv, "--cli-read-timeout") or DEFAULT_CLI_READ_TIMEOUT)
+    duration = float(function.get("duration", 1))
+    for _attempt in range(total_attempts(state)):
+        function["executions"] = function.get("executions", 0) + 1  # Lambda ran it, whether or not the CLI waits
+        if read_timeout == 0 or duration <= read_timeout:  # 0: the CLI waits forever
+            save_state(state)
+            return function
+    save_state(state)
+    url = f"https://lambda.{region}.amazonaws.com/2015-03-31/functions/{name}/invocations"
+    raise CliError(f'\nRead timeout on endpoint URL: "{url}"', CLI_ERROR_EXIT)
+
+
 def aws_lambda(state: dict[str, Any], argv: list[str], extra: dict[str, Any]) -> str:
-    caller(state, argv)
+    _account, region = caller(state, argv)
+    name = option(argv, "--function-name") or ""
+    if argv[1] == "get-function-configuration":
+        function = state["functions"].get(name)
+        if function is None:
+            raise service_error("ResourceNotFoundException", "GetFunctionConfiguration", f"Function not found: {name}")
+        return render(argv, {"FunctionName": name, "Runtime": "python3.14", "Timeout": function.get("timeout", 60)})
     if argv[1] != "invoke":
         raise CliError(f"fake aws: unsupported lambda call {argv}", CLI_ERROR_EXIT)
-    name = option(argv, "--function-name") or ""
     payload = option(argv, "--payload") or ""
     if payload.startswith("fileb://"):
         extra["payload"] = Path(payload.removeprefix("fileb://")).read_text()
     import base64  # noqa: PLC0415 - see the note on imports
 
-    function = state["functions"].get(name)
-    if function is None:
-        raise service_error("ResourceNotFoundException", "Invoke", f"Function not found: {name}")
+    function = run_function(state, argv, name, region)
     Path(argv[-1]).write_text(json.dumps(function["response"]))
     log_tail = base64.b64encode(f"START RequestId: 1\n{function.get('log', 'END RequestId: 1')}\n".encode()).decode()
     meta: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "LogResult": log_tail}
@@ -480,6 +562,30 @@ def aws_ec2(state: dict[str, Any], argv: list[str]) -> str:
     ]
     wanted = (option(argv, "--filters") or "").removeprefix("Name=prefix-list-name,Values=")
     return render(argv, {"PrefixLists": [item for item in lists if not wanted or item["PrefixListName"] == wanted]})
+
+
+def aws_ssm(state: dict[str, Any], argv: list[str]) -> str:
+    """get-parameter: Powertools' public parameters exist only in its release regions; failures can be injected."""
+    _account, region = caller(state, argv)
+    if argv[1] != "get-parameter":
+        raise CliError(f"fake aws: unsupported ssm call {argv}", CLI_ERROR_EXIT)
+    failure = state.get("ssm_failure")
+    if failure == "connection":
+        url = f"https://ssm.{region}.amazonaws.com/"
+        raise CliError(f'\nCould not connect to the endpoint URL: "{url}"', CLI_ERROR_EXIT)
+    if failure == "denied":
+        raise service_error(
+            "AccessDeniedException",
+            "GetParameter",
+            "User: arn:aws:iam::222222222222:user/deployer is not authorized to perform: ssm:GetParameter",
+        )
+    name = option(argv, "--name") or ""
+    value = state.get("ssm_parameters", {}).get(region, {}).get(name)
+    if value is None and name.startswith(POWERTOOLS_SSM_PREFIX) and region in POWERTOOLS_SSM_REGIONS:
+        value = f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:30"
+    if value is None:
+        raise service_error("ParameterNotFound", "GetParameter", "")
+    return render(argv, {"Parameter": {"Name": name, "Type": "String", "Value": value, "Version": 1}})
 
 
 def prefix_list_id(region: str, service: str) -> str:
@@ -506,6 +612,8 @@ def aws_main(argv: list[str]) -> int:
             out = aws_lambda(state, argv, extra)
         elif service == "ec2":
             out = aws_ec2(state, argv)
+        elif service == "ssm":
+            out = aws_ssm(state, argv)
         else:
             raise CliError(f"fake aws: unsupported call {argv}", CLI_ERROR_EXIT)
     except CliError as error:
@@ -683,7 +791,9 @@ def sam_main(argv: list[str]) -> int:
 
 def pip_main(argv: list[str]) -> int:
     """Record the install command and leave a dependency, its metadata and a console script in --target."""
-    record("pip", argv)
+    requirements = option(argv, "--requirement")
+    wanted = Path(requirements).read_text().splitlines() if requirements else []
+    record("pip", argv, {"requirements": [line for line in wanted if line.strip() and not line.startswith("#")]})
     target = Path(option(argv, "--target") or "")
     (target / "fakedep").mkdir(parents=True, exist_ok=True)
     (target / "fakedep" / "__init__.py").write_text("VERSION = '1.0'\n")

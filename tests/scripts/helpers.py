@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 FIXTURES = HERE / "fixtures"
 SCRIPTS = ("build-backend.sh", "build-client.sh", "deploy-all.sh", "invoke.sh", "destroy-all.sh")
-KIT_FILES = (*SCRIPTS, "samconfig.toml")
+KIT_FILES = (*SCRIPTS, "samconfig.toml", "requirements-powertools.txt")
 
 CONSUMER = "consumer"
 PROVIDER = "provider"

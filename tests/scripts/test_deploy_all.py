@@ -27,6 +27,8 @@ from tests.scripts.helpers import (
     seed_deployed,
 )
 
+POWERTOOLS_LATEST = "/aws/service/powertools/python/arm64/python3.14/latest"
+
 
 def overrides(call: dict[str, Any]) -> dict[str, str]:
     """The --parameter-overrides of a recorded sam deploy call."""
@@ -87,14 +89,15 @@ def test_deploy_all_first_provider_deploy_without_consumer_sends_closed_authoriz
     run = first_deploy
     first = deploys(run)[0]
     # WHEN its parameters are inspected
-    # THEN it sends the looked-up DynamoDB prefix list and, explicitly, the closed authorization values (sam deploy
-    # would otherwise send UsePreviousValue for them), with the vpc- packaged template
+    # THEN it sends the looked-up DynamoDB prefix list and, explicitly, the closed authorization values and the
+    # Powertools layer (sam deploy would otherwise send UsePreviousValue for them), with the vpc- packaged template
     [lookup] = run.calls("aws", "ec2", "describe-managed-prefix-lists")
     assert overrides(first) == {
         "pDynamoDBPrefixListID": prefix_list_id("us-east-1", "dynamodb"),
         "pTrustedPrincipals": "Nobody",
         "pAPIAccessList": "None",
         "pAllowedVPCEndpoints": "None",
+        "pPowertoolsLayerArn": POWERTOOLS_LATEST,
     }
     assert (lookup["profile"], lookup["region"]) == (PROVIDER, "us-east-1")
     assert first["argv"][first["argv"].index("--template-file") + 1].endswith("api-backend/vpc-api-backend-deploy.yaml")
@@ -111,6 +114,7 @@ def test_deploy_all_provider_outputs_reach_consumer_parameters(first_deploy: Run
         "pAPIPrefix": "/Prod",
         "pAPIAccountID": PROVIDER_ACCOUNT,
         "pAPIRoleARN": API_ROLE,
+        "pPowertoolsLayerArn": POWERTOOLS_LATEST,
     }
     assert consumer["profile"] == CONSUMER
 
@@ -297,8 +301,7 @@ def test_deploy_all_unknown_profile_exits_1_before_changing_anything(kit: Kit) -
     result = kit.run("deploy-all.sh", CONSUMER, "nope", "--region", "us-east-1")
     # THEN it names the profile and the preflight step, and neither buckets nor stacks are touched
     assert result.returncode == 1
-    assert "profile 'nope' has no working credentials" in result.stderr
-    assert "The config profile (nope) could not be found" in result.stderr
+    assert f"profile 'nope' does not exist; known profiles: {CONSUMER}, {PROVIDER}" in result.stderr
     assert "failed during step [1/8] Preflight" in result.stderr
     assert kit.calls("aws", "s3api") == []
     assert kit.calls("sam") == []

@@ -220,3 +220,59 @@ def test_invoke_response_is_printed_as_sorted_json(consumer_kit: Kit) -> None:
         "headers": {"content-type": "application/json"},
         "statusCode": 200,
     }
+
+
+def slow(function: str, duration: float, timeout: int = 60) -> Any:
+    """A function configured with `timeout` whose invocation takes `duration` seconds (cold start + slow API)."""
+
+    def change(state: dict[str, Any]) -> None:
+        state["functions"][function].update(duration=duration, timeout=timeout)
+
+    return change
+
+
+def test_invoke_slower_than_the_cli_default_read_timeout_runs_the_function_once(consumer_kit: Kit) -> None:
+    # GIVEN a client function (timeout 60 s) whose invocation takes 61 s, beyond the CLI's default 60 s read timeout
+    consumer_kit.change_state(slow(DIRECT_FUNCTION, duration=61))
+    # WHEN invoke.sh runs
+    result = consumer_kit.run("invoke.sh", CONSUMER)
+    # THEN the CLI waited for the answer instead of timing out and re-sending: Lambda ran the function once
+    direct = consumer_kit.state()["functions"][DIRECT_FUNCTION]
+    assert direct["executions"] == 1, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+
+
+def test_invoke_sets_a_read_timeout_beyond_the_function_timeout_and_no_retries(consumer_kit: Kit) -> None:
+    # GIVEN client functions configured with a 120 s timeout
+    consumer_kit.change_state(slow(DIRECT_FUNCTION, duration=1, timeout=120))
+    consumer_kit.change_state(slow(ASSUME_FUNCTION, duration=1, timeout=120))
+    # WHEN invoke.sh runs
+    result = consumer_kit.run("invoke.sh", CONSUMER)
+    # THEN every invoke waits longer than the function may run and makes exactly one attempt
+    invokes = consumer_kit.calls("aws", "lambda", "invoke")
+    assert result.returncode == 0, result.stderr
+    assert len(invokes) == 2
+    for call in invokes:
+        assert float(call["argv"][call["argv"].index("--cli-read-timeout") + 1]) > 120
+        assert call["env"]["AWS_MAX_ATTEMPTS"] == "1"
+
+
+def test_invoke_with_aws_cli_v1_runs_a_slow_function_once(consumer_kit: Kit) -> None:
+    # GIVEN an AWS CLI v1 (legacy retry mode: 5 attempts by default) and a slow direct client
+    consumer_kit.change_state(lambda state: state.update(cli_version=1))
+    consumer_kit.change_state(slow(DIRECT_FUNCTION, duration=90, timeout=60))
+    # WHEN invoke.sh runs
+    result = consumer_kit.run("invoke.sh", CONSUMER)
+    # THEN the function still ran once
+    assert consumer_kit.state()["functions"][DIRECT_FUNCTION]["executions"] == 1, result.stderr
+
+
+def test_invoke_function_configuration_unreadable_falls_back_to_lambdas_maximum_timeout(consumer_kit: Kit) -> None:
+    # GIVEN a slow function whose configuration cannot be read (here: it is gone between lookups, so both fail)
+    consumer_kit.change_state(lambda state: state["functions"].pop(DIRECT_FUNCTION))
+    # WHEN invoke.sh runs
+    result = consumer_kit.run("invoke.sh", CONSUMER)
+    # THEN the invoke still ran once, with a read timeout above Lambda's 900 s maximum, and the reason is shown
+    [call] = [c for c in consumer_kit.calls("aws", "lambda", "invoke") if DIRECT_FUNCTION in c["argv"]]
+    assert float(call["argv"][call["argv"].index("--cli-read-timeout") + 1]) > 900
+    assert "could not read the timeout of" in result.stderr

@@ -68,7 +68,9 @@ def test_render_client_powertools_ssm_name_missing_in_the_region_fails_the_deplo
 
 
 def test_render_client_powertools_own_ssm_parameter_resolves_from_the_accounts_parameter_store():
-    found = layers(pPowertoolsLayerArn="/my-team/powertools-layer", ssm_parameters={"/my-team/powertools-layer": PINNED})
+    found = layers(
+        pPowertoolsLayerArn="/my-team/powertools-layer", ssm_parameters={"/my-team/powertools-layer": PINNED}
+    )
     assert found == [[PINNED], [PINNED]]
 
 
@@ -102,7 +104,9 @@ def test_sam_local_invoke_client_takes_a_layer_arn_or_none_from_parameter_overri
     value: str, expected: list[str]
 ) -> None:
     # GIVEN sam local invoke, which cannot resolve SSM (aws-sam-cli#2743), given the layer ARN or None by override
-    stacks, _ = SamLocalStackProvider.get_stacks(str(CLIENT), parameter_overrides={**BASE, "pPowertoolsLayerArn": value})
+    stacks, _ = SamLocalStackProvider.get_stacks(
+        str(CLIENT), parameter_overrides={**BASE, "pPowertoolsLayerArn": value}
+    )
     for name in FUNCTIONS:
         function = SamFunctionProvider(stacks).get(name)
         assert function is not None
