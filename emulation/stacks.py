@@ -74,9 +74,12 @@ def _resources_to_name(template: Mapping[str, Any]) -> dict[str, tuple[str, Mapp
 
 
 def _endpoint_service(properties: Mapping[str, Any]) -> str:
-    # ServiceName is usually !Sub com.amazonaws.${AWS::Region}.<service>: the service is the last dotted label.
+    # ServiceName is a !Sub of <prefix>.${AWS::Region}.<service> (string or [string, variables] form): the service
+    # is the last dotted label of the string.
     raw = properties.get("ServiceName", "")
-    text = raw.get("Fn::Sub", "") if isinstance(raw, Mapping) else str(raw)
+    text = raw.get("Fn::Sub", "") if isinstance(raw, Mapping) else raw
+    if isinstance(text, list):
+        text = text[0] if text else ""
     return str(text).rsplit(".", 1)[-1]
 
 
