@@ -141,11 +141,12 @@ def test_deploy_all_consumer_account_reaches_pTrustedPrincipals(first_deploy: Ru
     # GIVEN the provider update
     run = first_deploy
     # WHEN its parameters are inspected
-    # THEN the consumer account may assume the provider's API role, and nothing else was overridden
+    # THEN the consumer account may assume the provider's API role; only the grants and the layer were overridden
     assert overrides(deploys(run)[2]) == {
         "pTrustedPrincipals": CONSUMER_ACCOUNT,
         "pAPIAccessList": CLIENT_ROLE,
         "pAllowedVPCEndpoints": ENDPOINT_ID,
+        "pPowertoolsLayerArn": POWERTOOLS_LATEST,
     }
 
 
@@ -236,6 +237,7 @@ def test_deploy_all_rerun_with_existing_consumer_deploys_provider_once(second_de
         "pTrustedPrincipals": CONSUMER_ACCOUNT,
         "pAPIAccessList": CLIENT_ROLE,
         "pAllowedVPCEndpoints": ENDPOINT_ID,
+        "pPowertoolsLayerArn": POWERTOOLS_LATEST,
     }
     assert f"consumer already authorized: {CLIENT_ROLE} through {ENDPOINT_ID} unchanged" in run.result.stdout
     assert re.findall(r"^\[(\d)/8\]", run.result.stdout, flags=re.MULTILINE) == [str(n) for n in range(1, 9)]
@@ -640,5 +642,6 @@ def test_deploy_all_value_over_a_quota_is_refused_before_any_stack_or_bucket_cal
     assert result.returncode == 1
     assert re.search(r"pAPIHost\) is [\d,]+ bytes over the quota of 4,096 bytes", result.stderr)
     assert "nothing was deployed" in result.stderr
-    assert [c["argv"][:2] for c in kit.calls("aws") if c["argv"][0] != "sts"] == []
+    # (the profile check reads local configuration only; sts proves the credentials)
+    assert [c["argv"][:2] for c in kit.calls("aws") if c["argv"][0] not in ("sts", "configure")] == []
     assert kit.calls("sam") == []
