@@ -409,8 +409,11 @@ def _stale_stage(world: World) -> None:
     update_policy_without_deployment(world)
 
 
-def revoke_https_egress(world: World) -> None:
-    """Remove the client security group's HTTPS rule to the endpoint's group (an edit outside the stack)."""
+def revoke_https_egress(world: World) -> tuple[str, str]:
+    """Remove the client security group's HTTPS rule to the endpoint's group (an edit outside the stack).
+
+    Returns (client group, endpoint group).
+    """
     ec2 = world.consumer.client("ec2")
     endpoint = ec2.describe_vpc_endpoints(VpcEndpointIds=[world.vpce_id])["VpcEndpoints"][0]
     endpoint_group = endpoint["Groups"][0]["GroupId"]
@@ -418,6 +421,7 @@ def revoke_https_egress(world: World) -> None:
     client_group = function["VpcConfig"]["SecurityGroupIds"][0]
     rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": endpoint_group}]}
     ec2.revoke_security_group_egress(GroupId=client_group, IpPermissions=[rule])
+    return client_group, endpoint_group
 
 
 def log_denial(world: World, user_arn: str) -> str:

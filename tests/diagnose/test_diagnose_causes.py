@@ -7,18 +7,13 @@ one thing wrong, changed the way it goes wrong in practice: a stack parameter, o
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
 from diagnose.checks import diagnose
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, Status
-from emulation.access_log import render
-from emulation.render import render_template
-from tests.diagnose.helpers import check, client, collect, first_failure, run
-from tests.diagnose.world import (
-    ACCESS_LOG_GROUP,
+from emulation.diagnose_world import (
     ACCESS_ROLE,
     API_HOST,
     API_ID,
@@ -28,17 +23,20 @@ from tests.diagnose.world import (
     DIRECT_FUNCTION,
     DIRECT_ROLE,
     OTHER_API_ID,
+    OTHER_HOST,
+    OTHER_VPCE,
     PROVIDER,
     REGION,
     Setup,
     World,
     endpoint_policy_for,
-    escaped_policy,
+    log_denial,
+    revoke_https_egress,
+    update_policy_without_deployment,
 )
+from tests.diagnose.helpers import check, client, collect, first_failure, run
 
 Build = Callable[..., World]
-OTHER_VPCE = "vpce-0456456456456456a"
-OTHER_HOST = f"{OTHER_API_ID}.execute-api.{REGION}.amazonaws.com"
 
 
 def test_diagnose_healthy_deployment_allows_both_clients(build: Build) -> None:
@@ -164,38 +162,10 @@ def test_diagnose_private_dns_off_without_api_endpoint_fails_at_dns(build: Build
         assert "set API_ENDPOINT=https://" in failure.fix
 
 
-def _update_policy_without_deployment(world: World) -> None:
-    """A stack update that changes the resource policy (a new principal pattern) and creates no deployment."""
-    pattern = f"arn:aws:iam::{CONSUMER}:role/team-*"
-    parameters = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in world.backend.parameters.items()}
-    parameters["pAllowedPrincipalPatterns"] = pattern
-    rendered = render_template(
-        "api-backend/api-backend.yaml",
-        parameters,
-        account_id=PROVIDER,
-        region=REGION,
-        physical_ids={"BackendApi": API_ID},
-        attributes={"ApiAccessRole.Arn": ACCESS_ROLE},
-    )
-    policy = rendered.resources["BackendApi"]["Properties"]["Body"]["x-amazon-apigateway-policy"]
-    world.provider.client("apigateway").update_rest_api(
-        restApiId=API_ID, patchOperations=[{"op": "replace", "path": "/policy", "value": escaped_policy(policy)}]
-    )
-    cfn = world.provider.client("cloudformation")
-    stack = cfn.describe_stacks(StackName=BACKEND_STACK)["Stacks"][0]
-    values = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
-    values["pAllowedPrincipalPatterns"] = pattern
-    cfn.update_stack(
-        StackName=BACKEND_STACK,
-        TemplateBody=json.dumps(cfn.get_template(StackName=BACKEND_STACK)["TemplateBody"]),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
-    )
-
-
 def test_diagnose_stage_not_redeployed_after_policy_change_fails_at_stage(build: Build) -> None:
     # GIVEN a provider stack update that changed the resource policy but made no new deployment
     world = build()
-    _update_policy_without_deployment(world)
+    update_policy_without_deployment(world)
     collected = collect(world)
     provider = collected.provider
     assert provider is not None
@@ -217,35 +187,11 @@ def test_diagnose_stage_not_redeployed_after_policy_change_fails_at_stage(build:
         )
 
 
-def _log_denial(world: World, user_arn: str) -> str:
-    """One access-log line in the stage's own format, as API Gateway writes it for a denied request."""
-    stage = world.backend.resources["BackendApiStage"]["Properties"]
-    message = (
-        f"User: {user_arn} is not authorized to perform: execute-api:Invoke on resource: ... with an explicit deny"
-    )
-    line = render(
-        stage["AccessLogSetting"]["Format"],
-        {
-            "status": 403,
-            "identity.userArn": user_arn,
-            "identity.vpceId": world.vpce_id,
-            "error.message": message,
-            "authorize.status": 403,
-        },
-    )
-    logs = world.provider.client("logs")
-    logs.create_log_stream(logGroupName=ACCESS_LOG_GROUP, logStreamName="stage")
-    # A second ahead so the line is newer than the function and deployment made a moment ago.
-    event = {"timestamp": int(time.time() * 1000) + 1000, "message": line}
-    logs.put_log_events(logGroupName=ACCESS_LOG_GROUP, logStreamName="stage", logEvents=[event])
-    return message
-
-
 def test_diagnose_latest_request_denied_in_access_log_fails_at_access_log(build: Build) -> None:
     # GIVEN a healthy configuration whose access log shows the direct client's latest request denied
     world = build()
     session = f"arn:aws:sts::{CONSUMER}:assumed-role/{DIRECT_ROLE.rsplit('/', 1)[-1]}/{DIRECT_FUNCTION}"
-    message = _log_denial(world, session)
+    message = log_denial(world, session)
     # WHEN diagnose runs
     result = run(world)
     # THEN the direct client fails at the access log with API Gateway's message, the summary counts it once,
@@ -262,13 +208,7 @@ def test_diagnose_latest_request_denied_in_access_log_fails_at_access_log(build:
 def test_diagnose_security_group_without_https_egress_fails_at_network(build: Build) -> None:
     # GIVEN the client security group's HTTPS rule to the endpoint group removed outside the stack
     world = build()
-    ec2 = world.consumer.client("ec2")
-    endpoint = ec2.describe_vpc_endpoints(VpcEndpointIds=[world.vpce_id])["VpcEndpoints"][0]
-    endpoint_group = endpoint["Groups"][0]["GroupId"]
-    function = world.consumer.client("lambda").get_function_configuration(FunctionName=DIRECT_FUNCTION)
-    client_group = function["VpcConfig"]["SecurityGroupIds"][0]
-    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": endpoint_group}]}
-    ec2.revoke_security_group_egress(GroupId=client_group, IpPermissions=[rule])
+    client_group, endpoint_group = revoke_https_egress(world)
     # WHEN diagnose runs
     result = run(world)
     # THEN both clients stop at the network path, naming both groups

@@ -18,8 +18,8 @@ from diagnose.checks import diagnose
 from diagnose.cli import main
 from diagnose.facts import Collected
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, Status
+from emulation.diagnose_world import API_ID, BACKEND_STACK, CLIENT_STACK, REGION, World, build_world
 from tests.diagnose.helpers import check, clean_environment, client, collect, first_failure, write_profiles
-from tests.diagnose.world import API_ID, BACKEND_STACK, CLIENT_STACK, REGION, World, build_world
 
 REPO = Path(__file__).resolve().parents[2]
 CONSUMER_ONLY_CHECKS = {"consumer-stack", "function", "endpoint", "network", "dns", "endpoint-policy"}

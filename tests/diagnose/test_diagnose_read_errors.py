@@ -17,8 +17,8 @@ import pytest
 
 from diagnose.cli import main
 from diagnose.results import EXIT_UNKNOWN, Status
+from emulation.diagnose_world import REGION, World
 from tests.diagnose.helpers import check, client, run
-from tests.diagnose.world import REGION, World
 
 Build = Any
 STS_NOTE = "no STS endpoint with private DNS"
