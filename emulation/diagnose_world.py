@@ -26,8 +26,8 @@ from emulation.authz import expand_execute_api_resources
 from emulation.render import Rendered, render_template
 
 REGION = "us-east-1"
-CONSUMER = "111111111111"
-PROVIDER = "222222222222"
+CONSUMER = "222222222222"
+PROVIDER = "111111111111"
 API_ID = "a1b2c3d4e5"
 OTHER_API_ID = "z9y8x7w6v5"
 PREFIX = "private-api"

@@ -18,7 +18,7 @@ from diagnose.checks import diagnose
 from diagnose.cli import main
 from diagnose.facts import Collected
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, Status
-from emulation.diagnose_world import API_ID, BACKEND_STACK, CLIENT_STACK, REGION, World, build_world
+from emulation.diagnose_world import API_ID, BACKEND_STACK, CLIENT_STACK, CONSUMER, REGION, World, build_world
 from tests.diagnose.helpers import check, clean_environment, client, collect, first_failure, write_profiles
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,7 +160,7 @@ def test_diagnose_cli_json_has_sides_clients_and_exit_code(
         "exit_code",
     }
     assert document["exit_code"] == EXIT_UNKNOWN
-    assert document["consumer"] == {"profile": "consumer", "account": "111111111111", "stack": CLIENT_STACK}
+    assert document["consumer"] == {"profile": "consumer", "account": CONSUMER, "stack": CLIENT_STACK}
     assert document["provider"] is None
     assert [c["client"] for c in document["clients"]] == ["direct", "assume-role"]
     first = document["clients"][0]

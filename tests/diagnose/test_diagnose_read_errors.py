@@ -124,7 +124,7 @@ def _expired_sso_profile(directory: Path, monkeypatch: pytest.MonkeyPatch) -> No
     config = directory / "config"
     config.write_text(
         f"[profile consumer]\nregion = {REGION}\nsso_start_url = {start_url}\nsso_region = {REGION}\n"
-        "sso_account_id = 111111111111\nsso_role_name = Admin\n",
+        "sso_account_id = 222222222222\nsso_role_name = Admin\n",
         encoding="utf-8",
     )
     cache = directory / ".aws" / "sso" / "cache"
