@@ -235,6 +235,15 @@ class _Consumer:
                 iam.put_role_policy(
                     RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
                 )
+        # An AWS::IAM::Policy is an inline policy of each role it names (its Roles hold the roles' names).
+        for resource in rendered.of_type("AWS::IAM::Policy").values():
+            props = resource["Properties"]
+            for role_name in props["Roles"]:
+                iam.put_role_policy(
+                    RoleName=role_name,
+                    PolicyName=props["PolicyName"],
+                    PolicyDocument=json.dumps(props["PolicyDocument"]),
+                )
         for logical, resource in rendered.of_type("AWS::Lambda::Function").items():
             props = resource["Properties"]
             lam.create_function(

@@ -121,6 +121,16 @@ def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**s, "Action": _as_set(s["Action"]), "Resource": _as_set(s["Resource"])} for s in policy["Statement"]]
 
 
+def _external_policies(rendered: Rendered, role_id: str) -> dict[str, dict[str, Any]]:
+    """AWS::IAM::Policy resources attached to a role (its Ref, the logical id when no physical id is given)."""
+    role_name = PHYSICAL_IDS.get(role_id, role_id)
+    return {
+        logical_id: policy
+        for logical_id, policy in rendered.of_type("AWS::IAM::Policy").items()
+        if role_name in policy["Properties"]["Roles"]
+    }
+
+
 def _as_set(value: str | list[str]) -> set[str]:
     return {value} if isinstance(value, str) else set(value)
 
@@ -283,9 +293,12 @@ def test_api_client_roles_grant_only_what_each_client_needs(case: tuple[Combinat
         "rPythonAssumeRoleClientRole": ({"sts:AssumeRole"}, {ROLE_ARN}, "assume"),
     }
     for role_id, role in rendered.of_type("AWS::IAM::Role").items():
-        # WHEN all statements of the role's policies are collected
+        # WHEN all statements of the role's policies are collected (inline and AWS::IAM::Policy resources naming it)
         properties = role["Properties"]
-        statements = [s for p in properties["Policies"] for s in _statements(p["PolicyDocument"])]
+        documents = [p["PolicyDocument"] for p in properties["Policies"]] + [
+            p["Properties"]["PolicyDocument"] for p in _external_policies(rendered, role_id).values()
+        ]
+        statements = [s for document in documents for s in _statements(document)]
         actions, resources, log_group = expected[role_id]
         # THEN it has its one API-related permission, ENI management for VPC access and its own log group only
         assert properties.get("ManagedPolicyArns") is None
@@ -302,6 +315,19 @@ def test_api_client_roles_grant_only_what_each_client_needs(case: tuple[Combinat
         trust = properties["AssumeRolePolicyDocument"]["Statement"]
         assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
     assert ("rPythonAssumeRoleClientRole" in rendered.resources) == combination.has_role
+
+
+def test_api_client_functions_wait_for_their_roles_external_policies(case: tuple[Combination, Rendered]) -> None:
+    # GIVEN one combination
+    _, rendered = case
+    for function_id, function in rendered.of_type("AWS::Lambda::Function").items():
+        # WHEN the AWS::IAM::Policy resources attached to the function's role are listed
+        external = _external_policies(rendered, f"{function_id}Role")
+        depends_on = function.get("DependsOn", [])
+        depends_on = {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        # THEN the function is created after them: Lambda checks the ENI permissions when it creates a VPC function
+        assert external
+        assert set(external) <= depends_on
 
 
 def test_api_client_log_groups_have_retention_and_are_used(case: tuple[Combination, Rendered]) -> None:
