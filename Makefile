@@ -19,7 +19,7 @@ DIAGRAM_VENV := .venv-diagram
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: help venv test lint unit scan demo diagnose-demo bench diagram clean
+.PHONY: help venv test lint unit scan demo diagnose-demo bench diagram docs clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ diagram: ## Redraw docs/architecture.png from docs/architecture.py (needs Graphv
 	test -x $(DIAGRAM_VENV)/bin/python || $(PYTHON) -m venv $(DIAGRAM_VENV)
 	$(DIAGRAM_VENV)/bin/python -m pip install --quiet -r requirements-diagram.txt
 	$(DIAGRAM_VENV)/bin/python docs/architecture.py
+
+docs: $(STAMP) ## Regenerate the parameter and output tables in docs/ from the four templates
+	$(BIN)/python docs/tables.py
 
 clean: ## Remove the venvs and build output
 	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache
