@@ -56,8 +56,8 @@ unit: $(STAMP) ## pytest, spread over the cores (pytest-xdist)
 
 test: lint scan unit ## Every check (what CI runs)
 
-demo: $(STAMP) ## Run the offline two-account demo
-	$(BIN)/python -m emulation.demo
+demo: $(STAMP) ## Run the offline two-account demo: make demo [ARGS="--help"]
+	$(BIN)/python -m emulation.demo $(ARGS)
 
 diagnose-demo: $(STAMP) ## diagnose.sh offline against a broken deployment: make diagnose-demo [CAUSE=name]
 	./diagnose.sh --demo $(CAUSE)
