@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import decode_str  # the CloudFormation YAML loader emulation/render.py uses too
+from cfnlint.decode import decode_str  # type: ignore[import-untyped]  # the YAML loader emulation/render.py uses
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
