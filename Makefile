@@ -19,7 +19,7 @@ DIAGRAM_VENV := .venv-diagram
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: help venv test lint unit scan demo diagnose-demo bench diagram clean
+.PHONY: help venv test lint unit scan demo diagnose-demo bench diagram docs clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -56,8 +56,8 @@ unit: $(STAMP) ## pytest, spread over the cores (pytest-xdist)
 
 test: lint scan unit ## Every check (what CI runs)
 
-demo: $(STAMP) ## Run the offline two-account demo
-	$(BIN)/python -m emulation.demo
+demo: $(STAMP) ## Run the offline two-account demo: make demo [ARGS="--help"]
+	$(BIN)/python -m emulation.demo $(ARGS)
 
 diagnose-demo: $(STAMP) ## diagnose.sh offline against a broken deployment: make diagnose-demo [CAUSE=name]
 	./diagnose.sh --demo $(CAUSE)
@@ -76,6 +76,9 @@ diagram: ## Redraw docs/architecture.png from docs/architecture.py (needs Graphv
 	test -x $(DIAGRAM_VENV)/bin/python || $(PYTHON) -m venv $(DIAGRAM_VENV)
 	$(DIAGRAM_VENV)/bin/python -m pip install --quiet -r requirements-diagram.txt
 	$(DIAGRAM_VENV)/bin/python docs/architecture.py
+
+docs: $(STAMP) ## Regenerate the parameter and output tables in docs/ from the four templates
+	$(BIN)/python docs/tables.py
 
 clean: ## Remove the venvs and build output
 	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache

@@ -195,7 +195,7 @@ main() {
   check_deploy_all_quotas "$backend_stack" "$client_stack" "$provider_account" "$consumer_account" "$region"
   check_powertools_layer "$POWERTOOLS_LAYER" "$provider" "$region"
   if [[ "$consumer_account" == "$provider_account" ]]; then
-    log_warn "both profiles are account ${consumer_account}: this works, but same-account IAM evaluation differs from the cross-account case this kit demonstrates (see README)"
+    log_warn "both profiles are account ${consumer_account}: this works, but same-account IAM evaluation differs from the cross-account case this kit demonstrates (see docs/provider.md, Who gets in)"
   fi
 
   log_step 2 "$TOTAL_STEPS" "Artifact buckets"

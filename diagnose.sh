@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Explains a 403 from the private API: reads both accounts' live configuration and checks, for each client function,
-# every step of the request path (see "Troubleshooting a 403" in README.md). The Python package diagnose/ does the work,
+# every step of the request path (see docs/troubleshooting.md). The Python package diagnose/ does the work,
 # including argument parsing, so this wrapper only finds an interpreter that has boto3 (and, for --demo, the dev
 # packages that build the offline emulation).
 set -euo pipefail

@@ -91,7 +91,7 @@ def _last_event(cfn: Any, stack_id: str, logical_id: str, statuses: tuple[str, .
 def _api_change(cfn: Any, stack: Stack, api_id: str) -> ApiChange | None:
     """When the API last changed: its RestApi resource's last *_COMPLETE event, else the stack's last update start.
 
-    API Gateway keeps no policy-change time, so this is a heuristic (see "Troubleshooting a 403" in README.md).
+    API Gateway keeps no policy-change time, so this is a heuristic (see docs/troubleshooting.md).
     """
     found = _find_rest_api(cfn, stack.stack_id, api_id)
     if found:

@@ -128,7 +128,7 @@ require_commands() {
     command -v "$command" >/dev/null 2>&1 || missing+=("$command")
   done
   if ((${#missing[@]})); then
-    die "missing required command(s): ${missing[*]} (install the AWS CLI, the SAM CLI and python3; see README)"
+    die "missing required command(s): ${missing[*]} (install the AWS CLI, the SAM CLI and python3; see docs/deploy.md)"
   fi
 }
 

@@ -40,3 +40,8 @@ def test_readme_local_file_links_exist():
     targets = {t.split("#")[0] for t in re.findall(r"\]\(([^)#][^)]*)\)", text) if "://" not in t}
     missing = sorted(t for t in targets if t and not (README.parent / t).exists())
     assert missing == []
+
+
+def test_readme_is_at_most_250_lines() -> None:
+    # A newcomer reads it in five minutes; everything else lives in docs/
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= 250

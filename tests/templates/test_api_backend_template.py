@@ -111,7 +111,7 @@ def as_list(value: str) -> list[str]:
 
 
 def expected_resource_policy(parameters: dict[str, str]) -> dict[str, Any]:
-    """The resource policy the README promises for these parameters (the test oracle)."""
+    """The resource policy docs/provider.md promises for these parameters (the test oracle)."""
     invoke = {"Action": "execute-api:Invoke", "Resource": "execute-api:/*"}
     statements: list[dict[str, Any]] = [
         {"Sid": "AllowAccessRole", "Effect": "Allow", "Principal": {"AWS": ROLE_ARN}, **invoke}
