@@ -33,9 +33,10 @@ $(STAMP): requirements-dev.txt requirements-powertools.txt
 
 venv: $(STAMP) ## Create .venv with the pinned dev tools
 
-lint: $(STAMP) ## ruff, cfn-lint (zero findings), shellcheck
+lint: $(STAMP) ## ruff, mypy (strict for deployed code, diagnose, scripts), cfn-lint (zero findings), shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/cfn-lint --regions $(AWS_DEFAULT_REGION) -- $(wildcard $(TEMPLATES))
 	@shopt -s nullglob; scripts=(./*.sh scripts/*.sh); if (( $${#scripts[@]} )); then $(BIN)/shellcheck -x "$${scripts[@]}"; fi
 
@@ -78,4 +79,4 @@ diagram: ## Redraw docs/architecture.png from docs/architecture.py (needs Graphv
 	$(DIAGRAM_VENV)/bin/python docs/architecture.py
 
 clean: ## Remove the venvs and build output
-	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache .mypy_cache
