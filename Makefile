@@ -19,7 +19,7 @@ DIAGRAM_VENV := .venv-diagram
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: help venv test lint unit scan demo diagnose-demo bench diagram clean
+.PHONY: help venv test lint unit fast scan demo diagnose-demo bench diagram clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 
 unit: $(STAMP) ## pytest, spread over the cores (pytest-xdist)
 	$(BIN)/python -m pytest -q -n auto
+
+fast: $(STAMP) ## Unit + template tests without the slow-marked ones, on every core: run while editing
+	$(BIN)/python -m pytest -q -n auto -m "not slow" tests/unit tests/templates
 
 test: lint scan unit ## Every check (what CI runs)
 
