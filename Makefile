@@ -19,7 +19,7 @@ DIAGRAM_VENV := .venv-diagram
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: help venv test lint unit scan demo diagnose-demo bench diagram docs clean
+.PHONY: help venv test lint unit fast scan demo diagnose-demo bench diagram docs clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,9 +33,10 @@ $(STAMP): requirements-dev.txt requirements-powertools.txt
 
 venv: $(STAMP) ## Create .venv with the pinned dev tools
 
-lint: $(STAMP) ## ruff, cfn-lint (zero findings), shellcheck
+lint: $(STAMP) ## ruff, mypy (strict for deployed code, diagnose, scripts), cfn-lint (zero findings), shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/cfn-lint --regions $(AWS_DEFAULT_REGION) -- $(wildcard $(TEMPLATES))
 	@shopt -s nullglob; scripts=(./*.sh scripts/*.sh); if (( $${#scripts[@]} )); then $(BIN)/shellcheck -x "$${scripts[@]}"; fi
 
@@ -53,6 +54,9 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 
 unit: $(STAMP) ## pytest, spread over the cores (pytest-xdist)
 	$(BIN)/python -m pytest -q -n auto
+
+fast: $(STAMP) ## Unit + template tests without the slow-marked ones, on every core: run while editing
+	$(BIN)/python -m pytest -q -n auto -m "not slow" tests/unit tests/templates
 
 test: lint scan unit ## Every check (what CI runs)
 
@@ -81,4 +85,4 @@ docs: $(STAMP) ## Regenerate the parameter and output tables in docs/ from the f
 	$(BIN)/python docs/tables.py
 
 clean: ## Remove the venvs and build output
-	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache .mypy_cache

@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _say("1/4 deployment zips (scripts/buildtool.py stage + zip, as build-*.sh)")
     packages = {side: build_zip(REPO, side, WORK / "zips") for side in ("api-client", "api-backend")}
 
+    runtime_like: bool | None  # None: the caller chose the interpreter
     python, runtime_like = coldstart.runtime_python(REPO)
     if args.python:
         python, runtime_like = args.python, None  # the caller's choice: whether it is runtime-like is theirs to say

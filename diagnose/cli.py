@@ -104,7 +104,7 @@ def _session(profile: str) -> Any:
 def _region(args: argparse.Namespace, sessions: Sequence[Any]) -> str:
     if args.region:
         return str(args.region)
-    regions = {s.region_name for s in sessions if s.region_name}
+    regions: set[str] = {s.region_name for s in sessions if s.region_name}
     if len(regions) > 1:
         raise UsageError(f"the profiles use different regions ({', '.join(sorted(regions))}): pass --region")
     if not regions:

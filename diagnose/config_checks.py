@@ -128,7 +128,7 @@ def _provider_api(ctx: ClientContext) -> Outcome:
         if _not_found(error):
             return bad(
                 f"API {api_id} (output APIGatewayID) does not exist",
-                f"update stack {provider.stack.name} (./deploy-all.sh) to re-create it",
+                f"update stack {stack.name} (./deploy-all.sh) to re-create it",
             )
         return not_read(f"API {api_id}", error, permission="apigateway:GET on the API", profile=provider.profile)
     if "PRIVATE" not in provider.api.endpoint_types:
@@ -136,9 +136,9 @@ def _provider_api(ctx: ClientContext) -> Outcome:
             f"API {api_id} is {'/'.join(provider.api.endpoint_types) or 'of unknown type'}, not PRIVATE",
             "deploy the provider stack from this kit's api-backend template (its API is PRIVATE)",
         )
-    outputs = provider.stack.outputs
+    outputs = stack.outputs
     return ok(
-        f"{provider.stack.name} ({provider.stack.status}) in account {provider.account}: private API {api_id}, "
+        f"{stack.name} ({stack.status}) in account {provider.account}: private API {api_id}, "
         f"stage {outputs['APIStageName']}, access role {outputs['APIAccessRole']}"
     )
 

@@ -141,7 +141,7 @@ class ClientContext:
         return self.env("API_HOST").lower()
 
     @property
-    def source_context(self) -> dict[str, object] | None:
+    def source_context(self) -> dict[str, str | bool] | None:
         """Condition keys the endpoint adds to every request through it (None: the endpoint is unknown)."""
         endpoint = self.consumer.endpoint
         if endpoint is None:

@@ -148,7 +148,10 @@ def _random_id(rng: random.Random, prefix: str) -> str:
 
 
 def _sites(rng: random.Random) -> dict[str, Site]:
-    placements = ((MAIN, CONSUMER, CLIENT_STACK, 1), (OTHER, CONSUMER, f"{CLIENT_STACK}-b", 2))
+    placements: tuple[tuple[str, str, str, int], ...] = (
+        (MAIN, CONSUMER, CLIENT_STACK, 1),
+        (OTHER, CONSUMER, f"{CLIENT_STACK}-b", 2),
+    )
     placements += ((OUTSIDER, OUTSIDER_ACCOUNT, CLIENT_STACK, 3),)
     sites = {}
     for key, account, stack_name, octet in placements:
@@ -411,7 +414,8 @@ class TwoAccounts:
             cached = self._clients.get(key)
         if cached is not None:
             return cached
-        client = self._boto.client(
+        # boto3-stubs type client() for literal service names only; this helper serves any service.
+        client = self._boto.client(  # type: ignore[call-overload]
             service,
             region_name=self.region,
             endpoint_url=self.moto_url,

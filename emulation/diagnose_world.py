@@ -274,7 +274,7 @@ def _build_consumer(session: Any, setup: Setup) -> tuple[Rendered, str, str]:
     side.endpoints_from(draft)
     api_endpoint = side.endpoints["rAPIGatewayEndpoint"]
     dns_entries = [f"{e['HostedZoneId']}:{e['DnsName']}" for e in api_endpoint["DnsEntries"]]
-    attributes = {f"{k}.GroupId": v for k, v in side.groups.items()}
+    attributes: dict[str, str | list[str]] = {f"{k}.GroupId": v for k, v in side.groups.items()}
     attributes["rAPIGatewayEndpoint.DnsEntries"] = dns_entries
     rendered = side.render(parameters, attributes)
     side.rules(rendered)
@@ -471,7 +471,7 @@ class Cause:
     check: str  # the first failing check diagnose reports for the affected client
     client: str  # "direct" or "assume-role": a client this cause stops
     setup: Callable[[], Setup] = Setup
-    after: Callable[[World], None] | None = None  # edits made after the stacks exist
+    after: Callable[[World], object] | None = None  # edits made after the stacks exist (any result is unused)
 
 
 CAUSES: tuple[Cause, ...] = (

@@ -72,7 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         """Time every read by the endpoint's idle timeout: a read that waits longer means the flow went idle."""
-        self.timeout = self.server.gateway.idle_timeout
+        # socketserver reads self.timeout per handler; typeshed declares it a ClassVar, which it need not be.
+        self.timeout = self.server.gateway.idle_timeout  # type: ignore[misc]
         super().setup()
 
     def handle(self) -> None:

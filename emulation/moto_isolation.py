@@ -24,6 +24,11 @@ _INSTALLED = "_emulation_isolation"
 Aside = list[tuple[BackendDict[Any], dict[str, Any]]]
 
 
+def _instances() -> list[BackendDict[Any]]:
+    """Every BackendDict moto created: one process-wide list, which moto declares without ClassVar."""
+    return BackendDict._instances  # type: ignore[misc]  # same ignore as moto's own base_backend.py
+
+
 class _State:
     """Who holds moto, and what an active mock_aws has put aside (None while no mock hides anything)."""
 
@@ -39,10 +44,10 @@ _state = _State()
 def _put_aside() -> Aside:
     # Detach (not reset): moto's reset re-initialises backend objects in place, which would empty what we keep.
     with backend_lock:
-        aside = [(backends, dict(backends.items())) for backends in BackendDict._instances]
+        aside = [(backends, dict(backends.items())) for backends in _instances()]
         for backends, _ in aside:
             dict.clear(backends)
-        BackendDict._instances.clear()
+        _instances().clear()
     return aside
 
 
@@ -50,8 +55,8 @@ def _put_back(aside: Aside) -> None:
     with backend_lock:
         for backends, accounts in aside:
             dict.update(backends, accounts)  # replaces whatever a mock left for the same accounts
-            if backends not in BackendDict._instances:
-                BackendDict._instances.append(backends)
+            if backends not in _instances():
+                _instances().append(backends)
 
 
 def _outermost(mock: MockAWS) -> bool:

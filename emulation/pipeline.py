@@ -206,7 +206,7 @@ def _base_log(incoming: Incoming, endpoint: Endpoint, request_id: str, extended_
     }
 
 
-def _condition_context(incoming: Incoming, endpoint: Endpoint) -> dict[str, object]:
+def _condition_context(incoming: Incoming, endpoint: Endpoint) -> dict[str, str | bool]:
     now = datetime.now(UTC)
     return {
         "aws:SourceVpce": endpoint.vpce_id,

@@ -171,7 +171,8 @@ class _ClaimedHeadersSigner(SigV4Auth):
         hashes the body it received, so a body that differs from what was signed is a signature mismatch.
         """
         head, _, _ = super().canonical_request(request).rpartition("\n")
-        return f"{head}\n{hashlib.sha256(request.body or b'').hexdigest()}"
+        body = request.body or b""
+        return f"{head}\n{hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()}"
 
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         """Every value of each claimed header, in arrival order (absent ones sign as empty)."""

@@ -84,7 +84,9 @@ def resource_policy(values: Mapping[str, str], access_role_arn: str) -> dict[str
         principals = {"AWS": _items(v["pAPIAccessList"])}
         statements.append({"Sid": "AllowAccessList", "Effect": "Allow", "Principal": principals, **_INVOKE})
     if v["pAllowedPrincipalPatterns"] != "None":
-        condition = {"ArnLike": {"aws:PrincipalArn": _items(v["pAllowedPrincipalPatterns"])}}
+        condition: dict[str, dict[str, str | list[str]]] = {
+            "ArnLike": {"aws:PrincipalArn": _items(v["pAllowedPrincipalPatterns"])}
+        }
         statements.append(
             {"Sid": "AllowPrincipalPatterns", "Effect": "Allow", "Principal": "*", **_INVOKE, "Condition": condition}
         )

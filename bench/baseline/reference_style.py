@@ -33,6 +33,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         aws_secret_access_key=assumed["SecretAccessKey"],
         aws_session_token=assumed["SessionToken"],
     ).get_credentials()
+    if credentials is None:
+        raise RuntimeError("no credentials from the assumed role")
     request = AWSRequest(method="GET", url=f"https://{host}{path}", headers={"Host": host})
     SigV4Auth(credentials, "execute-api", region).add_auth(request)
     # requests.get opens a Session per call and closes it: no connection survives the invocation.

@@ -29,7 +29,7 @@ _KEYS = _Keys(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY
 _TARGET = urlsplit(os.environ.get("API_ENDPOINT") or f"https://{_HOST}")
 # One connection, kept for the life of the process (maxsize=1, block=True: never a second one).
 _POOL = urllib3.HTTPSConnectionPool(
-    _TARGET.hostname,
+    _TARGET.hostname or _HOST,
     _TARGET.port or 443,
     maxsize=1,
     block=True,
@@ -43,6 +43,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Sign GET {prefix}{path} for the API host and send it over the kept connection."""
     target = _PREFIX + str((event or {}).get("path", "/"))
     request = AWSRequest(method="GET", url=f"https://{_HOST}{target}", headers={"Host": _HOST})
-    SigV4Auth(_KEYS, "execute-api", _REGION).add_auth(request)
+    # botocore only reads access_key/secret_key/token; its stub names two concrete classes instead of that shape.
+    SigV4Auth(_KEYS, "execute-api", _REGION).add_auth(request)  # type: ignore[arg-type]
     response = _POOL.urlopen("GET", target, headers=dict(request.headers.items()), redirect=False)
     return {"statusCode": response.status, "body": response.data.decode()}

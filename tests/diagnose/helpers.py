@@ -82,3 +82,9 @@ def first_failure(diagnosis: Diagnosis, kind: str, check_id: str) -> CheckResult
     assert failure is not None, f"{kind}: no check failed"
     assert failure.id == check_id, f"{kind}: first failure is {failure.id} ({failure.detail}), not {check_id}"
     return failure
+
+
+def fix_of(failure: CheckResult) -> str:
+    """The fix a failed check offers (every failure must offer one)."""
+    assert failure.fix is not None, f"{failure.id}: no fix offered ({failure.detail})"
+    return failure.fix

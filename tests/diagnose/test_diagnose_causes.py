@@ -34,7 +34,7 @@ from emulation.diagnose_world import (
     revoke_https_egress,
     update_policy_without_deployment,
 )
-from tests.diagnose.helpers import check, client, collect, first_failure, run
+from tests.diagnose.helpers import check, client, collect, first_failure, fix_of, run
 
 Build = Callable[..., World]
 
@@ -102,8 +102,8 @@ def test_diagnose_trust_policy_without_consumer_account_fails_assume_role_client
     failure = first_failure(result, "assume-role", "trust-policy")
     assert result.exit_code == EXIT_FAILED
     assert failure.detail.startswith(f"the trust policy of {ACCESS_ROLE} does not trust")
-    assert failure.fix.startswith(f"add {CONSUMER} (or ")
-    assert f"to pTrustedPrincipals on stack {BACKEND_STACK}" in failure.fix
+    assert fix_of(failure).startswith(f"add {CONSUMER} (or ")
+    assert f"to pTrustedPrincipals on stack {BACKEND_STACK}" in fix_of(failure)
     assert client(result, "direct").verdict == "allowed"
 
 
@@ -118,7 +118,7 @@ def test_diagnose_endpoint_policy_naming_another_api_fails_at_endpoint_policy(bu
         failure = first_failure(result, kind, "endpoint-policy")
         assert "because no VPC endpoint policy allows the execute-api:Invoke action" in failure.detail
         assert f"it allows ['arn:aws:execute-api:{REGION}:{PROVIDER}:{OTHER_API_ID}/Prod/*']" in failure.detail
-        assert f"with pAPIHost={API_HOST}, pAPIAccountID={PROVIDER} and pAPIPrefix=/Prod" in failure.fix
+        assert f"with pAPIHost={API_HOST}, pAPIAccountID={PROVIDER} and pAPIPrefix=/Prod" in fix_of(failure)
 
 
 def test_diagnose_role_to_assume_mismatch_fails_assume_role_client(build: Build) -> None:
@@ -158,8 +158,8 @@ def test_diagnose_private_dns_off_without_api_endpoint_fails_at_dns(build: Build
     for kind in ("direct", "assume-role"):
         failure = first_failure(result, kind, "dns")
         assert failure.detail.startswith(f"private DNS is off on {world.vpce_id} and the client has no API_ENDPOINT")
-        assert failure.fix.startswith(f"turn private DNS on for {world.vpce_id} (pEnablePrivateDNS=True)")
-        assert "set API_ENDPOINT=https://" in failure.fix
+        assert fix_of(failure).startswith(f"turn private DNS on for {world.vpce_id} (pEnablePrivateDNS=True)")
+        assert "set API_ENDPOINT=https://" in fix_of(failure)
 
 
 def test_diagnose_stage_not_redeployed_after_policy_change_fails_at_stage(build: Build) -> None:
@@ -182,7 +182,7 @@ def test_diagnose_stage_not_redeployed_after_policy_change_fails_at_stage(build:
         failure = first_failure(result, kind, "stage")
         assert f"start of the last update of stack {BACKEND_STACK}" in failure.detail
         assert "the old resource policy is still live" in failure.detail
-        assert failure.fix.startswith(
+        assert fix_of(failure).startswith(
             f"aws apigateway create-deployment --rest-api-id {API_ID} --stage-name Prod --profile provider"
         )
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -19,7 +20,7 @@ from diagnose.cli import main
 from diagnose.facts import Collected
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, Status
 from emulation.diagnose_world import API_ID, BACKEND_STACK, CLIENT_STACK, CONSUMER, REGION, World, build_world
-from tests.diagnose.helpers import check, clean_environment, client, collect, first_failure, write_profiles
+from tests.diagnose.helpers import check, clean_environment, client, collect, first_failure, fix_of, write_profiles
 
 REPO = Path(__file__).resolve().parents[2]
 CONSUMER_ONLY_CHECKS = {"consumer-stack", "function", "endpoint", "network", "dns", "endpoint-policy"}
@@ -40,7 +41,7 @@ def collected(world: World) -> Collected:
     return collect(world)
 
 
-def _with_consumer(collected: Collected, **changes: object) -> Collected:
+def _with_consumer(collected: Collected, **changes: Any) -> Collected:
     return replace(collected, consumer=replace(collected.consumer, **changes))
 
 
@@ -83,7 +84,7 @@ def test_diagnose_endpoint_not_available_fails_at_endpoint(collected: Collected)
     for kind in ("direct", "assume-role"):
         failure = first_failure(result, kind, "endpoint")
         assert failure.detail == f"endpoint {endpoint.id} is pendingAcceptance, not available"
-        assert failure.fix.startswith("wait until it is available")
+        assert fix_of(failure).startswith("wait until it is available")
 
 
 def test_diagnose_alias_of_listed_endpoint_passes_dns(collected: Collected) -> None:

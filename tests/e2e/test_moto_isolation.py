@@ -78,7 +78,7 @@ def test_moto_isolation_private_moto_state_it_relies_on_is_still_there() -> None
     # the registry of every BackendDict (detached and re-attached with dict's own clear/update) ...
     assert isinstance(BackendDict.__dict__.get("_instances"), list), _REVISIT
     assert issubclass(BackendDict, dict), _REVISIT
-    assert all(isinstance(backends, BackendDict) for backends in BackendDict._instances), _REVISIT
+    assert all(isinstance(backends, BackendDict) for backends in BackendDict.__dict__["_instances"]), _REVISIT
     # ... the lock moto takes around that registry ...
     assert callable(getattr(backend_lock, "acquire", None)), _REVISIT
     assert callable(getattr(backend_lock, "release", None)), _REVISIT

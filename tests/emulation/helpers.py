@@ -124,7 +124,8 @@ class StaticCredentials:
 
 def account_client(service: str, account: str, moto_url: str) -> Any:
     """A boto3 client acting in one emulated account (moto reads the x-moto-account-id header)."""
-    client = boto3.client(
+    # boto3-stubs type client() for literal service names only; this helper serves any service.
+    client = boto3.client(  # type: ignore[call-overload]
         service,
         region_name=REGION,
         endpoint_url=moto_url,

@@ -329,7 +329,7 @@ def test_decision_message_missing_identity_allow_names_identity_based_policy() -
 
 def test_expand_execute_api_resources_rewrites_shorthand_without_touching_the_input() -> None:
     # GIVEN a policy with the execute-api:/ shorthand in Resource and NotResource
-    policy = {
+    policy: dict[str, Any] = {
         "Statement": [
             {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": ["execute-api:/*", "arn:aws:s3:::b"]},
             {"Effect": "Deny", "Principal": "*", "Action": "*", "NotResource": "execute-api:/Prod/GET/*"},

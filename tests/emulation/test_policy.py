@@ -127,7 +127,7 @@ ROLE_X = "arn:aws:iam::111111111111:role/app-x"
     ],
 )
 def test_evaluate_operator_follows_aws_semantics(
-    operator: str, key: str, wanted: object, value: object, expected: bool
+    operator: str, key: str, wanted: object, value: str | bool | None, expected: bool
 ) -> None:
     # GIVEN one operator, its policy values and the request's value for the key (None: the key is missing)
     context = normalize_context({key: value})

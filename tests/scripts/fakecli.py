@@ -124,7 +124,7 @@ def option_list(argv: list[str], name: str) -> list[str]:
 
 
 def record(tool: str, argv: list[str], extra: dict[str, Any] | None = None) -> None:
-    entry = {
+    entry: dict[str, Any] = {
         "tool": tool,
         "argv": argv,
         "profile": option(argv, "--profile", os.environ.get("AWS_PROFILE")),

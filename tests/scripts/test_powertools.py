@@ -132,7 +132,7 @@ def test_deploy_all_bundle_powertools_deploys_both_stacks_without_the_layer(bund
     # GIVEN the run's deploys
     calls = deploys(bundled_deploy)
     # WHEN the layer parameter of each stack's first deploy is read
-    first = {}
+    first: dict[str, Any] = {}
     for call in calls:
         first.setdefault(stack_of(call), overrides(call))
     # THEN each was told to omit the layer

@@ -22,7 +22,7 @@ import pytest
 from samcli.yamlhelper import yaml_parse
 
 from tests.moto_server import running_moto
-from tests.scripts.helpers import FIXTURES, REPO_ROOT, clean_environment, copy_kit
+from tests.scripts.helpers import REPO_ROOT, clean_environment, copy_kit
 
 pytestmark = pytest.mark.slow
 
@@ -102,10 +102,17 @@ def read_object(client: Any, url: str) -> bytes:
     return client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def template_source() -> Path:
-    """The real templates once all four exist; until then the stand-ins, so the packaging path stays tested."""
-    real = [REPO_ROOT / side / f"{prefix}{side}.yaml" for side in SIDES for prefix in ("", "vpc-")]
-    return REPO_ROOT if all(path.is_file() for path in real) else FIXTURES
+def template_source(root: Path = REPO_ROOT) -> Path:
+    """The repository holding all four real templates; packaging stand-ins instead would prove nothing about them."""
+    missing = [
+        f"{side}/{prefix}{side}.yaml"
+        for side in SIDES
+        for prefix in ("", "vpc-")
+        if not (root / side / f"{prefix}{side}.yaml").is_file()
+    ]
+    if missing:
+        pytest.fail(f"sam package needs the real templates; missing from {root}: {', '.join(missing)}", pytrace=False)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +174,15 @@ def test_sam_package_nested_template_is_uploaded_and_packaged_too(packaged: dict
     assert code_uris
     zip_bytes = (packaged["root"] / "build" / side / f"{side}-code.zip").read_bytes()
     assert all(read_object(packaged["client"], uri) == zip_bytes for uri in code_uris)
+
+
+def test_sam_package_missing_real_template_fails_naming_it(tmp_path: Path) -> None:
+    # GIVEN a checkout where one of the four real templates is missing
+    for side in SIDES:
+        (tmp_path / side).mkdir()
+        (tmp_path / side / f"{side}.yaml").write_text("Resources: {}\n")
+    (tmp_path / "api-backend" / "vpc-api-backend.yaml").write_text("Resources: {}\n")
+    # WHEN the packaging tests look for the templates to package
+    # THEN they fail, naming the missing template, instead of packaging the stand-ins
+    with pytest.raises(pytest.fail.Exception, match=r"missing from .*: api-client/vpc-api-client\.yaml$"):
+        template_source(tmp_path)

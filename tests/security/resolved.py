@@ -222,9 +222,9 @@ def parameter_groups(template: Mapping[str, Any]) -> list[frozenset[str]]:
         return name
 
     for unit in units:
-        first, *rest = sorted(unit) or [None]
+        first, *rest = sorted(unit) or [""]
         for other in rest:
-            parent[root(other)] = root(str(first))
+            parent[root(other)] = root(first)
     groups: dict[str, set[str]] = {}
     for name in parameters:
         groups.setdefault(root(name), set()).add(name)

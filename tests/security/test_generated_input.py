@@ -11,10 +11,11 @@ answered by the real backend handler on emulated DynamoDB. The emulated gateway 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
 from schemathesis.generation import GenerationMode
+from schemathesis.schemas import APIOperation, BaseSchema
 
 from emulation.accounts import MAIN, TwoAccounts
 from emulation.render import load_template
@@ -122,6 +125,18 @@ class Tally:
             self.requests += 1
             self.by_mode[mode] = self.by_mode.get(mode, 0) + 1
             self.by_status[status] = self.by_status.get(status, 0) + 1
+
+
+def _operations(schema: BaseSchema) -> Iterator[APIOperation]:
+    """Every operation of the schema; one the schema cannot describe is raised as the error it is."""
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        yield result.ok()
+
+
+def _collect(work: list[tuple[str, Any]], label: str, case: Any) -> None:
+    work.append((label, case))
 
 
 def _generate(strategy: Any, count: int, emit: Callable[[Any], None]) -> None:
@@ -227,7 +242,7 @@ def fuzz_run(env: TwoAccounts, deployment: Deployment, callers: dict[str, Caller
     real_id = created.json()["id"]
     started = time.monotonic()
     work: list[tuple[str, Any]] = []
-    for operation in (result.ok() for result in schema.get_all_operations()):
+    for operation in _operations(schema):
         count = EXAMPLES.get(f"{operation.method.upper()} {operation.path}", DEFAULT_EXAMPLES)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategies = [(mode.value, operation.as_strategy(generation_mode=mode), count)]
@@ -235,7 +250,7 @@ def fuzz_run(env: TwoAccounts, deployment: Deployment, callers: dict[str, Caller
                 fixed = operation.as_strategy(generation_mode=mode, path_parameters={"id": real_id})
                 strategies.append((f"{mode.value}-real-id", fixed, count // 2))
             for label, strategy, examples in strategies:
-                _generate(strategy, examples, lambda case, label=label: work.append((label, case)))
+                _generate(strategy, examples, functools.partial(_collect, work, label))
     tally = Tally(generation_seconds=time.monotonic() - started)
     # The session's emulation is shared: other modules' faults (throttling, a stuck DynamoDB) are in its log already.
     logged_before = set(env.function_logs("backend"))

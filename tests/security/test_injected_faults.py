@@ -560,6 +560,7 @@ def test_fault_session_expired_before_the_request_answers_403_with_expiry_hint(
     first = _client(env, gateway_proxy, {"path": "/"}, **marker)
     assert first.status == 200, first.payload
     session = sts_backends[CONSUMER]["aws"].get_assumed_role_from_access_key(first.json()["accessKey"])
+    assert session is not None
     session.expiration = datetime.utcnow() - timedelta(minutes=1)  # moto keeps naive UTC times
     try:
         # WHEN it is invoked again

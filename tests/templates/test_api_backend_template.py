@@ -168,6 +168,7 @@ def methods(api: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 # --- lint -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 4-9 s per template; make lint runs the same cfn-lint
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
 def test_cfn_lint_template_reports_no_findings(template):
     # GIVEN a provider template

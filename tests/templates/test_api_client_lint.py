@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 
 
+@pytest.mark.slow  # 8 s per template; make lint runs the same cfn-lint
 @pytest.mark.parametrize("template", ["api-client/api-client.yaml", "api-client/vpc-api-client.yaml"])
 def test_api_client_template_cfn_lint_has_zero_findings(template: str) -> None:
     # GIVEN a consumer template

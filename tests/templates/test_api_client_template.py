@@ -192,6 +192,7 @@ def test_api_client_sts_endpoint_policy_allows_only_assume_role_on_provider_role
     if not combination.has_sts_endpoint:
         assert sts is None
         return
+    assert sts is not None
     properties = sts["Properties"]
     assert properties["ServiceName"] == f"com.amazonaws.{REGION}.sts"
     assert properties["PrivateDnsEnabled"] is True

@@ -91,8 +91,8 @@ def test_vpc_api_client_subnets_are_in_distinct_azs_inside_the_vpc(case: tuple[t
         assert len(set(zones_used)) == count
         if zones:
             assert zones_used == zones.split(",")[:count]
-    networks = [ipaddress.ip_network(s["Properties"]["CidrBlock"]) for s in subnets.values()]
-    vpc = ipaddress.ip_network("10.20.0.0/16")
+    networks = [ipaddress.IPv4Network(s["Properties"]["CidrBlock"]) for s in subnets.values()]
+    vpc = ipaddress.IPv4Network("10.20.0.0/16")
     assert all(n.subnet_of(vpc) for n in networks)
     assert all(not a.overlaps(b) for a, b in itertools.combinations(networks, 2))
 

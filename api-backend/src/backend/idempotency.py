@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -114,7 +114,9 @@ class KeyedWrites:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            stored = error.response.get("Item") or {}
+            # botocore's ClientError type omits the item DynamoDB returns with ReturnValuesOnConditionCheckFailure.
+            response: Mapping[str, Any] = error.response
+            stored = response.get("Item") or {}
             if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED and "itemId" in stored:
                 return str(stored["itemId"]["S"])  # an earlier run (or botocore's retry of this put) reserved it
             raise store_unavailable(error) from error

@@ -12,6 +12,7 @@ write produces, is this request's own earlier attempt and is answered as a succe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -208,7 +209,9 @@ def _holds(record: dict[str, Any], fields: ItemFields) -> bool:
 
 def _old_item(error: ClientError) -> dict[str, Any]:
     # Items in an error response are not deserialized by the resource layer: they arrive as {"N": "3"}.
-    raw = error.response.get("Item") or {}
+    # botocore's ClientError type omits that item, so the response is read as the plain mapping it is.
+    response: Mapping[str, Any] = error.response
+    raw = response.get("Item") or {}
     return {name: _deserializer.deserialize(value) for name, value in raw.items()}
 
 

@@ -25,15 +25,18 @@ __all__ = [
 
 
 class SigningKeys(Protocol):
-    """What SigV4 signing reads: botocore's ReadOnlyCredentials and our Keys both have it."""
+    """What SigV4 signing reads: botocore's ReadOnlyCredentials and our Keys both have it.
+
+    The keys are optional here only because botocore types ReadOnlyCredentials' fields so; every source sets them.
+    """
 
     @property
-    def access_key(self) -> str:
+    def access_key(self) -> str | None:
         """Access key id."""
         ...
 
     @property
-    def secret_key(self) -> str:
+    def secret_key(self) -> str | None:
         """Secret access key."""
         ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from client.credentials import StsError, StsUnreachable
@@ -252,7 +252,7 @@ def _dns_hint(custom_endpoint: bool) -> str:
     )
 
 
-_TRANSPORT_HINTS = {
+_TRANSPORT_HINTS: dict[str, Callable[[bool], str]] = {
     "dns": _dns_hint,
     "connect": lambda _: (
         "No network path on 443: the client security group must allow HTTPS to the endpoint's security group, "

@@ -226,7 +226,7 @@ def _with_idempotency_key(request: ApiRequest, context: Context | None) -> tuple
 
 
 def _deadline(context: Context | None) -> float | None:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    remaining: Callable[[], int] | None = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
     return time.monotonic() + remaining() / 1000 - _SAFETY_MARGIN_S

@@ -44,5 +44,6 @@ def sign_request(
     # Host is signed and sent, so API Gateway routes and verifies on the API host (never a caller-given one).
     fields = {name: value for name, value in headers.items() if name.lower() != "host"} | {"Host": host}
     request = AWSRequest(method=method, url=f"https://{host}{target}", data=body, headers=fields)
-    SigV4Auth(credentials, service, region).add_auth(request)
+    # botocore only reads access_key/secret_key/token; its stub names two concrete classes instead of that shape.
+    SigV4Auth(credentials, service, region).add_auth(request)  # type: ignore[arg-type]
     return dict(request.headers.items())

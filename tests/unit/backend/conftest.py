@@ -12,6 +12,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -104,6 +107,17 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+# mock_aws drops boto3's default session, so each test's cold import would parse the service models again (most of
+# a backend test's time); one shared loader hands every session the same read-only models.
+_LOADER = botocore.loaders.create_loader()
+
+
+def _default_session_sharing_models() -> None:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    boto3.setup_default_session(botocore_session=core)
+
+
 def fresh_import(name: str) -> ModuleType:
     """Import a backend module as a cold start would: module-level configuration and clients built anew."""
     for loaded in [m for m in sys.modules if m == "backend" or m.startswith("backend.")]:
@@ -117,6 +131,7 @@ def backend(
 ) -> Iterator[ModuleType]:
     """backend.app freshly imported inside the moto mock, with empty tables built from the template."""
     with mock_aws():
+        _default_session_sharing_models()
         module = fresh_import("backend.app")
         # Created through the module's own client: one boto3 client per test keeps the suite fast.
         module.table.meta.client.create_table(TableName=module.table.name, **table_definition)

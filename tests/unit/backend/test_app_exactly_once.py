@@ -73,7 +73,7 @@ def test_create_item_same_idempotency_key_from_another_account_never_sees_the_fi
 def test_create_item_same_idempotency_key_while_first_in_progress_is_409(invoke, make_event, backend, monkeypatch):
     # GIVEN a create whose DynamoDB write is still running when the same keyed request arrives
     event = _with_key(make_event("POST", "/items", body={"name": "racing"}), "key-3")
-    overlapping: list[Any] = []
+    overlapping = []
     real_create = backend.repository.create_item
 
     def create_while_repeated(*args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -82,7 +82,7 @@ class ScriptedHTTPSServer(http.server.ThreadingHTTPServer):
             return
         with self.lock:
             self.connections += 1
-        self.RequestHandlerClass(tls_socket, client_address, self)
+        super().finish_request(tls_socket, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that time out close their end; that is expected here."""

@@ -70,7 +70,7 @@ def test_sign_request_session_token_is_sent_and_signed(verify_sigv4: Callable[..
 
 def test_sign_request_query_string_with_reserved_characters_verifies(verify_sigv4: Callable[..., bool]) -> None:
     # GIVEN query values with spaces, slashes, unicode, '~' and a repeated key
-    query = {"q": "a b/c", "name": "Zoë", "tilde": "x~y", "tag": ["b", "a"], "empty": ""}
+    query: dict[str, str | list[str]] = {"q": "a b/c", "name": "Zoë", "tilde": "x~y", "tag": ["b", "a"], "empty": ""}
     target = canonical_target("/Prod/search", query)
     # WHEN signed
     headers = sign_request(
