@@ -22,7 +22,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 .PHONY: help venv test lint unit scan demo diagnose-demo bench diagram clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt requirements-powertools.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
@@ -56,11 +56,11 @@ unit: $(STAMP) ## pytest, spread over the cores (pytest-xdist)
 
 test: lint scan unit ## Every check (what CI runs)
 
-demo: $(STAMP) ## Run the offline two-account demo
-	$(BIN)/python -m emulation.demo
+demo: $(STAMP) ## Run the offline two-account demo: make demo [ARGS="--help"]
+	$(BIN)/python -m emulation.demo$(if $(ARGS), $(ARGS))
 
 diagnose-demo: $(STAMP) ## diagnose.sh offline against a broken deployment: make diagnose-demo [CAUSE=name]
-	./diagnose.sh --demo $(CAUSE)
+	./diagnose.sh --demo$(if $(CAUSE), $(CAUSE))
 
 $(BENCH_STAMP): requirements-bench.txt requirements-powertools.txt
 	$(PYTHON) -m venv $(BENCH_VENV)
