@@ -15,11 +15,12 @@ MAKE = shutil.which("make")
 pytestmark = pytest.mark.skipif(MAKE is None, reason="needs GNU make")
 
 
-def _dry_run(*args: str) -> list[str]:
-    """The recipe lines `make -n` would run (stamps assumed up to date with -o)."""
+def _dry_run(*args: str, fresh: bool = False) -> list[str]:
+    """The recipe lines `make -n` would run: stamps up to date (-o), or on a fresh clone (-B, nothing built yet)."""
     assert MAKE is not None
+    stamps = ["-B"] if fresh else ["-o", ".venv/.installed", "-o", ".venv/.demo-installed"]
     done = subprocess.run(  # noqa: S603 - make on this repo's own Makefile
-        [MAKE, "--no-print-directory", "-n", "-o", ".venv/.installed", "-o", ".venv/.demo-installed", *args],
+        [MAKE, "--no-print-directory", "-n", *stamps, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -45,3 +46,24 @@ def test_make_diagnose_demo_keeps_cause() -> None:
     # WHEN `make diagnose-demo CAUSE=...` runs
     # THEN diagnose.sh gets it after --demo
     assert _dry_run("diagnose-demo", "CAUSE=vpce-not-allowed")[-1] == "./diagnose.sh --demo vpce-not-allowed"
+
+
+def test_make_demo_on_a_fresh_clone_installs_the_demo_requirements_only() -> None:
+    # GIVEN a clone where no venv exists yet
+    # WHEN `make demo` runs
+    lines = _dry_run("demo", fresh=True)
+    # THEN it installs requirements-demo.txt into .venv, never the test toolchain of requirements-dev.txt
+    assert ".venv/bin/python -m pip install --quiet -r requirements-demo.txt" in lines
+    assert not any("requirements-dev.txt" in line for line in lines), lines
+    assert lines[-1] == ".venv/bin/python -m emulation.demo"
+
+
+def test_make_unit_on_a_fresh_clone_installs_everything_into_the_same_venv() -> None:
+    # GIVEN a clone where no venv exists yet
+    # WHEN `make unit` (and so `make test`) runs
+    lines = _dry_run("unit", fresh=True)
+    # THEN it installs the demo's requirements, then the dev requirements, into the one .venv
+    demo = lines.index(".venv/bin/python -m pip install --quiet -r requirements-demo.txt")
+    dev = lines.index(".venv/bin/python -m pip install --quiet -r requirements-dev.txt")
+    assert demo < dev
+    assert lines.count("python3 -m venv .venv") == 1
