@@ -84,5 +84,8 @@ diagram: ## Redraw docs/architecture.png from docs/architecture.py (needs Graphv
 	$(DIAGRAM_VENV)/bin/python -m pip install --quiet -r requirements-diagram.txt
 	$(DIAGRAM_VENV)/bin/python docs/architecture.py
 
-clean: ## Remove the venvs and build output
-	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache
+clean: ## Remove the venvs, caches and build output: every file .gitignore lists
+	rm -rf $(VENV) .venv-* build dist .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis moto_recording \
+	  bench/results*.json
+	find . -path ./.git -prune -o \( -type d \( -name __pycache__ -o -name .aws-sam \) -prune -exec rm -rf {} + \) \
+	  -o \( -type f \( -name '*.pyc' -o -name '*-deploy.yaml' \) -exec rm -f {} + \)

@@ -67,3 +67,47 @@ def test_make_unit_on_a_fresh_clone_installs_everything_into_the_same_venv() -> 
     dev = lines.index(".venv/bin/python -m pip install --quiet -r requirements-dev.txt")
     assert demo < dev
     assert lines.count("python3 -m venv .venv") == 1
+
+
+# Every kind of file the repo generates (.gitignore lists them), where the tools write it.
+_GENERATED = [
+    ".venv/bin/python",
+    ".venv-bench/bin/python",
+    ".venv-checkov/bin/python",
+    ".pytest_cache/README.md",
+    ".ruff_cache/CACHEDIR.TAG",
+    ".mypy_cache/CACHEDIR.TAG",
+    ".hypothesis/examples/x",
+    ".aws-sam/build/template.yaml",
+    "api-backend/.aws-sam/build.toml",
+    "build/api-client.zip",
+    "dist/x.whl",
+    "api-backend/api-backend-deploy.yaml",
+    "api-backend/vpc-api-backend-deploy.yaml",
+    "api-client/api-client-deploy.yaml",
+    "api-client/vpc-api-client-deploy.yaml",
+    "bench/results.json",
+    "bench/results-strict.json",
+    "emulation/__pycache__/demo.cpython-311.pyc",
+    "tests/unit/__pycache__/test_x.cpython-311.pyc",
+    "api-client/src/client/__pycache__/invoke.cpython-311.pyc",
+    "scripts/stray.pyc",
+    "moto_recording",
+]
+_KEPT = ["api-backend/api-backend.yaml", "bench/report.py", "emulation/demo.py", "requirements-dev.txt"]
+
+
+def test_make_clean_removes_everything_the_repo_generates(tmp_path: Path) -> None:
+    # GIVEN a copy of the Makefile next to source files and every kind of generated file
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    for name in [*_GENERATED, *_KEPT]:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x\n", encoding="utf-8")
+    assert MAKE is not None
+    # WHEN `make clean` runs there
+    subprocess.run([MAKE, "--no-print-directory", "clean"], cwd=tmp_path, check=True, capture_output=True)  # noqa: S603
+    # THEN the generated files are gone and the sources are not
+    assert sorted(name for name in _GENERATED if (tmp_path / name).exists()) == []
+    assert sorted(name for name in _KEPT if not (tmp_path / name).exists()) == []
+    assert not list(tmp_path.rglob("__pycache__"))
