@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo-installed
 TEMPLATES := api-backend/api-backend.yaml api-backend/vpc-api-backend.yaml \
              api-client/api-client.yaml api-client/vpc-api-client.yaml
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -22,12 +23,18 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 .PHONY: help venv test lint unit fast scan demo diagnose-demo bench diagram docs clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt requirements-powertools.txt
+# Two stamps, one venv: `make demo` installs only what the demo runs (requirements-demo.txt); every other target
+# adds the test and lint tools (requirements-dev.txt, which includes the demo's file) to the same .venv.
+$(DEMO_STAMP): requirements-demo.txt requirements-powertools.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-demo.txt
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -60,11 +67,11 @@ fast: $(STAMP) ## Unit + template tests without the slow-marked ones, on every c
 
 test: lint scan unit ## Every check (what CI runs)
 
-demo: $(STAMP) ## Run the offline two-account demo: make demo [ARGS="--help"]
-	$(BIN)/python -m emulation.demo $(ARGS)
+demo: $(DEMO_STAMP) ## Run the offline two-account demo: make demo [ARGS="--help"]
+	$(BIN)/python -m emulation.demo$(if $(ARGS), $(ARGS))
 
 diagnose-demo: $(STAMP) ## diagnose.sh offline against a broken deployment: make diagnose-demo [CAUSE=name]
-	./diagnose.sh --demo $(CAUSE)
+	./diagnose.sh --demo$(if $(CAUSE), $(CAUSE))
 
 $(BENCH_STAMP): requirements-bench.txt requirements-powertools.txt
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -84,5 +91,8 @@ diagram: ## Redraw docs/architecture.png from docs/architecture.py (needs Graphv
 docs: $(STAMP) ## Regenerate the parameter and output tables in docs/ from the four templates
 	$(BIN)/python docs/tables.py
 
-clean: ## Remove the venvs and build output
-	rm -rf $(VENV) .venv-* build .pytest_cache .ruff_cache .mypy_cache
+clean: ## Remove the venvs, caches and build output: every file .gitignore lists
+	rm -rf $(VENV) .venv-* build dist .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis moto_recording \
+	  bench/results*.json
+	find . -path ./.git -prune -o \( -type d \( -name __pycache__ -o -name .aws-sam \) -prune -exec rm -rf {} + \) \
+	  -o \( -type f \( -name '*.pyc' -o -name '*-deploy.yaml' \) -exec rm -f {} + \)

@@ -153,8 +153,13 @@ main() {
   provider_bucket="$(artifact_bucket_name "$prefix" "$provider_account" "$region")"
   log_info "will delete stack ${client_stack} (account ${consumer_account}, profile '${consumer}', ${region})"
   log_info "will delete stack ${backend_stack} (account ${provider_account}, profile '${provider}', ${region})"
+  # Both profiles in one account share one bucket: name it once.
+  local buckets="s3://${consumer_bucket}"
+  if [[ "$provider_bucket" != "$consumer_bucket" ]]; then
+    buckets+=" and s3://${provider_bucket}"
+  fi
   if [[ "$delete_buckets" == "true" ]]; then
-    log_info "will empty and delete s3://${consumer_bucket} and s3://${provider_bucket}"
+    log_info "will empty and delete ${buckets}"
   fi
   confirm_destruction "$assume_yes"
 
@@ -171,7 +176,7 @@ main() {
       empty_and_delete_bucket "$provider" "$region" "$provider_bucket" "$provider_account"
     fi
   else
-    log_info "kept s3://${consumer_bucket} and s3://${provider_bucket} (pass --delete-buckets to remove them)"
+    log_info "kept ${buckets} (pass --delete-buckets to remove them)"
   fi
   log_done
 }

@@ -143,8 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"api-backend {packages['api-backend'].zip_bytes} B"
     )
     missed = [target for target, met in report.verdicts(results["summary"]) if not met]
-    for target, met in report.verdicts(results["summary"]):
-        print(f"target {'met   ' if met else 'MISSED'} {target.text}")
+    for line in report.target_lines(results["summary"]):
+        print(line)
     print(f"full results: {_shown(args.output)} ({results['duration_s']} s)")
     for line in report.summary_lines(results["summary"]):
         print(line)

@@ -12,9 +12,10 @@ import json
 import os
 import socket
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, Any
 
 from emulation.accounts import MAIN, TwoAccounts
 from emulation.scenario import ACCESS_LIST_CHOICES, SITES, TRUST_CHOICES, Case, Observed, Settings, build_cases
@@ -120,20 +121,54 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="pAssociateVPCEndpoints=Yes: the API lists the allowed endpoints, so {api-id}-{vpce-id} names resolve",
     )
+    parser.add_argument(
+        "--show-responses", action="store_true", help="print each client's whole response (headers and JSON body)"
+    )
     parser.add_argument("--show-access-log", action="store_true", help="print the API access-log lines at the end")
     parser.add_argument("--show-function-logs", action="store_true", help="print each client invocation's log")
     parser.add_argument("--seed", type=int, default=None, help="seed for the generated resource ids (repeatable runs)")
     return parser
 
 
-def _show_payload(out: Printer, observed: Observed) -> None:
+# Said at the end of every run; the README's "What is proven offline, and what is not" holds the full list.
+NOT_PROVEN = (
+    "What this run does not prove: CloudFormation and IAM at deploy time, DNS and the network (private DNS, "
+    "security groups, routes, Lambda's VPC ENIs), managed services (WAF rules, KMS, CloudWatch Logs, X-Ray) and "
+    "IAM beyond resource and identity policies (SCPs, RCPs, permission boundaries, session policies). Only a real "
+    'deployment shows those; see the README\'s "What is proven offline, and what is not".'
+)
+
+
+def _summary(document: dict[str, Any]) -> str:
+    """A response in a few words: status, header count, body size."""
+    parts = []
+    if "statusCode" in document:
+        parts.append(f"statusCode {document['statusCode']}")
+    headers = document.get("headers")
+    if isinstance(headers, dict):
+        parts.append(f"{len(headers)} headers")
+    body = document.get("body")
+    if isinstance(body, dict):
+        parts.append(f"JSON body of {len(body)} fields")
+    elif body:
+        parts.append(f"body of {len(str(body))} characters")
+    others = sorted(key for key in document if key not in ("statusCode", "headers", "body"))
+    if others:
+        parts.append(f"fields {', '.join(others)}")
+    return ", ".join(parts) or "empty"
+
+
+def _show_payload(out: Printer, observed: Observed, *, full: bool) -> None:
     shown = observed.shown
     if isinstance(shown, dict):
         document = {k: v for k, v in shown.items() if k not in ("error", "hint")}
         with contextlib.suppress(ValueError, TypeError):
             document["body"] = json.loads(document.get("body") or "")
-        for text in json.dumps(document, indent=2, sort_keys=True).splitlines():
-            out.line(f"   {text}")
+        if full:
+            for text in json.dumps(document, indent=2, sort_keys=True).splitlines():
+                out.line(f"   {text}")
+        else:
+            out.line(f"   response: {_summary(document)} (--show-responses prints it)")
         for key in ("error", "hint"):
             if shown.get(key):
                 out.line(f"   {key}: {shown[key]}")
@@ -141,13 +176,13 @@ def _show_payload(out: Printer, observed: Observed) -> None:
         out.line(f"   {shown}")
 
 
-def _run_case(out: Printer, env: TwoAccounts, case: Case, label: str) -> bool:
+def _run_case(out: Printer, env: TwoAccounts, case: Case, label: str, *, full: bool = False) -> bool:
     observed = case.run(env)
     matched = case.matches(observed)
     verdict = out.paint(_GREEN, "as expected") if matched else out.paint(_RED, "NOT as expected")
     out.line(f"{label} {case.title}")
     if case.client_label is not None:
-        _show_payload(out, observed)
+        _show_payload(out, observed, full=full)
         succeeded = observed.status is not None and 200 <= observed.status < 300
         mark = out.paint(_GREEN, "SUCCESS") if succeeded else out.paint(_RED, "FAILED")
         out.line(f"   {mark} {case.client_label}")
@@ -177,6 +212,15 @@ def _describe(out: Printer, env: TwoAccounts, settings: Settings) -> None:
     out.line(f"   pEnablePrivateDNS={settings.consumer_params()['pEnablePrivateDNS']}")
 
 
+def _checks_heading(checks: Sequence[Case]) -> str:
+    """Step 4's heading, named by what these options make AWS do with the requests."""
+    allowed = sum(1 for case in checks if 200 <= case.expected.status < 300)
+    if not allowed:
+        return "Requests AWS must refuse"
+    refused = len(checks) - allowed
+    return f"Requests checked against AWS's rules: {refused} must be refused, {allowed} allowed with these options"
+
+
 def run(args: argparse.Namespace, out: Printer) -> int:
     """The demo itself; returns the exit status."""
     started = time.monotonic()
@@ -203,23 +247,16 @@ def run(args: argparse.Namespace, out: Printer) -> int:
         # The refusals' clients are separate function configurations: start their sandboxes together.
         env.warm_clients(case.client for case in cases if case.client is not None and case.client_label is None)
         out.step(3, "Invoke the real client handlers (each in its own Lambda sandbox)")
-        number = 0
-        for case in cases:
-            if case.client_label is None:
-                continue
-            number += 1
-            results.append(_run_case(out, env, case, f"3.{number}"))
+        clients = [case for case in cases if case.client_label is not None]
+        for number, case in enumerate(clients, start=1):
+            results.append(_run_case(out, env, case, f"3.{number}", full=args.show_responses))
             if args.show_function_logs:
                 kind = "direct" if case.key == "direct-client" else "assume_role"
                 for line in env.function_logs(kind, MAIN):
                     out.line(f"   log: {line}")
-        out.step(4, "Requests AWS must refuse")
-        number = 0
-        for case in cases:
-            if case.client_label is not None:
-                continue
-            number += 1
-            results.append(_run_case(out, env, case, f"4.{number}"))
+        checks = [case for case in cases if case.client_label is None]
+        out.step(4, _checks_heading(checks))
+        results += [_run_case(out, env, case, f"4.{number}") for number, case in enumerate(checks, start=1)]
         log = env.access_log
         lines = log.lines if log is not None else []
         out.step(5, f"Access log: {len(lines)} lines in the template's own format")
@@ -239,6 +276,9 @@ def run(args: argparse.Namespace, out: Printer) -> int:
     summary = f"{matched}/{len(results)} outcomes as expected in {elapsed:.1f} s"
     out.line()
     out.line(out.paint(_GREEN, summary) if all_ok else out.paint(_RED, summary))
+    out.line()
+    for text in textwrap.wrap(NOT_PROVEN, width=116):
+        out.line(text)
     return 0 if all_ok else 1
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from cfnlint.decode import decode_str
+import yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
@@ -86,13 +86,55 @@ class Rendered:
         return next(iter(found.values()))
 
 
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML (and so JSON) with CloudFormation's short-form tags, read as cfn-lint reads them; refuses duplicate keys.
+
+    Its own loader rather than cfn-lint's decoder, so that rendering (and `make demo`) needs PyYAML, not cfn-lint.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _short_form(loader: _TemplateLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    """`!Ref x` -> {"Ref": x}, `!Condition c` -> {"Condition": c}, `!GetAtt a.b` -> {"Fn::GetAtt": [a, b]}, `!X v`
+    -> {"Fn::X": v}."""
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:  # pragma: no cover - PyYAML has no other node kind
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected !{suffix} node", node.start_mark)
+    return {name: value}
+
+
+_TemplateLoader.add_multi_constructor("!", _short_form)
+
+
 def load_template(path: str | Path) -> dict[str, Any]:
     """Parse a CloudFormation/SAM YAML or JSON file (short-form tags included) into plain dicts."""
     text = Path(path).read_text(encoding="utf-8")
-    template, matches = decode_str(text)
-    if template is None:
-        raise RenderError(f"{path}: cannot parse: {[str(m) for m in matches or []]}")
-    return json.loads(json.dumps(template))  # drop cfn-lint's node subclasses
+    try:
+        template = yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
+    except yaml.YAMLError as error:
+        raise RenderError(f"{path}: cannot parse: {error}") from error
+    if template is None:  # an empty file, as cfn-lint reads it
+        template = {}
+    if not isinstance(template, dict):
+        raise RenderError(f"{path}: cannot parse: not a mapping at the top level")
+    return dict(json.loads(json.dumps(template)))  # JSON types only, as CloudFormation sees the document
 
 
 def render_template(

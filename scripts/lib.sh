@@ -7,6 +7,8 @@ if [[ -n "${PRIVATE_API_LIB_LOADED:-}" ]]; then
   return 0
 fi
 readonly PRIVATE_API_LIB_LOADED=1
+# No usage data from the SAM CLI for any sam call the scripts make (a caller's explicit setting is overridden too).
+export SAM_CLI_TELEMETRY=0
 
 LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly LIB_DIR
@@ -122,13 +124,23 @@ init_script() {
   trap 'on_exit $?' EXIT
 }
 
+# Stops naming the missing commands and, for each, what to install: only the tools this script runs.
 require_commands() {
-  local missing=() command
+  local missing=() install=() command
   for command in "$@"; do
-    command -v "$command" >/dev/null 2>&1 || missing+=("$command")
+    if ! command -v "$command" >/dev/null 2>&1; then
+      missing+=("$command")
+      case "$command" in
+        aws) install+=("the AWS CLI") ;;
+        sam) install+=("the SAM CLI") ;;
+        *) install+=("$command") ;;
+      esac
+    fi
   done
   if ((${#missing[@]})); then
-    die "missing required command(s): ${missing[*]} (install the AWS CLI, the SAM CLI and python3; see docs/deploy.md)"
+    local joined
+    joined="$(printf '%s, ' "${install[@]}")"
+    die "missing required command(s): ${missing[*]} (install ${joined%, }; see docs/deploy.md)"
   fi
 }
 
@@ -553,10 +565,14 @@ build_side() {
   python3 "$BUILD_TOOL" templates --side-dir "$side_dir" --out "$build_dir" --code-uri "$zip_name"
 
   for template in "${side}" "vpc-${side}"; do
+    # sam package ends by advising `sam deploy ... --stack-name <YOUR STACK NAME>`: advice for running sam by hand,
+    # dropped here (deploy-all.sh deploys itself; the README shows the separate deploys). pipefail keeps sam's status.
     sam package --template-file "${build_dir}/${template}.yaml" \
       --output-template-file "${side_dir}/${template}-deploy.yaml" \
       --s3-bucket "$bucket" --s3-prefix "$side" \
-      --config-file "$SAM_CONFIG_FILE" ${sam_args[@]+"${sam_args[@]}"}
+      --config-file "$SAM_CONFIG_FILE" ${sam_args[@]+"${sam_args[@]}"} |
+      sed -e '/^Execute the following command to deploy the packaged template$/d' \
+        -e '/--stack-name <YOUR STACK NAME>$/d'
     python3 "$BUILD_TOOL" check-packaged "${side_dir}/${template}-deploy.yaml"
     log_info "packaged ${side}/${template}-deploy.yaml"
   done

@@ -295,13 +295,13 @@ def test_format_table_instruction_counts_are_a_column_next_to_the_cpu_time_ratio
     # WHEN the table is rendered
     lines = report.format_table(results)
     # THEN the header has the column after the CPU-time ratio, and each row its instruction ratio there
-    assert " ".join(lines[0].split()).endswith("import ms wall ms vs base instr vs base zip bytes")
+    assert " ".join(lines[0].split()).endswith("import ms wall ms cpu/base instr/base zip bytes")
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:5]}
     assert rows["ours_direct"][-3:] == ["0.64", "0.718", "19946"]
     assert rows["baseline"][-3:] == ["1.00", "1.000", "-"]
     assert rows["floor+powertools"][-2:] == ["0.55", "0.598"]
     # AND the legend explains it
-    assert any(line.startswith("instr vs base: the import's instructions (callgrind") for line in lines)
+    assert any(line.startswith("instr/base: the import's instructions (callgrind") for line in lines)
 
 
 def test_format_table_without_instruction_counts_shows_dashes_and_says_why() -> None:
@@ -314,7 +314,7 @@ def test_format_table_without_instruction_counts_shows_dashes_and_says_why() -> 
     assert rows["ours_direct"][-2:] == ["-", "19946"]
     assert rows["baseline"][-2:] == ["-", "-"]
     assert rows["floor+powertools"][-1] == "-"
-    assert "instr vs base: not counted (valgrind is not on PATH, or --no-instructions)" in lines
+    assert "instr/base: not counted (valgrind is not on PATH, or --no-instructions)" in lines
 
 
 def test_summary_lines_instruction_counts_leave_the_lines_unchanged() -> None:
@@ -328,3 +328,41 @@ def test_summary_lines_instruction_counts_leave_the_lines_unchanged() -> None:
     # THEN cold_import_vs_baseline is still the CPU-time ratio
     assert after == before
     assert "cold_import_vs_baseline: 0.70" in after
+
+
+def _column_names(header: str) -> list[str]:
+    """A header's column names: separated by two spaces or more, single spaces inside a name."""
+    return [name for name in header.strip().split("  ") if name]
+
+
+@pytest.mark.parametrize("counted", [None, {"ours_direct": 2, "baseline": 3, "floor+powertools": 1}])
+def test_format_table_headers_are_apart_and_each_names_one_column(counted: dict[str, int] | None) -> None:
+    # GIVEN the results table and the cold-start table
+    lines = report.format_table(_table_results(counted))
+    cold_header = next(line for line in lines if line.startswith("cold start "))
+    for header, columns in ((lines[0], 11), (cold_header, 8)):
+        # WHEN their headers are read
+        names = _column_names(header)
+        # THEN two spaces at least part every column name, so there are as many names as columns, all different
+        assert len(names) == columns, names
+        assert len(set(names)) == columns, names
+    assert "vs base" not in lines[0]
+
+
+def test_target_lines_a_miss_says_what_the_target_is_and_what_missing_it_means() -> None:
+    # GIVEN a summary that misses one target
+    summary = report.summarize(_results({**_CLEAN, "start": 0.5}, _CLEAN))
+    # WHEN the verdict lines are rendered
+    lines = report.target_lines(summary)
+    # THEN each target has its line, and one line explains a miss
+    assert lines[:-1] == [
+        f"target {'met   ' if t.key != 'cold_start_vs_baseline' else 'MISSED'} {t.text}" for t in report.TARGETS
+    ]
+    assert lines[-1].startswith("MISSED: ")
+    assert "ceiling" in lines[-1]
+    assert "--strict" in lines[-1]
+
+
+def test_target_lines_all_met_need_no_explanation() -> None:
+    summary = report.summarize(_results(_CLEAN, _CLEAN))
+    assert report.target_lines(summary) == [f"target met    {t.text}" for t in report.TARGETS]

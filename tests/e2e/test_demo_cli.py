@@ -126,3 +126,68 @@ def test_use_color_terminal_and_variables_decide(tty: bool, environ: dict[str, s
     # WHEN the demo decides on colours
     # THEN only a terminal or FORCE_COLOR turn them on, and NO_COLOR always turns them off
     assert use_color(_Tty(tty), environ) is expected  # type: ignore[arg-type]
+
+
+def test_demo_summarizes_each_response_on_one_line(demo_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN the demo's default run (no --show-responses)
+    lines = demo_run.stdout.split("\n5. Access log", 1)[0].splitlines()
+    # WHEN it reports both clients' responses
+    # THEN each response is one summary line, no JSON document, so the refusals stay on the first screen
+    assert not any(line.strip() in ("{", "}") or '"accountId":' in line for line in lines), demo_run.stdout
+    summaries = [line for line in lines if line.startswith("   response: ")]
+    assert len(summaries) == 2, demo_run.stdout
+    assert all("statusCode 200" in line and "--show-responses" in line for line in summaries)
+    assert lines.index("4. Requests AWS must refuse") < 40, demo_run.stdout
+
+
+def test_demo_ends_saying_what_it_does_not_prove(demo_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN the demo's default run
+    # WHEN it has printed its verdict
+    tail = demo_run.stdout.split("outcomes as expected", 1)[1]
+    # THEN it closes by naming what only a real deployment shows, and where the README lists it
+    assert "does not prove" in tail
+    for topic in ("CloudFormation", "DNS", "WAF", "SCPs"):
+        assert topic in tail
+    assert "What is proven offline, and what is not" in tail
+
+
+@pytest.fixture(scope="module")
+def allowing_run() -> subprocess.CompletedProcess[str]:
+    """The demo with options that make the other stack's direct role allowed, full responses shown."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emulation.demo",
+            "--seed",
+            "12",
+            "--access-list",
+            "direct,other",
+            "--show-responses",
+        ],
+        cwd=REPO,
+        env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_names_the_checks_by_what_the_options_expect(allowing_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN options under which one of the checked requests must be allowed
+    assert allowing_run.returncode == 0, allowing_run.stdout + allowing_run.stderr
+    # WHEN the demo prints the heading of those requests
+    # THEN it does not call them all refusals: it says how many AWS must refuse and how many it must allow
+    assert "Requests AWS must refuse" not in allowing_run.stdout
+    assert (
+        "4. Requests checked against AWS's rules: 3 must be refused, 1 allowed with these options"
+        in allowing_run.stdout
+    )
+
+
+def test_demo_show_responses_prints_the_full_responses(allowing_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN --show-responses
+    # THEN each client's response is printed in full, body fields included
+    assert allowing_run.stdout.count('"accountId":') == 2, allowing_run.stdout
+    assert allowing_run.stdout.count('"statusCode": 200') == 2

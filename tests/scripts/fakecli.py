@@ -30,7 +30,14 @@ BACKEND_DEFAULTS = {
     "pAPIStageName": "Prod",
 }
 # AWS CLI settings that change how a call behaves and that the tests check the scripts set.
-RECORDED_ENV = ("AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")
+RECORDED_ENV = ("AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "SAM_CLI_TELEMETRY")
+# What sam package (SAM CLI 1.170, samcli/commands/package/package_context.py) prints on stdout after writing
+# --output-template-file: advice for someone running sam by hand, not for the scripts' users.
+SAM_PACKAGED_MESSAGE = (
+    "\nSuccessfully packaged artifacts and wrote output template to file {output_file_name}.\n"
+    "Execute the following command to deploy the packaged template\n"
+    "sam deploy --template-file {output_file_path} --stack-name <YOUR STACK NAME>\n"
+)
 # The CLI's socket read timeout when --cli-read-timeout is not given (AWS CLI v1 and v2).
 DEFAULT_CLI_READ_TIMEOUT = 60.0
 # Total attempts per call by retry mode: standard (v2's default) 3, legacy (v1's default) 5; both retry a read timeout.
@@ -663,8 +670,10 @@ def sam_package(state: dict[str, Any], argv: list[str]) -> int:
                 url = f"https://s3.{region}.amazonaws.com/{bucket_name}/{key}.template"
             line = f"{match['lead']}{url}"
         lines.append(line)
-    Path(option(argv, "--output-template-file") or "").write_text("\n".join(lines) + "\n")
+    output = option(argv, "--output-template-file") or ""
+    Path(output).write_text("\n".join(lines) + "\n")
     save_state(state)
+    print(SAM_PACKAGED_MESSAGE.format(output_file_name=output, output_file_path=Path(output).resolve()))
     return 0
 
 

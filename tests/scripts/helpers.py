@@ -212,7 +212,7 @@ def make_kit(base: Path, sides_from: Path = FIXTURES) -> Kit:
         "HOME": str(home),
         "FAKE_CLI_STATE": str(state_path),
         "FAKE_CLI_LOG": str(base / "calls.jsonl"),
-        "SAM_CLI_TELEMETRY": "0",
+        # No SAM_CLI_TELEMETRY here: the scripts set it themselves (test_deploy_all checks every sam call).
         "DESTROY_POLL_SECONDS": "0",
         "DESTROY_RETRY_DELAY_SECONDS": "0",
         "DEPLOY_RETRY_DELAY_SECONDS": "0",

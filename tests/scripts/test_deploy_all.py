@@ -645,3 +645,23 @@ def test_deploy_all_value_over_a_quota_is_refused_before_any_stack_or_bucket_cal
     # (the profile check reads local configuration only; sts proves the credentials)
     assert [c["argv"][:2] for c in kit.calls("aws") if c["argv"][0] not in ("sts", "configure")] == []
     assert kit.calls("sam") == []
+
+
+def test_deploy_all_every_sam_call_runs_with_telemetry_off(first_deploy: Run) -> None:
+    # GIVEN a caller whose environment says nothing about SAM telemetry
+    # WHEN deploy-all runs sam (package and deploy)
+    calls = first_deploy.calls("sam")
+    # THEN every call has SAM_CLI_TELEMETRY=0, set by the scripts themselves
+    assert calls
+    assert [call["env"].get("SAM_CLI_TELEMETRY") for call in calls] == ["0"] * len(calls)
+
+
+def test_deploy_all_does_not_relay_sams_deploy_advice(first_deploy: Run) -> None:
+    # GIVEN sam package, which ends each of its four runs advising `sam deploy ... --stack-name <YOUR STACK NAME>`
+    assert len(first_deploy.calls("sam", "package")) == 4
+    output = first_deploy.result.stdout + first_deploy.result.stderr
+    # WHEN deploy-all has packaged and deployed both sides
+    # THEN that advice never reaches its output (deploy-all deploys the stacks itself), its own lines do
+    assert "<YOUR STACK NAME>" not in output
+    assert "Execute the following command" not in output
+    assert "packaged api-backend/vpc-api-backend-deploy.yaml" in first_deploy.result.stdout

@@ -204,3 +204,20 @@ def test_destroy_all_interactive_yes_deletes(deployed: Kit) -> None:
     # THEN both stacks are deleted
     assert result.returncode == 0, result.stderr
     assert deleted_stacks(deployed) == [CLIENT_STACK, BACKEND_STACK]
+
+
+def _one_account(state: dict[str, Any]) -> None:
+    state["profiles"][PROVIDER]["account"] = CONSUMER_ACCOUNT
+
+
+@pytest.mark.parametrize("flags", [(), ("--delete-buckets",)], ids=["keep", "delete"])
+def test_destroy_all_one_account_names_its_bucket_once(kit: Kit, flags: tuple[str, ...]) -> None:
+    # GIVEN both profiles in one account, so both sides share one artifact bucket
+    kit.change_state(_one_account)
+    # WHEN destroy-all runs, keeping or deleting the buckets
+    result = kit.run("destroy-all.sh", CONSUMER, PROVIDER, "--yes", *flags)
+    # THEN every line that lists the buckets names that bucket once
+    assert result.returncode == 0, result.stderr
+    listing = [line for line in result.stdout.splitlines() if "will empty and delete" in line or "kept s3://" in line]
+    assert listing, result.stdout
+    assert [line.count(f"s3://{CONSUMER_BUCKET}") for line in listing] == [1] * len(listing)

@@ -276,3 +276,17 @@ def test_invoke_function_configuration_unreadable_falls_back_to_lambdas_maximum_
     [call] = [c for c in consumer_kit.calls("aws", "lambda", "invoke") if DIRECT_FUNCTION in c["argv"]]
     assert float(call["argv"][call["argv"].index("--cli-read-timeout") + 1]) > 900
     assert "could not read the timeout of" in result.stderr
+
+
+def test_invoke_missing_aws_names_only_the_tools_it_uses(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # GIVEN a PATH with python3 but neither aws nor sam
+    bin_dir = tmp_path_factory.mktemp("noaws")
+    (bin_dir / "python3").symlink_to(f"{kit.env['PATH'].split(':')[0]}/python3")
+    # WHEN invoke.sh runs
+    result = kit.run("invoke.sh", CONSUMER, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    # THEN it asks for the AWS CLI only: it never runs sam
+    assert result.returncode == 1
+    assert "missing required command(s): aws" in result.stderr
+    assert "AWS CLI" in result.stderr
+    assert "SAM" not in result.stderr
+    assert kit.calls() == []

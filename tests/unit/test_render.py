@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from emulation.render import ParameterError, RenderError, render_template
+from emulation.render import ParameterError, RenderError, load_template, render_template
+
+REPO = Path(__file__).resolve().parents[2]
 
 TEMPLATE = {
     "AWSTemplateFormatVersion": "2010-09-09",
@@ -146,3 +151,64 @@ def test_render_local_code_uri_is_packaged_like_sam_package():
     # WHEN rendered THEN the transform sees an S3 location, as it does after `sam package`
     code = render_template(template).one("AWS::Lambda::Function")["Properties"]["Code"]
     assert code == {"S3Bucket": "packaged-artifacts", "S3Key": "src"}
+
+
+_SHORT_FORMS = """
+Conditions:
+  IsOn: !Equals [!Ref pMode, "Yes"]
+  Both: !And [!Condition IsOn, !Not [!Equals [!Join [",", !Ref pList], None]]]
+Resources:
+  rThing:
+    Type: AWS::SSM::Parameter
+    Condition: IsOn
+    Properties:
+      Value: !Sub "${AWS::StackName}-x"
+      Other: !Sub ["${A}", {A: !GetAtt rRole.Arn}]
+      Third: !GetAtt [rRole, Arn]
+      Fourth: !Select [0, !GetAZs ""]
+      Fifth: !If [IsOn, !Base64 "abc", !Ref AWS::NoValue]
+      Sixth: !FindInMap [Map, !Ref AWS::Region, key]
+      Seventh: !Split [",", !ImportValue shared]
+      Flags: [Yes, No, True, "Yes", 1, 1.5, ~]
+"""
+
+
+def _template_files() -> list[Path]:
+    return sorted([*REPO.glob("api-backend/*.yaml"), *REPO.glob("api-client/*.yaml")])
+
+
+@pytest.mark.parametrize("path", _template_files(), ids=lambda path: path.name)
+def test_load_template_reads_each_template_as_cfn_lint_does(path: Path) -> None:
+    # GIVEN one of the repo's templates
+    cfnlint_decode = pytest.importorskip("cfnlint.decode")
+    expected, matches = cfnlint_decode.decode_str(path.read_text(encoding="utf-8"))
+    assert not matches
+    # WHEN the renderer loads it (without cfn-lint: the demo's venv does not install it)
+    # THEN it gets the same plain document cfn-lint decodes
+    assert load_template(path) == json.loads(json.dumps(expected))
+
+
+def test_load_template_turns_every_short_form_tag_into_its_long_form(tmp_path: Path) -> None:
+    # GIVEN short-form intrinsics in every shape (scalar, list, nested, GetAtt dotted and as a list)
+    path = tmp_path / "short.yaml"
+    path.write_text(_SHORT_FORMS, encoding="utf-8")
+    cfnlint_decode = pytest.importorskip("cfnlint.decode")
+    expected, _ = cfnlint_decode.decode_str(_SHORT_FORMS)
+    # WHEN the renderer loads it
+    loaded = load_template(path)
+    # THEN each tag has its long form, as cfn-lint reads it
+    assert loaded == json.loads(json.dumps(expected))
+    properties = loaded["Resources"]["rThing"]["Properties"]
+    assert properties["Other"] == {"Fn::Sub": ["${A}", {"A": {"Fn::GetAtt": ["rRole", "Arn"]}}]}
+    assert properties["Third"] == {"Fn::GetAtt": ["rRole", "Arn"]}
+    assert loaded["Conditions"]["Both"]["Fn::And"][0] == {"Condition": "IsOn"}
+
+
+def test_load_template_refuses_a_duplicate_key(tmp_path: Path) -> None:
+    # GIVEN a template that names one resource twice (YAML would silently keep the last)
+    path = tmp_path / "dup.yaml"
+    path.write_text("Resources:\n  rA: {Type: X}\n  rA: {Type: Y}\n", encoding="utf-8")
+    # WHEN the renderer loads it
+    # THEN it refuses, naming the key
+    with pytest.raises(RenderError, match="rA"):
+        load_template(path)
