@@ -130,12 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Said at the end of every run; the README's "What is proven offline, and what is not" holds the full list.
+# Said at the end of every run; docs/proven.md ("What is proven offline, and what is not") holds the full list.
 NOT_PROVEN = (
     "What this run does not prove: CloudFormation and IAM at deploy time, DNS and the network (private DNS, "
     "security groups, routes, Lambda's VPC ENIs), managed services (WAF rules, KMS, CloudWatch Logs, X-Ray) and "
     "IAM beyond resource and identity policies (SCPs, RCPs, permission boundaries, session policies). Only a real "
-    'deployment shows those; see the README\'s "What is proven offline, and what is not".'
+    'deployment shows those; see docs/proven.md, "What is proven offline, and what is not".'
 )
 
 

@@ -144,11 +144,13 @@ def test_demo_ends_saying_what_it_does_not_prove(demo_run: subprocess.CompletedP
     # GIVEN the demo's default run
     # WHEN it has printed its verdict
     tail = demo_run.stdout.split("outcomes as expected", 1)[1]
-    # THEN it closes by naming what only a real deployment shows, and where the README lists it
-    assert "does not prove" in tail
+    # THEN it closes by naming what only a real deployment shows, and the page that lists it
+    text = " ".join(tail.split())
+    assert "does not prove" in text
     for topic in ("CloudFormation", "DNS", "WAF", "SCPs"):
-        assert topic in tail
-    assert "What is proven offline, and what is not" in tail
+        assert topic in text
+    assert 'docs/proven.md, "What is proven offline, and what is not"' in text
+    assert (REPO / "docs" / "proven.md").read_text().startswith("# What is proven offline, and what is not")
 
 
 @pytest.fixture(scope="module")
