@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import yaml
@@ -90,7 +90,12 @@ class _TemplateLoader(yaml.SafeLoader):
     """YAML (and so JSON) with CloudFormation's short-form tags, read as cfn-lint reads them; refuses duplicate keys.
 
     Its own loader rather than cfn-lint's decoder, so that rendering (and `make demo`) needs PyYAML, not cfn-lint.
+    Its own constructor tables too, copied from PyYAML's untouched SafeConstructor: SAM CLI re-registers the mapping
+    and "!" constructors on SafeLoader process-wide, which a subclass would otherwise inherit.
     """
+
+    yaml_constructors: ClassVar[dict[Any, Any]] = dict(yaml.constructor.SafeConstructor.yaml_constructors)
+    yaml_multi_constructors: ClassVar[dict[Any, Any]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from samcli.yamlhelper import yaml_parse
 
 from emulation.render import ParameterError, RenderError, load_template, render_template
 
@@ -210,5 +211,17 @@ def test_load_template_refuses_a_duplicate_key(tmp_path: Path) -> None:
     path.write_text("Resources:\n  rA: {Type: X}\n  rA: {Type: Y}\n", encoding="utf-8")
     # WHEN the renderer loads it
     # THEN it refuses, naming the key
+    with pytest.raises(RenderError, match="rA"):
+        load_template(path)
+
+
+def test_load_template_keeps_its_rules_after_sam_cli_patched_pyyaml(tmp_path: Path) -> None:
+    # GIVEN SAM CLI's YAML parser has run in this process (it re-registers the mapping and "!" constructors on
+    # PyYAML's SafeLoader, process-wide: make test ran it in the same worker before the renderer)
+    yaml_parse("Resources:\n  rA: {Type: X}\n")
+    path = tmp_path / "dup.yaml"
+    path.write_text("Resources:\n  rA: {Type: X}\n  rA: {Type: !Ref Y}\n", encoding="utf-8")
+    # WHEN the renderer loads a template naming one resource twice
+    # THEN it still refuses, naming the key
     with pytest.raises(RenderError, match="rA"):
         load_template(path)
