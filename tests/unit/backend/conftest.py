@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
@@ -126,8 +127,8 @@ def backend(
 
 @pytest.fixture
 def items_table(backend: ModuleType) -> Any:
-    """The moto table the backend module uses."""
-    return backend.table
+    """The moto table the backend module uses, as boto3's Table resource (the tests also delete it)."""
+    return boto3.resource("dynamodb", region_name=REGION).Table(backend.table.name)
 
 
 @pytest.fixture

@@ -47,3 +47,12 @@ def test_backend_handler_cold_import_does_not_load_the_xray_sdk():
         "aws_lambda_powertools.utilities.idempotency",
     } <= loaded
     assert not {name for name in loaded if name == "aws_xray_sdk" or name.startswith("aws_xray_sdk.")}
+
+
+def test_backend_handler_cold_import_builds_no_boto3_resource_layer():
+    # GIVEN a fresh process with the backend function's environment
+    # WHEN the handler module is imported
+    loaded = _loaded_after_import("backend.app")
+    # THEN the items table sits on a low-level client: none of boto3's DynamoDB resource layer is loaded
+    assert {"botocore.client", "boto3.dynamodb.types"} <= loaded
+    assert {"boto3.dynamodb.table", "boto3.dynamodb.transform"}.isdisjoint(loaded)
