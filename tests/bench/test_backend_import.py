@@ -3,7 +3,14 @@ and target (issue 18)."""
 
 from __future__ import annotations
 
+import importlib
+import json
+from pathlib import Path
 from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
 
 from bench import report
 from tests.bench.test_report import _CLEAN, _results, _table_results
@@ -72,3 +79,32 @@ def test_format_table_backend_cold_import_rows_for_ours_and_the_sample_style_bac
     assert rows["backend"] == ["150.0", "151.0", "0.80", "0.750"]
     assert rows["backend_baseline"] == ["150.0", "151.0", "1.00", "1.000"]
     assert any(line.startswith("backend import: backend.app") for line in lines)
+
+
+def test_reference_backend_stores_the_request_context_and_echoes_the_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the sample-style backend imported in moto with its table (key `id`: the sample stores the request id there)
+    for name, value in {
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": "reference-items",
+    }.items():
+        monkeypatch.setenv(name, value)
+    event = json.loads((Path(__file__).parents[2] / "api-backend" / "events" / "whoami.json").read_text())
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb")
+        dynamodb.create_table(
+            TableName="reference-items",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        module = importlib.reload(importlib.import_module("bench.baseline.reference_backend"))
+        # WHEN it handles the shipped whoami event
+        answer = module.handler(event, None)
+        stored = dynamodb.Table("reference-items").scan()["Items"]
+    # THEN it answers 200 with the caller's identity and has stored the request context under its request id
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"]) == event["requestContext"]["identity"]
+    assert [item["id"] for item in stored] == [event["requestContext"]["requestId"]]
