@@ -48,6 +48,8 @@ IMPORT_ENV = {
     "AWS_SECRET_ACCESS_KEY": "import-timing-secret",
     "AWS_SESSION_TOKEN": "import-timing-token",
     "ROLE_TO_ASSUME": "arn:aws:iam::111111111111:role/private-api-access",
+    "TABLE_NAME": "items",  # the backend's tables (our backend and the sample-style one)
+    "IDEMPOTENCY_TABLE_NAME": "idempotency",
     "AWS_STS_REGIONAL_ENDPOINTS": "regional",
     "AWS_LAMBDA_FUNCTION_NAME": "import-timing",
     "POWERTOOLS_SERVICE_NAME": "api-client",

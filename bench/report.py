@@ -1,4 +1,4 @@
-"""Turn measurements into the results table, the target verdicts and the summary lines (seven, in a fixed order)."""
+"""Turn measurements into the results table, the target verdicts and the summary lines (eight, in a fixed order)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ __all__ = [
     "TARGETS",
     "ColdStart",
     "Target",
+    "backend_cold_import_ratio",
+    "backend_cold_import_table",
     "cold_start_section",
     "cold_start_table",
     "format_table",
@@ -38,7 +40,8 @@ SUMMARY_KEYS = (
     "cold_import_vs_baseline",
     "client_zip_bytes",
     "idle_gap_stalls_per_100",  # after the five fixed by issue 3: issue 12's idle-gap scenario
-    "cold_start_vs_baseline",  # last, so the lines above keep their places: cold start to first answer
+    "cold_start_vs_baseline",  # after the six above, so they keep their places: cold start to first answer
+    "backend_cold_import_vs_baseline",  # issue 18: the backend's cold import against the sample-style backend's
 )
 
 
@@ -60,6 +63,7 @@ TARGETS = (
     Target("client_zip_bytes", 32 * 1024, "client zip <= 32 KB (32,768 B)"),
     Target("idle_gap_stalls_per_100", 0, "0 stalls per 100 invocations after an idle gap past the endpoint's timeout"),
     Target("cold_start_vs_baseline", 0.4, "cold start to first answer <= 0.4x the baseline's"),
+    Target("backend_cold_import_vs_baseline", 1.0, "backend cold import <= 1.0x the sample-style backend's"),
 )
 
 
@@ -102,7 +106,15 @@ def summarize(results: Mapping[str, Any]) -> dict[str, float]:
         "client_zip_bytes": max(clients[k]["zip_bytes"] for k in OURS),
         "idle_gap_stalls_per_100": max(limited[k]["stalls_per_100"] for k in OURS),
         "cold_start_vs_baseline": max(clients[k]["cold_start"]["cold_total_vs_baseline"] for k in OURS),
+        "backend_cold_import_vs_baseline": backend_cold_import_ratio(results["backend_cold_import"]["backend"]),
     }
+
+
+def backend_cold_import_ratio(cold: Mapping[str, Any]) -> float:
+    """The backend's cold import over the sample-style backend's: by instructions when counted (exact), else the
+    median of same-round CPU-time ratios."""
+    ratio = cold.get("instructions_vs_baseline")
+    return float(cold["cpu_vs_baseline"] if ratio is None else ratio)
 
 
 def idle_gap_section(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -250,6 +262,8 @@ def format_table(results: Mapping[str, Any]) -> list[str]:
         "",
         *cold_start_table(results),
     ]
+    if results.get("backend_cold_import"):
+        lines += ["", *backend_cold_import_table(results["backend_cold_import"])]
     if results.get("idle_gaps"):
         lines += ["", *idle_gap_table(results["idle_gaps"])]
     dynamo = results.get("dynamodb")
@@ -291,6 +305,23 @@ def cold_start_table(results: Mapping[str, Any]) -> list[str]:
         "(importing the handler), 1st call ms (that invocation), total ms (their sum); total/base: median of",
         "same-round total ratios to the baseline; STS/start and conn/start: counted at the servers; the sandboxes",
         "run the cold-import interpreter (.venv-bench), whose bootstrap has json, socket, traceback and typing loaded",
+    ]
+
+
+def backend_cold_import_table(backend: Mapping[str, Any]) -> list[str]:
+    """The provider's function: our backend's cold import and the sample-style backend's, with their ratios."""
+    header = f"{'backend import':<18} {'import ms':>9} {'wall ms':>7} {'vs base':>7} {'instr vs base':>13}"
+    lines = [header, "-" * len(header)]
+    for key, cold in backend.items():
+        lines.append(
+            f"{key:<18} {cold['median_cpu_ms']:>9.1f} {cold['median_wall_ms']:>7.1f} {cold['cpu_vs_baseline']:>7.2f} "
+            f"{_instructions_ratio(cold):>13}"
+        )
+    return [
+        *lines,
+        "",
+        "backend import: backend.app (the provider's handler module, from its zip) and the sample-style backend",
+        "(bench/baseline/reference_backend: boto3.resource, no Powertools); vs base, instr vs base: to the latter",
     ]
 
 

@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _say(f"2/4 cold imports: {args.import_runs} fresh processes per handler, interpreter {python}")
     if runtime_like is False:
         _say("    WARNING: no .venv-bench: the dev venv and its extras slow every import (make bench creates it)")
-    subjects = _cold_subjects(packages["api-client"])
+    subjects = _cold_subjects(packages["api-client"], packages["api-backend"])
     imports = coldstart.measure_imports(subjects, python=python, runs=args.import_runs)
     instructions, valgrind_version = _instruction_counts(subjects, python, skip=args.no_instructions)
 
@@ -151,12 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if args.strict and missed else 0
 
 
-def _cold_subjects(client_zip: PackageSize) -> list[coldstart.ImportSubject]:
-    # Our code comes from the zip itself; the baseline and floor from copies without bytecode caches.
+def _cold_subjects(client_zip: PackageSize, backend_zip: PackageSize) -> list[coldstart.ImportSubject]:
+    # Our code comes from the zips themselves; the baselines and floor from copies without bytecode caches.
     code = WORK / "cold"
     shutil.rmtree(code, ignore_errors=True)
     with zipfile.ZipFile(client_zip.zip_path) as archive:
         archive.extractall(code / "client")
+    with zipfile.ZipFile(backend_zip.zip_path) as archive:
+        archive.extractall(code / "backend")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO / "bench" / "baseline", code / "baseline", ignore=ignore)
     shutil.copytree(REPO / "bench" / "floor", code / "floor", ignore=ignore)
@@ -167,6 +169,9 @@ def _cold_subjects(client_zip: PackageSize) -> list[coldstart.ImportSubject]:
         coldstart.ImportSubject("floor", code / "floor", ("floor_loop",)),
         # The least any client meeting issue 3 can import: the floor plus Powertools (Logger is required).
         coldstart.ImportSubject("floor+powertools", code / "floor", ("aws_lambda_powertools", "floor_loop")),
+        # The provider's function (issue 18): ours against one written the public sample's way.
+        coldstart.ImportSubject("backend", code / "backend", ("backend.app",)),
+        coldstart.ImportSubject("backend_baseline", code / "baseline", ("reference_backend",)),
     ]
 
 
@@ -211,14 +216,12 @@ def _compose(
     valgrind: str | None,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    baseline_cpu = imports["baseline"].median_cpu_ms
-    baseline_wall = imports["baseline"].median_wall_ms
     floor_median = report.median(emulated["warm"]["floor"]["durations_ms"])
     counted = {key: count.instructions for key, count in instructions.items()} if instructions else {}
 
-    def cold(key: str) -> dict[str, Any]:
-        timing = imports[key]
-        baseline_runs = imports["baseline"].cpu_ms
+    def cold(key: str, base: str = "baseline") -> dict[str, Any]:
+        timing, baseline_cpu, baseline_wall = imports[key], imports[base].median_cpu_ms, imports[base].median_wall_ms
+        baseline_runs = imports[base].cpu_ms
         # The ratio is the median of same-round ratios (report.paired_ratio); the others are cross-checks.
         paired = report.paired_ratio(timing.cpu_ms, baseline_runs)
         return {
@@ -230,7 +233,7 @@ def _compose(
             "wall_medians_ratio": round(timing.median_wall_ms / baseline_wall, 3),
             "cpu_fastest_ratio": round(min(timing.cpu_ms) / min(baseline_runs), 3),
             # Deterministic cross-check (callgrind): the import's instructions, and their ratio to the baseline's.
-            **report.instructions_section(counted.get(key), counted.get("baseline")),
+            **report.instructions_section(counted.get(key), counted.get(base)),
             "cpu_runs_ms": [round(v, 2) for v in timing.cpu_ms],
             "wall_runs_ms": [round(v, 2) for v in timing.wall_ms],
         }
@@ -279,6 +282,7 @@ def _compose(
         },
         "clients": clients,
         "cold_import_reference": {"floor+powertools": cold("floor+powertools")},
+        "backend_cold_import": {key: cold(key, "backend_baseline") for key in ("backend", "backend_baseline")},
         "cold_import_instructions": _instruction_runs(instructions),
         "packages": {
             side: {"zip": _shown(size.zip_path), "zip_bytes": size.zip_bytes, "unzipped_bytes": size.unzipped_bytes}

@@ -17,24 +17,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from backend import attempts
 from backend.errors import ApiError, BadRequestError, ConflictError, NotFoundError, store_unavailable
 from backend.identity import Caller
 from backend.ids import new_item_id
+from backend.table import plain
 from backend.validation import ItemFields
 
-Table = Any  # boto3 DynamoDB Table resource (typed stubs are not part of the Lambda runtime)
+Table = Any  # backend.table.Table, or boto3's Table resource: plain Python values in and out
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # DynamoDB refuses the values it was given (item too large, empty key, too many digits...): the caller's input.
 _INPUT_REFUSED = "ValidationException"
 REFUSED_BY_STORE = "DynamoDB refused the item's values (too large, or a value it cannot store); check the fields"
 _WRITTEN_BY = "requestToken"  # stored with every write, never shown by the API
-_deserializer = TypeDeserializer()
 _NAMES = {
     "#name": "name",
     "#description": "description",
@@ -97,7 +95,12 @@ def list_items(
     table: Table, owner: str, limit: int, start_key: dict[str, str] | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of the owner's items, oldest first, and the key to continue from (None at the end)."""
-    query: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(owner), "Limit": limit}
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "#pk = :owner",
+        "ExpressionAttributeNames": {"#pk": "pk"},
+        "ExpressionAttributeValues": {":owner": owner},
+        "Limit": limit,
+    }
     if start_key:
         query["ExclusiveStartKey"] = start_key
     try:
@@ -211,8 +214,7 @@ def _old_item(error: ClientError) -> dict[str, Any]:
     # Items in an error response are not deserialized by the resource layer: they arrive as {"N": "3"}.
     # botocore's ClientError type omits that item, so the response is read as the plain mapping it is.
     response: Mapping[str, Any] = error.response
-    raw = response.get("Item") or {}
-    return {name: _deserializer.deserialize(value) for name, value in raw.items()}
+    return plain(response.get("Item") or {})
 
 
 def _deserialize_number(attribute: Any) -> int | None:

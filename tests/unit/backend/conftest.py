@@ -141,8 +141,8 @@ def backend(
 
 @pytest.fixture
 def items_table(backend: ModuleType) -> Any:
-    """The moto table the backend module uses."""
-    return backend.table
+    """The moto table the backend module uses, as boto3's Table resource (the tests also delete it)."""
+    return boto3.resource("dynamodb", region_name=REGION).Table(backend.table.name)
 
 
 @pytest.fixture

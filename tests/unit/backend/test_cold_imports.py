@@ -1,0 +1,58 @@
+"""What a cold start of the backend's handler module imports: no X-Ray SDK, no boto3 resource layer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[3] / "api-backend" / "src"
+# The function's environment as the template sets it, with Lambda's own variables (no server is contacted).
+ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+    "AWS_SESSION_TOKEN": "token",
+    "AWS_LAMBDA_FUNCTION_NAME": "private-api-backend",
+    "TABLE_NAME": "items",
+    "IDEMPOTENCY_TABLE_NAME": "idempotency",
+    "POWERTOOLS_SERVICE_NAME": "private-api-backend",
+    "POWERTOOLS_METRICS_NAMESPACE": "PrivateApiBackend",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _loaded_after_import(module: str) -> set[str]:
+    code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SRC), **ENV}
+    command = [sys.executable, "-c", code]  # fixed module names from this file, no outside input
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)  # noqa: S603
+    return set(result.stdout.split())
+
+
+def test_backend_handler_cold_import_does_not_load_the_xray_sdk():
+    # GIVEN a fresh process with the backend function's environment (tracing left on, as on Lambda)
+    # WHEN the handler module is imported (Lambda's init phase)
+    loaded = _loaded_after_import("backend.app")
+    # THEN Powertools Logger, Metrics, the event handler and the idempotency utility are there, the X-Ray SDK is not
+    assert {
+        "aws_lambda_powertools.logging",
+        "aws_lambda_powertools.metrics",
+        "aws_lambda_powertools.event_handler",
+        "aws_lambda_powertools.utilities.idempotency",
+    } <= loaded
+    assert not {name for name in loaded if name == "aws_xray_sdk" or name.startswith("aws_xray_sdk.")}
+
+
+def test_backend_handler_cold_import_builds_no_boto3_resource_layer():
+    # GIVEN a fresh process with the backend function's environment
+    # WHEN the handler module is imported
+    loaded = _loaded_after_import("backend.app")
+    # THEN the items table sits on a low-level client: none of boto3's DynamoDB resource layer is loaded
+    assert {"botocore.client", "boto3.dynamodb.types"} <= loaded
+    assert {"boto3.dynamodb.table", "boto3.dynamodb.transform"}.isdisjoint(loaded)
