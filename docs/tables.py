@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import decode_str  # type: ignore[import-untyped]  # the YAML loader emulation/render.py uses
+# cfn-lint's own decoder (emulation/render.py's PyYAML loader is tested to read the templates the same way).
+from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.unit.cold_imports import loaded_after_import
 
 SRC = Path(__file__).resolve().parents[3] / "api-client" / "src"
 ENV = {
@@ -20,11 +19,7 @@ ENV = {
 
 
 def _loaded_after_import(module: str) -> set[str]:
-    code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SRC), **ENV}
-    command = [sys.executable, "-c", code]  # fixed module names from this file, no outside input
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)  # noqa: S603
-    return set(result.stdout.split())
+    return loaded_after_import(SRC, module, ENV)
 
 
 def test_direct_handler_cold_import_does_not_load_boto3_or_botocore_credentials():
