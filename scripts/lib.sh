@@ -566,7 +566,7 @@ build_side() {
 
   for template in "${side}" "vpc-${side}"; do
     # sam package ends by advising `sam deploy ... --stack-name <YOUR STACK NAME>`: advice for running sam by hand,
-    # dropped here (deploy-all.sh deploys itself; the README shows the separate deploys). pipefail keeps sam's status.
+    # dropped here (deploy-all.sh deploys itself; docs/deploy.md shows the separate deploys). pipefail keeps sam's status.
     sam package --template-file "${build_dir}/${template}.yaml" \
       --output-template-file "${side_dir}/${template}-deploy.yaml" \
       --s3-bucket "$bucket" --s3-prefix "$side" \

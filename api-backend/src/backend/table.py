@@ -49,10 +49,6 @@ class Table:
         """Query; the items and the key to continue from come back plain."""
         return self._call("query", request)
 
-    def scan(self, **request: Any) -> dict[str, Any]:
-        """Scan; the items and the key to continue from come back plain."""
-        return self._call("scan", request)
-
     def _call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         typed = {**request, "TableName": self.name}
         for name in _ITEM_MAPS_IN:

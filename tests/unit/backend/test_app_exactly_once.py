@@ -159,7 +159,9 @@ def test_replace_item_condition_failed_on_someone_elses_write_is_still_409(backe
 
 
 # ---------------------------------------------------------------------------------------------- retry budget
-def test_create_item_with_too_little_time_left_answers_503_without_calling_dynamodb(invoke, make_event, backend):
+def test_create_item_with_too_little_time_left_answers_503_without_calling_dynamodb(
+    invoke, make_event, backend, items_table
+):
     # GIVEN an invocation with less time left than one DynamoDB attempt can take (connect 2 s + read 3 s)
     event = make_event("POST", "/items", body={"name": "late"})
     # WHEN it runs
@@ -167,7 +169,7 @@ def test_create_item_with_too_little_time_left_answers_503_without_calling_dynam
     # THEN the backend answers its own 503 with the request id, and nothing was written
     assert raw["statusCode"] == 503
     assert json.loads(raw["body"])["requestId"] == REQUEST_ID
-    assert backend.table.scan()["Items"] == []
+    assert _stored(items_table) == []
 
 
 def test_boto_config_counts_three_attempts_in_total(backend):
