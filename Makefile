@@ -57,7 +57,7 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 	@# Offline: no vendor mappings download, no package-update check.
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact \
 	  --skip-download --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
-	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src emulation diagnose scripts
+	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose scripts
 
 unit: $(STAMP) ## pytest, spread over the cores (pytest-xdist)
 	$(BIN)/python -m pytest -q -n auto

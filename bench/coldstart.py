@@ -64,7 +64,7 @@ IMPORT_ENV = {
 # The instruction counts run with IMPORT_ENV plus a fixed string-hash seed (see count_import_instructions).
 INSTRUCTION_ENV = {**IMPORT_ENV, "PYTHONHASHSEED": "0"}
 
-# Modules a Lambda runtime loop has already loaded before it imports the handler (as emulation/lambda_bootstrap.py).
+# Modules a Lambda runtime loop has already loaded before it imports the handler (as emulation/lambdas/bootstrap.py).
 _PRELOAD = """
 import importlib, json, os, socket, sys, time, traceback
 sys.path.insert(0, sys.argv[1])

@@ -16,8 +16,8 @@ from typing import Any
 
 import urllib3
 
-from emulation.accounts import MAIN, TwoAccounts
-from emulation.sandbox import FunctionPool, InvokeResult
+from emulation.accounts.two_accounts import MAIN, TwoAccounts
+from emulation.lambdas.sandbox import FunctionPool, InvokeResult
 
 __all__ = [
     "CLIENTS",

@@ -15,9 +15,9 @@ from dataclasses import replace
 from typing import Any
 
 from bench.harness import counters, invoke_ok
-from emulation.accounts import TwoAccounts
-from emulation.sandbox import FunctionPool
-from emulation.scenario import Settings
+from emulation.accounts.two_accounts import TwoAccounts
+from emulation.demo.scenario import Settings
+from emulation.lambdas.sandbox import FunctionPool
 
 __all__ = ["API_TIMEOUT_S", "CLIENT_IDLE_S", "ENDPOINT_IDLE_S", "GAP_S", "STALL_MS", "VARIANTS", "run_idle_gaps"]
 

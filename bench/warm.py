@@ -14,9 +14,9 @@ from typing import Any
 
 from bench.harness import CLIENTS, Counters, MotoRecorder, build_pools, counters, invoke_ok
 from bench.report import ColdStart
-from emulation.accounts import TwoAccounts
-from emulation.sandbox import FunctionPool
-from emulation.scenario import Settings
+from emulation.accounts.two_accounts import TwoAccounts
+from emulation.demo.scenario import Settings
+from emulation.lambdas.sandbox import FunctionPool
 
 __all__ = ["count_dynamodb_calls", "measure_cold_starts", "run_emulated"]
 

@@ -14,7 +14,7 @@ from diagnose.collect import CLIENT_OUTPUTS
 from diagnose.context import ClientContext, build_context
 from diagnose.facts import Collected
 from diagnose.results import CheckResult, ClientResult, Diagnosis, Outcome, unknown
-from emulation.authz import UnsupportedPolicyError
+from iampolicy.authz import UnsupportedPolicyError
 
 __all__ = ["CHECKS", "Spec", "diagnose"]
 

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from diagnose.facts import Role, Stack
-from emulation.authz import policies_from
-from emulation.policy import Policy
+from iampolicy.authz import policies_from
+from iampolicy.policy import Policy
 
 __all__ = [
     "CLIENT_OUTPUTS",

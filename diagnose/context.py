@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from diagnose.errors import not_read_needs
 from diagnose.facts import Collected, Consumer, Function, Provider
-from emulation.authz import Principal, execute_api_arn
+from iampolicy.authz import Principal, execute_api_arn
 
 __all__ = [
     "ClientContext",

@@ -21,7 +21,7 @@ checks read them as they would read real accounts. Nothing contacts AWS.
 
 
 def _listing() -> str:
-    from emulation.diagnose_world import CAUSES  # noqa: PLC0415 - dev packages, demo only
+    from emulation.demo.diagnose_world import CAUSES  # noqa: PLC0415 - dev packages, demo only
 
     rows = [f"  {cause.name:<24} {cause.summary}" for cause in CAUSES]
     return "\n".join([_HEADER, "Causes:", *rows, "", "Run one: ./diagnose.sh --demo CAUSE"]) + "\n"
@@ -35,7 +35,7 @@ def main(argv: Sequence[str], *, stdout: TextIO, stderr: TextIO, unicode: bool =
 
     from diagnose.cli import gather  # noqa: PLC0415 - cli imports this module
     from diagnose.report import to_text  # noqa: PLC0415
-    from emulation.diagnose_world import REGION, build_broken, cause_named  # noqa: PLC0415
+    from emulation.demo.diagnose_world import REGION, build_broken, cause_named  # noqa: PLC0415
 
     if not argv:
         stdout.write(_listing())

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from emulation.policy import Policy
+from iampolicy.policy import Policy
 
 __all__ = [
     "ApiChange",

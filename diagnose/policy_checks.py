@@ -1,4 +1,4 @@
-"""Checks that ask the project's one policy engine (emulation.authz) what AWS would decide for this client."""
+"""Checks that ask the project's one policy engine (iampolicy.authz) what AWS would decide for this client."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from diagnose.context import ClientContext, required
 from diagnose.errors import not_read
 from diagnose.facts import Endpoint
 from diagnose.results import Outcome, bad, ok, unknown
-from emulation.authz import (
+from iampolicy.authz import (
     ASSUME_ROLE,
     INVOKE,
     Decision,
@@ -20,7 +20,7 @@ from emulation.authz import (
     decide_invoke,
     expand_execute_api_resources,
 )
-from emulation.policy import Policy, action_match, as_list, statements
+from iampolicy.policy import Policy, action_match, as_list, statements
 
 __all__ = [
     "assume_permission",

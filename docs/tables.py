@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# cfn-lint's own decoder (emulation/render.py's PyYAML loader is tested to read the templates the same way).
+# cfn-lint's own decoder (cfnrender/render.py's PyYAML loader is tested to read the templates the same way).
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]

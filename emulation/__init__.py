@@ -1,1 +1,1 @@
-"""Offline two-account emulation: policy engine, SigV4 verifier, private API gateway and STS front."""
+"""Offline two-account emulation on moto: private API gateway, STS front, Lambda sandboxes, accounts, the demo."""

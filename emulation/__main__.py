@@ -2,6 +2,6 @@
 
 import sys
 
-from emulation.demo import main
+from emulation.demo.run import main
 
 sys.exit(main())

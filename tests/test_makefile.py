@@ -94,7 +94,7 @@ _GENERATED = [
     "scripts/stray.pyc",
     "moto_recording",
 ]
-_KEPT = ["api-backend/api-backend.yaml", "bench/report.py", "emulation/demo.py", "requirements-dev.txt"]
+_KEPT = ["api-backend/api-backend.yaml", "bench/report.py", "emulation/demo/run.py", "requirements-dev.txt"]
 
 
 def test_make_clean_removes_everything_the_repo_generates(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from bench import report
 from bench.warm import run_emulated
-from emulation.sandbox import BOOTSTRAP
+from emulation.lambdas.sandbox import BOOTSTRAP
 
 COLD_STARTS = 3
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from moto import mock_aws
 
-from emulation.diagnose_world import Setup, World, build_world
+from emulation.demo.diagnose_world import Setup, World, build_world
 from tests.diagnose.helpers import clean_environment
 
 

@@ -10,7 +10,7 @@ from diagnose.checks import diagnose
 from diagnose.cli import gather
 from diagnose.facts import Collected
 from diagnose.results import CheckResult, ClientResult, Diagnosis
-from emulation.diagnose_world import REGION, World
+from emulation.demo.diagnose_world import REGION, World
 
 _AWS_VARIABLES = (
     "AWS_PROFILE",

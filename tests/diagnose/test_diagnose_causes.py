@@ -1,6 +1,6 @@
 """One broken deployment per known cause of a 403: diagnose names the first failing check and its fix.
 
-Each world is what the kit's templates deploy (rendered by emulation.render, loaded into two moto accounts) with
+Each world is what the kit's templates deploy (rendered by cfnrender.render, loaded into two moto accounts) with
 one thing wrong, changed the way it goes wrong in practice: a stack parameter, or an edit outside the stack.
 """
 
@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from diagnose.checks import diagnose
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, Status
-from emulation.diagnose_world import (
+from emulation.demo.diagnose_world import (
     ACCESS_ROLE,
     API_HOST,
     API_ID,

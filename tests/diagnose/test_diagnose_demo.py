@@ -13,7 +13,7 @@ import pytest
 
 from diagnose.cli import main
 from diagnose.results import EXIT_FAILED, EXIT_USAGE
-from emulation.diagnose_world import CAUSES, Cause
+from emulation.demo.diagnose_world import CAUSES, Cause
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = {"direct": "Direct client: ", "assume-role": "Assume-role client: "}

@@ -19,7 +19,7 @@ from diagnose.checks import diagnose
 from diagnose.cli import main
 from diagnose.facts import Collected
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, EXIT_UNKNOWN, EXIT_USAGE, Status
-from emulation.diagnose_world import API_ID, BACKEND_STACK, CLIENT_STACK, CONSUMER, REGION, World, build_world
+from emulation.demo.diagnose_world import API_ID, BACKEND_STACK, CLIENT_STACK, CONSUMER, REGION, World, build_world
 from tests.diagnose.helpers import check, clean_environment, client, collect, first_failure, fix_of, write_profiles
 
 REPO = Path(__file__).resolve().parents[2]

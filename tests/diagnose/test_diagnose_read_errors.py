@@ -17,7 +17,7 @@ import pytest
 
 from diagnose.cli import main
 from diagnose.results import EXIT_UNKNOWN, Status
-from emulation.diagnose_world import REGION, World
+from emulation.demo.diagnose_world import REGION, World
 from tests.diagnose.helpers import check, client, run
 
 Build = Any

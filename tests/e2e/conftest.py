@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulation.accounts import TwoAccounts
-from emulation.scenario import Settings
+from emulation.accounts.two_accounts import TwoAccounts
+from emulation.demo.scenario import Settings
 
 SEED = 20_240_601  # repeatable resource ids, so a failure names the same resources on a rerun
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulation.accounts import TwoAccounts
-from emulation.sandbox import InvokeResult
+from emulation.accounts.two_accounts import TwoAccounts
+from emulation.lambdas.sandbox import InvokeResult
 
 
 def call(accounts: TwoAccounts, kind: str, method: str, path: str, body: Any = None, /, **where: Any) -> InvokeResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emulation.accounts import MAIN, OTHER, TwoAccounts
+from emulation.accounts.two_accounts import MAIN, OTHER, TwoAccounts
 from tests.e2e.helpers import call
 
 

@@ -27,7 +27,7 @@ _OPTIONAL = {
 _RUN_DEMO = """
 import contextlib, io, json, sys
 sys.path.insert(0, {repo!r})
-from emulation.demo import main
+from emulation.demo.run import main
 with contextlib.redirect_stdout(io.StringIO()):
     status = main(["--seed", "5"])
 print(json.dumps({{"status": status, "modules": sorted({{name.split(".")[0] for name in sys.modules}})}}))

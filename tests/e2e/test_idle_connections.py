@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulation.accounts import MAIN, TwoAccounts
-from emulation.sandbox import InvokeResult
-from emulation.scenario import Settings
+from emulation.accounts.two_accounts import MAIN, TwoAccounts
+from emulation.demo.scenario import Settings
+from emulation.lambdas.sandbox import InvokeResult
 from tests.e2e.helpers import call
 
 SEED = 35_000_350

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulation.accounts import CONSUMER, PROVIDER, TwoAccounts
+from emulation.accounts.two_accounts import CONSUMER, PROVIDER, TwoAccounts
 from tests.e2e.helpers import call, session_arn_prefix
 
 

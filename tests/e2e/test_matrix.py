@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulation.accounts import TwoAccounts
-from emulation.scenario import MISSING_TOKEN, Case, Observed, Settings, build_cases
+from emulation.accounts.two_accounts import TwoAccounts
+from emulation.demo.scenario import MISSING_TOKEN, Case, Observed, Settings, build_cases
 
 CASE_KEYS = ("direct-client", "assume-role-client", "unsigned", "unlisted-role", "other-endpoint", "untrusted-account")
 

@@ -23,8 +23,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulation import moto_atomic
-from emulation.accounts import PROVIDER, TwoAccounts
+from emulation.accounts import moto_atomic
+from emulation.accounts.two_accounts import PROVIDER, TwoAccounts
 
 THREADS = 8
 ROUNDS = 12

@@ -12,12 +12,13 @@ from moto import mock_aws
 from moto.core.base_backend import BackendDict, backend_lock
 from moto.core.models import MockAWS
 
-from emulation.accounts import PROVIDER, TwoAccounts
+from emulation.accounts.two_accounts import PROVIDER, TwoAccounts
 from tests.e2e.helpers import call
 
 _MOCK_TABLE = "mock-aws-only"
-# emulation/moto_isolation.py reads moto's private state (written against moto 5.2.5, pinned in requirements-dev.txt).
-_REVISIT = "moto changed a private attribute emulation/moto_isolation.py relies on: revisit that module"
+# emulation/accounts/moto_isolation.py reads moto's private state (written against moto 5.2.5, pinned in
+# requirements-dev.txt).
+_REVISIT = "moto changed a private attribute emulation/accounts/moto_isolation.py relies on: revisit that module"
 
 
 def _create_mock_table() -> None:

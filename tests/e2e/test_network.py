@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulation.accounts import MAIN, TwoAccounts
+from emulation.accounts.two_accounts import MAIN, TwoAccounts
 from tests.e2e.helpers import call
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulation.accounts import MAIN, OTHER, TwoAccounts
+from emulation.accounts.two_accounts import MAIN, OTHER, TwoAccounts
 from tests.e2e.helpers import call
 
 pytestmark = pytest.mark.usefixtures("restore_provider")

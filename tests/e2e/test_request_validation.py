@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulation.accounts import PROVIDER, TwoAccounts
+from emulation.accounts.two_accounts import PROVIDER, TwoAccounts
 
 
 def _item_count(env: TwoAccounts) -> int:

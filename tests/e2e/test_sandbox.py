@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emulation.sandbox import FunctionError, FunctionPool, FunctionSpec
+from emulation.lambdas.sandbox import FunctionError, FunctionPool, FunctionSpec
 
 HANDLER_SOURCE = """
 import json, os, socket, time

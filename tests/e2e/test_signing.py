@@ -9,7 +9,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from emulation.accounts import PROVIDER, HttpReply, TwoAccounts
+from emulation.accounts.two_accounts import PROVIDER, HttpReply, TwoAccounts
 from tests.e2e.helpers import session_arn_prefix
 
 _MISMATCH = (

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from emulation.accounts import BACKEND_TEMPLATE, CLIENT_TEMPLATE
-from emulation.stacks import Stack, create_table_request, generate_ids
+from cfnrender.stacks import Stack, create_table_request, generate_ids
+from emulation.accounts.two_accounts import BACKEND_TEMPLATE, CLIENT_TEMPLATE
 
 PROVIDER = "111111111111"
 

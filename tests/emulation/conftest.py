@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import urllib3
 
-from emulation.tls import TlsMaterial, api_hostnames, make_tls
+from emulation.gateway.tls import TlsMaterial, api_hostnames, make_tls
 from tests.emulation.helpers import REGION
 from tests.moto_server import running_moto
 

@@ -13,9 +13,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from emulation.authz import Principal
-from emulation.pipeline import Callbacks
-from emulation.sigv4 import SigningCredentials
+from emulation.gateway.pipeline import Callbacks
+from emulation.gateway.sigv4 import SigningCredentials
+from iampolicy.authz import Principal
 
 REGION = "us-east-1"
 PROVIDER = "222222222222"

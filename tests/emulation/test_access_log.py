@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from emulation.access_log import DEFAULT_FORMAT, AccessLog, render
+from emulation.gateway.access_log import DEFAULT_FORMAT, AccessLog, render
 
 VARIABLES = {
     "requestId": "req-1",

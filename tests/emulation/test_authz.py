@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from emulation.authz import (
+from iampolicy.authz import (
     ANONYMOUS,
     PolicyKind,
     Principal,

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 import urllib3
 
-from emulation.access_log import AccessLog
-from emulation.authz import Principal
-from emulation.gateway import Gateway
-from emulation.pipeline import ApiDeployment, Endpoint
-from emulation.sandbox import FunctionError, InvokeResult
-from emulation.sigv4 import SigningCredentials
-from emulation.tls import TlsMaterial
+from emulation.gateway.access_log import AccessLog
+from emulation.gateway.pipeline import ApiDeployment, Endpoint
+from emulation.gateway.server import Gateway
+from emulation.gateway.sigv4 import SigningCredentials
+from emulation.gateway.tls import TlsMaterial
+from emulation.lambdas.sandbox import FunctionError, InvokeResult
+from iampolicy.authz import Principal
 from tests.emulation.helpers import (
     API_HOST,
     API_ID,

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from emulation.gateway import Gateway
-from emulation.pipeline import ApiDeployment, Endpoint
-from emulation.tls import TlsMaterial
+from emulation.gateway.pipeline import ApiDeployment, Endpoint
+from emulation.gateway.server import Gateway
+from emulation.gateway.tls import TlsMaterial
 from tests.emulation.helpers import API_HOST, API_ID, PROVIDER, REGION, StaticCredentials, project_policy
 
 VPCE = "vpce-0wire"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulation.policy import (
+from iampolicy.policy import (
     ANONYMOUS,
     Principal,
     PrincipalMatch,

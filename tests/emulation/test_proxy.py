@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from emulation.authz import Principal
-from emulation.proxy import Invocation, MalformedProxyResponse, build_event, read_result
-from emulation.routes import match_route, routes_from_openapi
+from emulation.gateway.proxy import Invocation, MalformedProxyResponse, build_event, read_result
+from emulation.gateway.routes import match_route, routes_from_openapi
+from iampolicy.authz import Principal
 
 ROUTES = routes_from_openapi({"paths": {"/items/{id}": {"get": {}, "put": {}}}})
 CALLER = Principal(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulation.routes import match_route, routes_from_openapi
+from emulation.gateway.routes import match_route, routes_from_openapi
 
 OPENAPI = {
     "openapi": "3.0.1",

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from emulation.sigv4 import (
+from emulation.gateway.sigv4 import (
     Failure,
     ReceivedRequest,
     SigningCredentials,

@@ -13,12 +13,12 @@ import pytest
 import urllib3
 from botocore.exceptions import ClientError
 
-from emulation.gateway import Gateway
-from emulation.moto_identity import MotoIdentity
-from emulation.pipeline import ApiDeployment, Endpoint
-from emulation.sigv4 import SigningCredentials
-from emulation.sts_front import StsFront
-from emulation.tls import TlsMaterial
+from emulation.accounts.moto_identity import MotoIdentity
+from emulation.gateway.pipeline import ApiDeployment, Endpoint
+from emulation.gateway.server import Gateway
+from emulation.gateway.sigv4 import SigningCredentials
+from emulation.gateway.tls import TlsMaterial
+from emulation.sts.front import StsFront
 from tests.emulation.helpers import API_ID, CONSUMER, OTHER, PROVIDER, REGION, account_client, call, sign
 
 ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/api-access-role"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from emulation.render import render_template
-from emulation.validation import RequestParts, validate_request
+from cfnrender.render import render_template
+from emulation.gateway.validation import RequestParts, validate_request
 
 
 @cache

@@ -8,8 +8,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from emulation.accounts import CONSUMER, MAIN, OTHER, OUTSIDER, OUTSIDER_ACCOUNT, PROVIDER, Names, TwoAccounts
-from emulation.sigv4 import SigningCredentials
+from emulation.accounts.two_accounts import (
+    CONSUMER,
+    MAIN,
+    OTHER,
+    OUTSIDER,
+    OUTSIDER_ACCOUNT,
+    PROVIDER,
+    Names,
+    TwoAccounts,
+)
+from emulation.gateway.sigv4 import SigningCredentials
 from tests.e2e.helpers import session_arn_prefix
 
 SEED = 6_060_606  # its own resource names, so it can run next to the e2e deployment in one process

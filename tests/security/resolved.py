@@ -2,7 +2,7 @@
 
 Linters read source templates, where a condition is an expression and a parameter a Ref; what CloudFormation
 deploys is one resolved variant per parameter set. This module renders the variants (SAM transform, parameters,
-conditions, intrinsics: emulation.render) and keeps each distinct resolved resource once.
+conditions, intrinsics: cfnrender.render) and keeps each distinct resolved resource once.
 
 Which parameter sets: parameters that one resource reaches through its conditions (or one Rule names) must vary
 together, so they form a group and every group takes the full product of its parameters' sample values. Groups
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulation.render import ParameterError, Rendered, load_template, render_template
-from emulation.stacks import generate_ids
+from cfnrender.render import ParameterError, Rendered, load_template, render_template
+from cfnrender.stacks import generate_ids
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

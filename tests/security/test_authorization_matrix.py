@@ -18,9 +18,10 @@ from enum import Enum
 
 import pytest
 
-from emulation import authz
-from emulation.accounts import MAIN, PROVIDER, TwoAccounts
-from emulation.render import render_template
+from cfnrender.render import render_template
+from emulation.accounts.two_accounts import MAIN, PROVIDER, TwoAccounts
+from iampolicy import authz
+from iampolicy.policy import Policy
 from tests.security.conftest import SITES, Caller, Deployment
 
 INVOKE_ON = "is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:"
@@ -131,7 +132,7 @@ def test_matrix_unsigned_request_answers_missing_authentication_token(env: TwoAc
 
 
 # ---------------------------------------------------------------------------------------------- no source endpoint
-def _rendered_policy(parameters: dict[str, str]) -> authz.Policy:
+def _rendered_policy(parameters: dict[str, str]) -> Policy:
     rendered = render_template(
         "api-backend/api-backend.yaml",
         parameters,

@@ -15,7 +15,7 @@ from cfnlint.config import ConfigMixIn
 from cfnlint.decode.decode import decode_str
 from cfnlint.runner import Runner
 
-from emulation.render import load_template
+from cfnrender.render import load_template
 from tests.security.resolved import REPO, SPECS, combinations, parameter_groups, resolved_variants
 
 # W3010 asks the source to use Fn::GetAZs instead of literal zone names; a resolved template has literal names

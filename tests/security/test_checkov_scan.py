@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from emulation.render import load_template
+from cfnrender.render import load_template
 from tests.security.resolved import REPO, SPECS, resolved_variants
 
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"

@@ -5,7 +5,7 @@ source because SAM's MergeDefinitions empties `responses` in the deployed copy).
 into Hypothesis strategies, in positive (schema-valid) and negative (schema-violating) mode; every request is
 signed with SigV4 by botocore as a cross-account caller, sent over HTTPS to the main endpoint's listener, and
 answered by the real backend handler on emulated DynamoDB. The emulated gateway runs the API's request validators
-(emulation/validation.py) as API Gateway does, and what they pass reaches the backend: neither may answer a 5xx.
+(emulation/gateway/validation.py) as API Gateway does, and what they pass reaches the backend: neither may answer a 5xx.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from schemathesis.core.result import Err
 from schemathesis.generation import GenerationMode
 from schemathesis.schemas import APIOperation, BaseSchema
 
-from emulation.accounts import MAIN, TwoAccounts
-from emulation.render import load_template
-from emulation.sigv4 import SigningCredentials
+from cfnrender.render import load_template
+from emulation.accounts.two_accounts import MAIN, TwoAccounts
+from emulation.gateway.sigv4 import SigningCredentials
 from tests.security.conftest import Caller, Deployment
 from tests.security.resolved import REPO
 

@@ -29,8 +29,8 @@ import pytest
 from moto.sts.models import sts_backends
 
 from backend.ids import new_item_id
-from emulation.accounts import CONSUMER, MAIN, PROVIDER, HttpReply, TwoAccounts
-from emulation.sandbox import InvokeResult
+from emulation.accounts.two_accounts import CONSUMER, MAIN, PROVIDER, HttpReply, TwoAccounts
+from emulation.lambdas.sandbox import InvokeResult
 from tests.security.conftest import Caller, Deployment
 from tests.security.faults import FaultProxy
 

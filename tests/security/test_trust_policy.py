@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulation.accounts import CONSUMER, OTHER, OUTSIDER, OUTSIDER_ACCOUNT, PROVIDER, TwoAccounts
+from emulation.accounts.two_accounts import CONSUMER, OTHER, OUTSIDER, OUTSIDER_ACCOUNT, PROVIDER, TwoAccounts
 from tests.security.conftest import Caller, Deployment
 
 

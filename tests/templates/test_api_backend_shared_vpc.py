@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emulation.render import render_template
+from cfnrender.render import render_template
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = ROOT / "api-backend" / "api-backend.yaml"

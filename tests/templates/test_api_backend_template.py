@@ -13,7 +13,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 
 from backend import validation
-from emulation.render import (
+from cfnrender.render import (
     POWERTOOLS_SSM_PARAMETER,
     ParameterError,
     Rendered,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from emulation.render import ParameterError, Rendered, render_template
+from cfnrender.render import ParameterError, Rendered, render_template
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = ROOT / "api-backend" / "api-backend.yaml"

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from emulation.render import ParameterError, Rendered, load_template, render_template
+from cfnrender.render import ParameterError, Rendered, load_template, render_template
 from tests.moto_server import running_moto
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-from emulation.render import ParameterError, RenderError, render_template
+from cfnrender.render import ParameterError, RenderError, render_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "api-client" / "api-client.yaml"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from cfnrender.render import ParameterError, Rendered, render_template
 from client.config import load_config
-from emulation.render import ParameterError, Rendered, render_template
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "api-client" / "api-client.yaml"

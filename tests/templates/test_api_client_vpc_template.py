@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from emulation.render import Rendered, load_template, render_template
+from cfnrender.render import Rendered, load_template, render_template
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "api-client" / "vpc-api-client.yaml"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from emulation.render import load_template, render_template
-from emulation.stacks import generate_ids
+from cfnrender.render import load_template, render_template
+from cfnrender.stacks import generate_ids
 from scripts import quotas
 
 ROOT = Path(__file__).resolve().parents[2]

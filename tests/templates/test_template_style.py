@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from emulation.render import load_template
+from cfnrender.render import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from samcli.yamlhelper import yaml_parse
 
-from emulation.render import ParameterError, RenderError, load_template, render_template
+from cfnrender.render import ParameterError, RenderError, load_template, render_template
 
 REPO = Path(__file__).resolve().parents[2]
 

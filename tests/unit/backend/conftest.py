@@ -18,7 +18,7 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
-from emulation.render import render_template
+from cfnrender.render import render_template
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "api-backend" / "api-backend.yaml"

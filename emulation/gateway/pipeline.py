@@ -22,11 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from emulation import authz, sigv4
-from emulation.access_log import AccessLog
-from emulation.authz import ANONYMOUS, Decision, Principal
-from emulation.policy import Policy
-from emulation.proxy import (
+from emulation.gateway import sigv4
+from emulation.gateway.access_log import AccessLog
+from emulation.gateway.proxy import (
     Invocation,
     LambdaContext,
     MalformedProxyResponse,
@@ -35,8 +33,11 @@ from emulation.proxy import (
     json_body,
     read_result,
 )
-from emulation.routes import Route, RouteMatch, match_route, routes_from_openapi
-from emulation.validation import RequestParts, validate_request
+from emulation.gateway.routes import Route, RouteMatch, match_route, routes_from_openapi
+from emulation.gateway.validation import RequestParts, validate_request
+from iampolicy import authz
+from iampolicy.authz import ANONYMOUS, Decision, Principal
+from iampolicy.policy import Policy
 
 Handler = Callable[[dict[str, Any], Any], Any]
 PrincipalResolver = Callable[[str], Principal | None]

@@ -21,9 +21,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import urllib3
 
-from emulation import authz, sigv4
-from emulation.pipeline import Callbacks
-from emulation.policy import Policy
+from emulation.gateway import sigv4
+from emulation.gateway.pipeline import Callbacks
+from iampolicy import authz
+from iampolicy.policy import Policy
 
 TrustPolicyLookup = Callable[[str], Policy | None]
 

@@ -1,4 +1,4 @@
-"""Two emulated accounts in moto holding what the kit's templates deploy, rendered by emulation.render.
+"""Two emulated accounts in moto holding what the kit's templates deploy, rendered by cfnrender.render.
 
 The consumer account gets the client template's VPC endpoint(s), security groups, roles and functions; the provider
 account gets the backend template's API (with the rendered resource policy), access role and access-log group. Each
@@ -21,9 +21,9 @@ import boto3
 import botocore.loaders
 import botocore.session
 
-from emulation.access_log import render as render_log_line
-from emulation.authz import expand_execute_api_resources
-from emulation.render import Rendered, render_template
+from cfnrender.render import Rendered, render_template
+from emulation.gateway.access_log import render as render_log_line
+from iampolicy.authz import expand_execute_api_resources
 
 REGION = "us-east-1"
 CONSUMER = "222222222222"

@@ -1,6 +1,6 @@
 """The runtime inside one emulated Lambda sandbox (a process per warm execution environment); stdlib only.
 
-emulation.sandbox starts it as `python -I lambda_bootstrap.py FD` in the function's code directory, with exactly the
+emulation.lambdas.sandbox starts it as `python -I bootstrap.py FD` in the function's code directory, with exactly the
 environment Lambda would give the function. Requests arrive as JSON lines on stdin, answers leave as JSON lines on
 file descriptor FD, and stdout/stderr belong to the function (its log, what CloudWatch Logs would receive), framed by
 Lambda's START/END/REPORT lines. Host names resolve only through the emulated VPC's DNS view sent with each request,

@@ -16,10 +16,10 @@ from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
-from emulation.authz import Principal, policies_from
-from emulation.pipeline import Callbacks
-from emulation.policy import Policy
-from emulation.sigv4 import SigningCredentials
+from emulation.gateway.pipeline import Callbacks
+from emulation.gateway.sigv4 import SigningCredentials
+from iampolicy.authz import Principal, policies_from
+from iampolicy.policy import Policy
 
 
 def _accounts(partition: str) -> list[tuple[str, Any]]:

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulation.accounts import CONSUMER, MAIN, OTHER, OUTSIDER, Names, TwoAccounts
-from emulation.sandbox import InvokeResult
+from emulation.accounts.two_accounts import CONSUMER, MAIN, OTHER, OUTSIDER, Names, TwoAccounts
+from emulation.lambdas.sandbox import InvokeResult
 
 __all__ = ["Case", "Expected", "Observed", "Settings", "build_cases"]
 

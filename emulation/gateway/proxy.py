@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from emulation.authz import Principal
-from emulation.routes import RouteMatch
+from emulation.gateway.routes import RouteMatch
+from iampolicy.authz import Principal
 
 
 @dataclass(frozen=True)

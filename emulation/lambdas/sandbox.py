@@ -25,7 +25,7 @@ from typing import IO, Any
 
 __all__ = ["FunctionError", "FunctionPool", "FunctionSpec", "InvokeResult"]
 
-BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 INIT_TIMEOUT = 10.0  # Lambda's limit for the init phase
 _LOG_WAIT = 2.0
 _STOP_WAIT = 3.0

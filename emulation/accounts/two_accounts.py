@@ -37,16 +37,16 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from moto.server import ThreadedMotoServer
 
-from emulation import moto_atomic, moto_isolation
-from emulation.access_log import AccessLog
-from emulation.gateway import PRIVATELINK_IDLE_TIMEOUT, Gateway
-from emulation.moto_identity import MotoIdentity
-from emulation.pipeline import ApiDeployment, Endpoint
-from emulation.sandbox import FunctionPool, FunctionSpec, InvokeResult
-from emulation.sigv4 import SigningCredentials
-from emulation.stacks import EndpointView, FunctionView, Stack, StackIds, create_table_request, generate_ids
-from emulation.sts_front import StsFront
-from emulation.tls import TlsMaterial, api_hostnames, make_tls
+from cfnrender.stacks import EndpointView, FunctionView, Stack, StackIds, create_table_request, generate_ids
+from emulation.accounts import moto_atomic, moto_isolation
+from emulation.accounts.moto_identity import MotoIdentity
+from emulation.gateway.access_log import AccessLog
+from emulation.gateway.pipeline import ApiDeployment, Endpoint
+from emulation.gateway.server import PRIVATELINK_IDLE_TIMEOUT, Gateway
+from emulation.gateway.sigv4 import SigningCredentials
+from emulation.gateway.tls import TlsMaterial, api_hostnames, make_tls
+from emulation.lambdas.sandbox import FunctionPool, FunctionSpec, InvokeResult
+from emulation.sts.front import StsFront
 
 __all__ = [
     "CLIENT_HANDLERS",
@@ -66,7 +66,7 @@ PROVIDER = "111111111111"
 CONSUMER = "222222222222"
 OUTSIDER_ACCOUNT = "333333333333"
 MAIN, OTHER, OUTSIDER = "main", "other", "outsider"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 BACKEND_TEMPLATE = REPO / "api-backend" / "api-backend.yaml"
 CLIENT_TEMPLATE = REPO / "api-client" / "api-client.yaml"
 PROVIDER_STACK = "private-api-backend"

@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
-from emulation.accounts import MAIN, TwoAccounts
-from emulation.scenario import ACCESS_LIST_CHOICES, SITES, TRUST_CHOICES, Case, Observed, Settings, build_cases
+from emulation.accounts.two_accounts import MAIN, TwoAccounts
+from emulation.demo.scenario import ACCESS_LIST_CHOICES, SITES, TRUST_CHOICES, Case, Observed, Settings, build_cases
 
 _RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
 
@@ -287,7 +287,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = Printer(sys.stdout, color=use_color(sys.stdout))
     return run(args, out)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

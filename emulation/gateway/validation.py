@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema import Draft4Validator  # API Gateway models are JSON Schema draft 4
 
-from emulation.routes import ANY_METHOD
+from emulation.gateway.routes import ANY_METHOD
 
 VALIDATOR_KEY = "x-amazon-apigateway-request-validator"
 VALIDATORS_KEY = "x-amazon-apigateway-request-validators"

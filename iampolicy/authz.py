@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import unquote
 
-from emulation.policy import (
+from iampolicy.policy import (
     ANONYMOUS,
     ConditionContext,
     Policy,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulation.render import Rendered, load_template, partition_of, render_template
+from cfnrender.render import Rendered, load_template, partition_of, render_template
 
 __all__ = [
     "ApiView",
@@ -445,5 +445,5 @@ def create_table_request(name: str, properties: Mapping[str, Any]) -> dict[str, 
         elif key == "StreamSpecification":
             request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": value["StreamViewType"]}
         elif key not in _TABLE_ELSEWHERE:
-            raise ValueError(f"table {name}: property {key} is not emulated; add it to emulation/stacks.py")
+            raise ValueError(f"table {name}: property {key} is not emulated; add it to cfnrender/stacks.py")
     return request

@@ -24,9 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from emulation.pipeline import ApiDeployment, Callbacks, Endpoint, Incoming, LiveApi, Outcome, Pipeline
-from emulation.policy import Policy
-from emulation.tls import TlsMaterial
+from emulation.gateway.pipeline import ApiDeployment, Callbacks, Endpoint, Incoming, LiveApi, Outcome, Pipeline
+from emulation.gateway.tls import TlsMaterial
+from iampolicy.policy import Policy
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 PRIVATELINK_IDLE_TIMEOUT = 350.0  # seconds; fixed for interface VPC endpoints, not configurable on AWS

@@ -1,0 +1,1 @@
+"""`make demo` (python -m emulation.demo) and the broken deployments diagnose --demo reads."""

@@ -1,0 +1,7 @@
+"""`python -m emulation.demo` runs the offline demo."""
+
+import sys
+
+from emulation.demo.run import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The emulated private REST API: HTTPS listener, request pipeline, SigV4, routes, validation, Lambda proxy, logs."""

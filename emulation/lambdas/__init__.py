@@ -1,0 +1,1 @@
+"""Emulated Lambda execution environments: sandbox processes and the runtime inside them."""
