@@ -44,7 +44,7 @@ def demo_run() -> subprocess.CompletedProcess[str]:
     """One run of the demo with its defaults, without colours."""
     environ = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "emulation.demo.run", "--seed", "11", "--show-access-log"],
+        [sys.executable, "-m", "emulation.demo", "--seed", "11", "--show-access-log"],
         cwd=REPO,
         env=environ,
         capture_output=True,
@@ -160,7 +160,7 @@ def allowing_run() -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "emulation.demo.run",
+            "emulation.demo",
             "--seed",
             "12",
             "--access-list",
