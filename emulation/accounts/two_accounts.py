@@ -11,6 +11,9 @@ pAPIRoleARN), then the consumer stacks (their outputs give the provider pAPIAcce
 the provider again. Consumer stacks ("sites"): `main` in the consumer account (the allowed one), `other` in the same
 account but another VPC (a second endpoint and a role the provider does not list), `outsider` in an account nobody
 trusts.
+
+`TwoAccounts` is a facade: ids and names come from `plan`, `start()` builds one `running.Running` (moto, stacks, STS
+front, sandboxes, gateway) and `stop()` drops it; functions, network, https and redeploy do the work on it.
 """
 
 from __future__ import annotations
@@ -108,7 +111,9 @@ class TwoAccounts:
         self._running = start(self._plan, parameters, consumer_params or {}, self._options)
         if warm:
             try:
-                clients = [self._client_pool(k, MAIN, None, None) for k in CLIENT_HANDLERS if self._has_client(k)]
+                main = self._running.consumers[MAIN]
+                kinds = [kind for kind, handler in CLIENT_HANDLERS.items() if main.function_by_handler(handler)]
+                clients = [self._client_pool(kind, MAIN, None, None) for kind in kinds]
                 functions.warm([self._running.functions.backend, *clients])
             except BaseException:
                 self.stop()
@@ -218,9 +223,6 @@ class TwoAccounts:
     def _client_pool(self, kind: str, site: str, via: str | None, env: Mapping[str, str] | None) -> FunctionPool:
         key: ClientKey = (kind, site, via, tuple(sorted((env or {}).items())))
         return self._state().functions.client(key, lambda: self.client_spec(kind, site, via, env))
-
-    def _has_client(self, kind: str, site: str = MAIN) -> bool:
-        return self._state().consumers[site].function_by_handler(CLIENT_HANDLERS[kind]) is not None
 
     def invoke_client(
         self,
