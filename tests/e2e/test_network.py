@@ -54,7 +54,9 @@ def test_network_private_dns_off_api_host_does_not_resolve(env: TwoAccounts) -> 
 @pytest.mark.usefixtures("private_dns_off")
 def test_network_alias_without_association_does_not_resolve(env: TwoAccounts) -> None:
     # GIVEN private DNS off (with it on, the VPC's *.execute-api zone answers any name) and an API that does not
-    # list the main endpoint (pAssociateVPCEndpoints=No)
+    # list the main endpoint (pAssociateVPCEndpoints=No); new sandboxes: a connection kept from a test that ran with the
+    # association would still reach the listener without a DNS lookup
+    env.recycle_functions("direct", MAIN)
     # WHEN the direct client is pointed at the {api-id}-{vpce-id} name
     result = call(env, "direct", "GET", "/", env={"API_ENDPOINT": f"https://{_alias(env)}"})
     # THEN the name does not exist

@@ -61,14 +61,8 @@ def dynamodb_proxy(env: TwoAccounts) -> Iterator[FaultProxy]:
 @contextmanager
 def backend_through(env: TwoAccounts, proxy: FaultProxy) -> Iterator[None]:
     """Backend sandboxes started inside the block reach DynamoDB through `proxy` (its endpoint is read at start)."""
-    original = env.moto_url
-    env.moto_url = proxy.url
-    env.recycle_functions("backend")
-    try:
+    with env.backend_dynamodb_through(proxy.url):
         yield
-    finally:
-        env.moto_url = original
-        env.recycle_functions("backend")
 
 
 def _client(

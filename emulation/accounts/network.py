@@ -1,0 +1,48 @@
+"""The consumer VPCs' view of the network: execute-api endpoints, their listeners, and the names a function resolves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cfnrender.stacks import EndpointView, Stack
+from emulation.gateway.server import Gateway
+
+__all__ = ["all_endpoints", "dns_view", "listener_ports", "site_endpoint"]
+
+
+def all_endpoints(consumers: Mapping[str, Stack]) -> list[EndpointView]:
+    """Every execute-api VPC endpoint of every consumer stack."""
+    return [endpoint for stack in consumers.values() for endpoint in stack.endpoints()]
+
+
+def site_endpoint(consumers: Mapping[str, Stack], site: str) -> EndpointView:
+    """A site's one execute-api VPC endpoint."""
+    (endpoint,) = consumers[site].endpoints()
+    return endpoint
+
+
+def listener_ports(gateway: Gateway, consumers: Mapping[str, Stack]) -> dict[str, int]:
+    """The 127.0.0.1 port of each endpoint's gateway listener, by endpoint id."""
+    return {endpoint.vpce_id: gateway.stats(endpoint.vpce_id).port for endpoint in all_endpoints(consumers)}
+
+
+def dns_view(
+    gateway: Gateway, consumers: Mapping[str, Stack], *, api_id: str, region: str, vpc_id: str | None
+) -> dict[str, int]:
+    """Host names a function in `vpc_id` can resolve, each to the listener port it reaches (443 on AWS).
+
+    Endpoint names and the {api-id}-{vpce-id} aliases of associated endpoints are public DNS names; the API host
+    resolves only inside a VPC whose execute-api endpoint has private DNS enabled.
+    """
+    view: dict[str, int] = {}
+    listeners: dict[str, int] = {}
+    for endpoint in all_endpoints(consumers):
+        port = listeners[endpoint.vpce_id] = gateway.stats(endpoint.vpce_id).port
+        view.update(dict.fromkeys(endpoint.dns_names, port))
+        if endpoint.private_dns and vpc_id is not None and endpoint.vpc_id == vpc_id:
+            view[f"*.execute-api.{region}.amazonaws.com"] = port
+    api = gateway.deployment(api_id)
+    for vpce in api.vpc_endpoint_ids:
+        if vpce in listeners:
+            view[f"{api.api_id}-{vpce}.execute-api.{region}.amazonaws.com"] = listeners[vpce]
+    return view
