@@ -66,7 +66,7 @@ def test_make_unit_on_a_fresh_clone_installs_everything_into_the_same_venv() -> 
     demo = lines.index(".venv/bin/python -m pip install --quiet -r requirements-demo.txt")
     dev = lines.index(".venv/bin/python -m pip install --quiet -r requirements-dev.txt")
     assert demo < dev
-    assert lines.count("python3 -m venv .venv") == 1
+    assert lines.count("python3 -m venv --without-pip .venv") == 1
 
 
 # Every kind of file the repo generates (.gitignore lists them), where the tools write it.
