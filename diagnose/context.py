@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from client.names import DEFAULT_SESSION_NAME, ClientKind, role_session_name
 from diagnose.errors import not_read_needs
 from diagnose.facts import Collected, Consumer, Function, Provider
 from iampolicy.authz import Principal, execute_api_arn
@@ -26,8 +27,6 @@ T = TypeVar("T")
 _EXECUTE_API_HOST = re.compile(
     r"^(?P<api>[a-z0-9]+)(?:-(?P<vpce>vpce-[0-9a-f]+))?\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$"
 )
-# Mirrors client.config: the assume-role client names its STS session after the function.
-_SESSION_UNSAFE = re.compile(r"[^A-Za-z0-9+=,.@_-]")
 PROBE_METHOD = "GET"
 PROBE_PATH = "/"
 
@@ -98,7 +97,7 @@ class Target:
 class ClientContext:
     """Everything one client's checks need."""
 
-    kind: str
+    kind: ClientKind
     collected: Collected
     function: Function | None
     target: Target
@@ -171,12 +170,6 @@ def role_session(
     )
 
 
-def assume_role_session_name(function_name: str) -> str:
-    """The RoleSessionName the assume-role client uses."""
-    cleaned = _SESSION_UNSAFE.sub("-", function_name)[:64]
-    return cleaned if len(cleaned) >= 2 else "api-client"
-
-
 def _target(collected: Collected, function: Function | None, partition: str) -> Target:
     provider = collected.provider
     if provider is not None and provider.stack is not None and provider.account:
@@ -207,8 +200,8 @@ def _target(collected: Collected, function: Function | None, partition: str) -> 
     )
 
 
-def build_context(collected: Collected, kind: str) -> ClientContext:
-    """The context of one client kind ('direct' or 'assume-role')."""
+def build_context(collected: Collected, kind: ClientKind) -> ClientContext:
+    """The context of one client kind."""
     function = collected.consumer.functions.get(kind)
     partition = _arn_parts(function.role_arn)[1] if function and _arn_parts(function.role_arn) else "aws"
     caller = None
@@ -216,11 +209,11 @@ def build_context(collected: Collected, kind: str) -> ClientContext:
         role_id = function.role.role_id if function.role else None
         caller = role_session(function.role_arn, function.name, role_id, collected.consumer.org_id)
     signer = caller
-    if kind == "assume-role":
+    if kind is ClientKind.ASSUME_ROLE:
         role_arn = function.environment.get("ROLE_TO_ASSUME", "").strip() if function else ""
         provider = collected.provider
         known = provider.roles.get(role_arn) if provider is not None else None
-        session = assume_role_session_name(function.name) if function else "api-client"
+        session = role_session_name(function.name) if function else DEFAULT_SESSION_NAME
         org_id = provider.org_id if provider is not None else None
         signer = role_session(role_arn, session, known.role_id if known else None, org_id) if role_arn else None
     return ClientContext(
