@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -11,22 +10,18 @@ from client.names import DEFAULT_SESSION_NAME, ClientKind, role_session_name
 from diagnose.errors import not_read_needs
 from diagnose.facts import Collected, Consumer, Function, Provider
 from iampolicy.authz import Principal, execute_api_arn
+from iampolicy.execute_api import ExecuteApiHost, parse_execute_api_host
 
 __all__ = [
     "ClientContext",
-    "ExecuteApiHost",
     "MissingFactError",
     "Target",
     "build_context",
-    "parse_execute_api_host",
     "required",
 ]
 
 T = TypeVar("T")
 
-_EXECUTE_API_HOST = re.compile(
-    r"^(?P<api>[a-z0-9]+)(?:-(?P<vpce>vpce-[0-9a-f]+))?\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$"
-)
 PROBE_METHOD = "GET"
 PROBE_PATH = "/"
 
@@ -43,23 +38,6 @@ def required(value: T | None, what: str) -> T:
 
 
 @dataclass(frozen=True)
-class ExecuteApiHost:
-    """An {api-id}.execute-api.{region} host, or the {api-id}-{vpce-id} alias."""
-
-    api_id: str
-    vpce_id: str | None
-    region: str
-
-
-def parse_execute_api_host(host: str) -> ExecuteApiHost | None:
-    """Split an execute-api host name into its API id, optional endpoint id (alias) and region."""
-    found = _EXECUTE_API_HOST.match(host.strip().lower())
-    if not found:
-        return None
-    return ExecuteApiHost(api_id=found["api"], vpce_id=found["vpce"], region=found["region"])
-
-
-@dataclass(frozen=True)
 class Target:
     """The API and stage the client should reach (the provider's own values when known)."""
 
@@ -71,11 +49,13 @@ class Target:
 
     @property
     def host(self) -> str | None:
-        """The API's execute-api host name (China's partition has its own DNS suffix)."""
+        """The API's execute-api host name (China's Regions have their own DNS suffix); None if unknown."""
         if not self.api_id:
             return None
-        suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
-        return f"{self.api_id}.execute-api.{self.region}.{suffix}"
+        try:
+            return ExecuteApiHost(self.api_id, None, self.region).name
+        except ValueError:
+            return None  # an id no API Gateway API has: the checks that need the host say it is unknown
 
     @property
     def resource_arn(self) -> str | None:
