@@ -22,6 +22,7 @@ import botocore.loaders
 import botocore.session
 
 from cfnrender.render import Rendered, render_template
+from client.names import ClientKind
 from emulation.gateway.access_log import render as render_log_line
 from iampolicy.authz import expand_execute_api_resources
 
@@ -469,7 +470,7 @@ class Cause:
     name: str
     summary: str
     check: str  # the first failing check diagnose reports for the affected client
-    client: str  # "direct" or "assume-role": a client this cause stops
+    client: ClientKind  # a client this cause stops
     setup: Callable[[], Setup] = Setup
     after: Callable[[World], object] | None = None  # edits made after the stacks exist (any result is unused)
 
@@ -479,70 +480,70 @@ CAUSES: tuple[Cause, ...] = (
         "endpoint-not-allowed",
         "the API's resource policy admits another VPC endpoint only (pAllowedVPCEndpoints)",
         "resource-policy",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(backend={"pAllowedVPCEndpoints": OTHER_VPCE}),
     ),
     Cause(
         "role-not-in-access-list",
         "the provider's pAPIAccessList does not name the direct client's role",
         "resource-policy",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(backend={"pAPIAccessList": "None"}),
     ),
     Cause(
         "trust-policy",
         "the provider's access role does not trust the consumer account (pTrustedPrincipals)",
         "trust-policy",
-        "assume-role",
+        ClientKind.ASSUME_ROLE,
         lambda: Setup(backend={"pTrustedPrincipals": "Nobody"}),
     ),
     Cause(
         "endpoint-policy-denies",
         "the consumer's execute-api endpoint policy, edited outside the stack, allows another API only",
         "endpoint-policy",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(endpoint_policy=endpoint_policy_for(OTHER_HOST)),
     ),
     Cause(
         "role-to-assume-mismatch",
         "the client stack still points ROLE_TO_ASSUME at a role the provider no longer outputs",
         "role-to-assume",
-        "assume-role",
+        ClientKind.ASSUME_ROLE,
         lambda: Setup(client={"pAPIRoleARN": OLD_ACCESS_ROLE}),
     ),
     Cause(
         "api-host-mismatch",
         "the client stack was deployed against another API host (pAPIHost)",
         "api-host",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(client={"pAPIHost": OTHER_HOST}),
     ),
     Cause(
         "private-dns-off",
         "private DNS turned off on the execute-api endpoint while the clients use the API's own host name",
         "dns",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(endpoint_private_dns=False),
     ),
     Cause(
         "no-https-egress",
         "the client security group's HTTPS rule to the endpoint was removed outside the stack",
         "network",
-        "direct",
+        ClientKind.DIRECT,
         after=revoke_https_egress,
     ),
     Cause(
         "stale-stage",
         "the resource policy changed but the stage still serves the deployment made before (takes a few seconds)",
         "stage",
-        "direct",
+        ClientKind.DIRECT,
         after=_stale_stage,
     ),
     Cause(
         "request-denied-in-log",
         "the configuration looks right but the access log shows the direct client's latest request denied",
         "access-log",
-        "direct",
+        ClientKind.DIRECT,
         after=_direct_request_denied,
     ),
 )
