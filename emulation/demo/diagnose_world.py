@@ -25,6 +25,7 @@ from cfnrender.render import Rendered, render_template
 from client.names import ClientKind
 from emulation.gateway.access_log import render as render_log_line
 from iampolicy.authz import expand_execute_api_resources
+from iampolicy.execute_api import ExecuteApiHost
 
 REGION = "us-east-1"
 CONSUMER = "222222222222"
@@ -34,7 +35,7 @@ OTHER_API_ID = "z9y8x7w6v5"
 PREFIX = "private-api"
 CLIENT_STACK = f"{PREFIX}-client"
 BACKEND_STACK = f"{PREFIX}-backend"
-API_HOST = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
+API_HOST = ExecuteApiHost(API_ID, None, REGION).name
 ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/{BACKEND_STACK}-ApiAccessRole-1A2B3C4D"
 DIRECT_ROLE = f"arn:aws:iam::{CONSUMER}:role/{CLIENT_STACK}-DirectAuthClientRole-5E6F7G8H"
 ASSUME_ROLE = f"arn:aws:iam::{CONSUMER}:role/{CLIENT_STACK}-AssumeRoleClientRole-9I0J1K2L"
@@ -379,7 +380,7 @@ def endpoint_policy_for(api_host: str) -> Mapping[str, Any]:
 # ---------------------------------------------------------------------------------------------------- broken worlds
 
 OTHER_VPCE = "vpce-0456456456456456a"
-OTHER_HOST = f"{OTHER_API_ID}.execute-api.{REGION}.amazonaws.com"
+OTHER_HOST = ExecuteApiHost(OTHER_API_ID, None, REGION).name
 OLD_ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/{BACKEND_STACK}-ApiAccessRole-OLD"
 # diagnose counts a deployment up to 2 s older than the API's change as made after it; moto stamps whole seconds.
 _STALE_GAP_SECONDS = 3.0
