@@ -86,7 +86,7 @@ class Answer:
 
 
 class TransportFailure(StrEnum):
-    """Why a request got no answer; the value is how the client's errors and tests name it."""
+    """Why a request got no answer; each value is the name the client has always given that kind."""
 
     DNS = "dns"
     CONNECT = "connect"
