@@ -38,7 +38,8 @@ main() {
     printf 'ERROR: diagnose.sh needs python3 with boto3: run "make venv", or "python3 -m pip install boto3"\n' >&2
     exit 2
   fi
-  PYTHONPATH="${SCRIPT_DIR}${PYTHONPATH:+:${PYTHONPATH}}" exec "$python" -m diagnose "$@"
+  # api-client/src: diagnose shares the client's names (client.names: the client kinds, the STS session name).
+  PYTHONPATH="${SCRIPT_DIR}:${SCRIPT_DIR}/api-client/src${PYTHONPATH:+:${PYTHONPATH}}" exec "$python" -m diagnose "$@"
 }
 
 main "$@"

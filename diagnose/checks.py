@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from client.names import ClientKind
 from diagnose import config_checks, live_checks, policy_checks
 from diagnose.access_log import error_groups, parse_lines
 from diagnose.collect import CLIENT_OUTPUTS
@@ -18,8 +19,8 @@ from iampolicy.authz import UnsupportedPolicyError
 
 __all__ = ["CHECKS", "Spec", "diagnose"]
 
-BOTH = ("direct", "assume-role")
-ASSUME = ("assume-role",)
+BOTH = (ClientKind.DIRECT, ClientKind.ASSUME_ROLE)
+ASSUME = (ClientKind.ASSUME_ROLE,)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Spec:
     id: str
     title: str
     run: Callable[[ClientContext], Outcome]
-    kinds: tuple[str, ...] = BOTH
+    kinds: tuple[ClientKind, ...] = BOTH
     requires: tuple[str, ...] = ()
 
 
@@ -103,7 +104,7 @@ def _run(spec: Spec, ctx: ClientContext) -> CheckResult:
     return CheckResult(spec.id, spec.title, outcome.status, outcome.detail, outcome.fix, outcome.needs)
 
 
-def _client(collected: Collected, kind: str) -> ClientResult:
+def _client(collected: Collected, kind: ClientKind) -> ClientResult:
     ctx = build_context(collected, kind)
     checks = tuple(_run(spec, ctx) for spec in CHECKS if kind in spec.kinds)
     return ClientResult(
@@ -116,7 +117,7 @@ def _client(collected: Collected, kind: str) -> ClientResult:
 
 def _assume_role_deployed(collected: Collected) -> bool:
     stack = collected.consumer.stack
-    return stack is None or bool(stack.outputs.get(CLIENT_OUTPUTS["assume-role"]))
+    return stack is None or bool(stack.outputs.get(CLIENT_OUTPUTS[ClientKind.ASSUME_ROLE]))
 
 
 def _notes(collected: Collected, clients: tuple[ClientResult, ...]) -> tuple[str, ...]:
@@ -130,7 +131,7 @@ def _notes(collected: Collected, clients: tuple[ClientResult, ...]) -> tuple[str
     # Only a VPC that was read can be said to lack an STS endpoint.
     if (
         sts_endpoints is not None
-        and any(c.kind == "assume-role" for c in clients)
+        and any(c.kind is ClientKind.ASSUME_ROLE for c in clients)
         and not any(e.private_dns for e in sts_endpoints)
     ):
         notes.append(
@@ -147,7 +148,7 @@ def _side(profile: str, account: str | None, stack: str) -> dict[str, str | None
 
 def diagnose(collected: Collected) -> Diagnosis:
     """Run every check for every deployed client."""
-    kinds = BOTH if _assume_role_deployed(collected) else ("direct",)
+    kinds = BOTH if _assume_role_deployed(collected) else (ClientKind.DIRECT,)
     clients = tuple(_client(collected, kind) for kind in kinds)
     provider = collected.provider
     lines, _ = parse_lines(provider.log_events or ()) if provider else ([], 0)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from client.names import ClientKind
 from diagnose.facts import Role, Stack
 from iampolicy.authz import policies_from
 from iampolicy.policy import Policy
@@ -32,7 +33,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-CLIENT_OUTPUTS = {"direct": "PythonDirectAuthClient", "assume-role": "PythonAssumeRoleClient"}
+# The client template's outputs that name each client function.
+CLIENT_OUTPUTS = {ClientKind.DIRECT: "PythonDirectAuthClient", ClientKind.ASSUME_ROLE: "PythonAssumeRoleClient"}
 
 
 def describe_error(error: Exception) -> str:

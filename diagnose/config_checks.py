@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from diagnose.collect import CLIENT_OUTPUTS
-from diagnose.context import ClientContext, parse_execute_api_host, required
+from diagnose.context import ClientContext, required
 from diagnose.errors import not_read
 from diagnose.facts import Stack
 from diagnose.network import https_path
 from diagnose.results import Outcome, bad, ok, unknown
+from iampolicy.execute_api import parse_execute_api_host
 
 __all__ = [
     "api_host",

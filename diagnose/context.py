@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from client.names import DEFAULT_SESSION_NAME, ClientKind, role_session_name
 from diagnose.errors import not_read_needs
 from diagnose.facts import Collected, Consumer, Function, Provider
 from iampolicy.authz import Principal, execute_api_arn
+from iampolicy.execute_api import ExecuteApiHost, parse_execute_api_host
 
 __all__ = [
     "ClientContext",
-    "ExecuteApiHost",
     "MissingFactError",
     "Target",
     "build_context",
-    "parse_execute_api_host",
     "required",
 ]
 
 T = TypeVar("T")
 
-_EXECUTE_API_HOST = re.compile(
-    r"^(?P<api>[a-z0-9]+)(?:-(?P<vpce>vpce-[0-9a-f]+))?\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$"
-)
-# Mirrors client.config: the assume-role client names its STS session after the function.
-_SESSION_UNSAFE = re.compile(r"[^A-Za-z0-9+=,.@_-]")
 PROBE_METHOD = "GET"
 PROBE_PATH = "/"
 
@@ -44,23 +38,6 @@ def required(value: T | None, what: str) -> T:
 
 
 @dataclass(frozen=True)
-class ExecuteApiHost:
-    """An {api-id}.execute-api.{region} host, or the {api-id}-{vpce-id} alias."""
-
-    api_id: str
-    vpce_id: str | None
-    region: str
-
-
-def parse_execute_api_host(host: str) -> ExecuteApiHost | None:
-    """Split an execute-api host name into its API id, optional endpoint id (alias) and region."""
-    found = _EXECUTE_API_HOST.match(host.strip().lower())
-    if not found:
-        return None
-    return ExecuteApiHost(api_id=found["api"], vpce_id=found["vpce"], region=found["region"])
-
-
-@dataclass(frozen=True)
 class Target:
     """The API and stage the client should reach (the provider's own values when known)."""
 
@@ -72,11 +49,13 @@ class Target:
 
     @property
     def host(self) -> str | None:
-        """The API's execute-api host name (China's partition has its own DNS suffix)."""
+        """The API's execute-api host name (China's Regions have their own DNS suffix); None if unknown."""
         if not self.api_id:
             return None
-        suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
-        return f"{self.api_id}.execute-api.{self.region}.{suffix}"
+        try:
+            return ExecuteApiHost(self.api_id, None, self.region).name
+        except ValueError:
+            return None  # an id no API Gateway API has: the checks that need the host say it is unknown
 
     @property
     def resource_arn(self) -> str | None:
@@ -98,7 +77,7 @@ class Target:
 class ClientContext:
     """Everything one client's checks need."""
 
-    kind: str
+    kind: ClientKind
     collected: Collected
     function: Function | None
     target: Target
@@ -171,12 +150,6 @@ def role_session(
     )
 
 
-def assume_role_session_name(function_name: str) -> str:
-    """The RoleSessionName the assume-role client uses."""
-    cleaned = _SESSION_UNSAFE.sub("-", function_name)[:64]
-    return cleaned if len(cleaned) >= 2 else "api-client"
-
-
 def _target(collected: Collected, function: Function | None, partition: str) -> Target:
     provider = collected.provider
     if provider is not None and provider.stack is not None and provider.account:
@@ -207,8 +180,8 @@ def _target(collected: Collected, function: Function | None, partition: str) -> 
     )
 
 
-def build_context(collected: Collected, kind: str) -> ClientContext:
-    """The context of one client kind ('direct' or 'assume-role')."""
+def build_context(collected: Collected, kind: ClientKind) -> ClientContext:
+    """The context of one client kind."""
     function = collected.consumer.functions.get(kind)
     partition = _arn_parts(function.role_arn)[1] if function and _arn_parts(function.role_arn) else "aws"
     caller = None
@@ -216,11 +189,11 @@ def build_context(collected: Collected, kind: str) -> ClientContext:
         role_id = function.role.role_id if function.role else None
         caller = role_session(function.role_arn, function.name, role_id, collected.consumer.org_id)
     signer = caller
-    if kind == "assume-role":
+    if kind is ClientKind.ASSUME_ROLE:
         role_arn = function.environment.get("ROLE_TO_ASSUME", "").strip() if function else ""
         provider = collected.provider
         known = provider.roles.get(role_arn) if provider is not None else None
-        session = assume_role_session_name(function.name) if function else "api-client"
+        session = role_session_name(function.name) if function else DEFAULT_SESSION_NAME
         org_id = provider.org_id if provider is not None else None
         signer = role_session(role_arn, session, known.role_id if known else None, org_id) if role_arn else None
     return ClientContext(

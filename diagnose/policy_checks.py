@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from client.names import ClientKind
 from diagnose.context import ClientContext, required
 from diagnose.errors import not_read
 from diagnose.facts import Endpoint
@@ -188,7 +189,7 @@ def endpoint_policy(ctx: ClientContext) -> Outcome:
 
 
 def _signer_policies(ctx: ClientContext) -> Sequence[Policy] | None:
-    if ctx.kind == "direct":
+    if ctx.kind is ClientKind.DIRECT:
         return ctx.function.role.policies if ctx.function and ctx.function.role else None
     known = ctx.provider.roles.get(ctx.env("ROLE_TO_ASSUME")) if ctx.provider is not None else None
     return known.policies if known is not None else None
@@ -245,13 +246,13 @@ def invoke_permission(ctx: ClientContext) -> Outcome:
     """The signing role's identity policies allow execute-api:Invoke on the API (or, in one account, need not)."""
     signer = required(ctx.signer, "signer")
     sides, role = _invoke_sides(ctx), signer.role_arn or signer.arn
-    side = "consumer" if ctx.kind == "direct" else "provider"
+    side = "consumer" if ctx.kind is ClientKind.DIRECT else "provider"
     if sides.identity is None:
         gap = ctx.provider_gap if side == "provider" and ctx.provider is None else f"iam:GetRole* for the {side}"
         return unknown(f"the identity policies of {role} were not read", gap)
     if sides.identity:
         return ok(f"{role} may call execute-api:Invoke on {ctx.target.resource_arn}")
-    stack = ctx.collected.consumer_stack if ctx.kind == "direct" else ctx.collected.provider_stack
+    stack = ctx.collected.consumer_stack if ctx.kind is ClientKind.DIRECT else ctx.collected.provider_stack
     return bad(
         f"no identity policy of {role} allows execute-api:Invoke on {ctx.target.resource_arn}",
         f"update stack {stack} so its role's policy names this API (pAPIHost, pAPIAccountID, pAPIPrefix), or "
@@ -308,7 +309,7 @@ def _resource_fix(ctx: ClientContext, decision: Decision) -> str:
     role = ctx.signer.role_arn if ctx.signer else None
     stale = " (the policy names unique ids such as AROA...: the role was re-created, so update the stack)"
     hint = stale if "AROA" in str(policy) else ""
-    if ctx.kind == "direct":
+    if ctx.kind is ClientKind.DIRECT:
         return f"add {role} to pAPIAccessList on stack {stack} (or re-run ./deploy-all.sh){hint}"
     return (
         f"the resource policy of stack {stack} should allow its APIAccessRole {role} (statement AllowAccessRole): "

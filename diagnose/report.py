@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from client.names import ClientKind
 from diagnose.results import CheckResult, ClientResult, Diagnosis, Status
 
 __all__ = ["LABELS", "to_json", "to_text"]
 
-LABELS = {"direct": "Direct client", "assume-role": "Assume-role client"}
+LABELS = {ClientKind.DIRECT: "Direct client", ClientKind.ASSUME_ROLE: "Assume-role client"}
 _SYMBOLS = {Status.OK: "✓", Status.FAIL: "✗", Status.UNKNOWN: "?", Status.INFO: "-"}
 _ASCII = {Status.OK: "OK", Status.FAIL: "XX", Status.UNKNOWN: "??", Status.INFO: "--"}
 _VERDICTS = {
@@ -33,7 +34,7 @@ def _check_line(check: CheckResult, symbols: dict[Status, str]) -> list[str]:
 
 
 def _client_block(result: ClientResult, symbols: dict[Status, str]) -> list[str]:
-    title = f"{LABELS.get(result.kind, result.kind)}: {result.function or 'function unknown'}"
+    title = f"{LABELS[result.kind]}: {result.function or 'function unknown'}"
     lines = [title, f"  signs as {result.principal or 'unknown'}"]
     for check in result.checks:
         lines.extend(_check_line(check, symbols))
@@ -101,7 +102,7 @@ def to_json(diagnosis: Diagnosis) -> str:
         "provider": diagnosis.provider,
         "clients": [
             {
-                "client": result.kind,
+                "client": str(result.kind),
                 "function": result.function,
                 "principal": result.principal,
                 "verdict": result.verdict,

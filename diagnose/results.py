@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from client.names import ClientKind
 from diagnose.access_log import ErrorGroup
 
 __all__ = [
@@ -84,7 +85,7 @@ class CheckResult:
 class ClientResult:
     """All checks of one client function, in request-path order."""
 
-    kind: str
+    kind: ClientKind
     function: str | None
     principal: str | None
     checks: tuple[CheckResult, ...]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from cfnrender.stacks import FunctionView
+from client.names import ClientKind
 from emulation.gateway.sigv4 import SigningCredentials
 from emulation.lambdas.sandbox import FunctionPool, FunctionSpec
 
@@ -19,7 +20,7 @@ __all__ = ["BACKEND", "ClientKey", "Functions", "lambda_environment", "warm"]
 
 BACKEND = "backend"
 # (kind, site, via, sorted extra environment): one function configuration, with its own sandboxes.
-ClientKey = tuple[str, str, str | None, tuple[tuple[str, str], ...]]
+ClientKey = tuple[ClientKind, str, str | None, tuple[tuple[str, str], ...]]
 RoleCredentials = Callable[[str, str], SigningCredentials]
 
 

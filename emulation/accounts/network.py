@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from cfnrender.stacks import EndpointView, Stack
 from emulation.gateway.server import Gateway
+from iampolicy.execute_api import ExecuteApiHost
 
 __all__ = ["all_endpoints", "dns_view", "listener_ports", "site_endpoint"]
 
@@ -44,5 +45,5 @@ def dns_view(
     api = gateway.deployment(api_id)
     for vpce in api.vpc_endpoint_ids:
         if vpce in listeners:
-            view[f"{api.api_id}-{vpce}.execute-api.{region}.amazonaws.com"] = listeners[vpce]
+            view[ExecuteApiHost(api.api_id, vpce, region).name] = listeners[vpce]
     return view

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cfnrender.stacks import FunctionView, Stack, StackIds, generate_ids
+from client.names import ClientKind
 
 PROVIDER = "111111111111"
 CONSUMER = "222222222222"
@@ -22,7 +23,6 @@ BACKEND_TEMPLATE = REPO / "api-backend" / "api-backend.yaml"
 CLIENT_TEMPLATE = REPO / "api-client" / "api-client.yaml"
 PROVIDER_STACK = "private-api-backend"
 CLIENT_STACK = "private-api-client"
-CLIENT_HANDLERS = {"direct": "client.direct_auth.handler", "assume_role": "client.assume_role.handler"}
 # Parameters that describe where a consumer stack lives; every other consumer parameter is shared by all sites.
 NETWORK_PARAMETERS = ("pVPCID", "pLambdaSubnetIDs", "pEndpointSubnetIDs", "pDNSServerCIDR")
 _HEX = "0123456789abcdef"
@@ -67,12 +67,16 @@ class Names:
     backend_role_arn: str
     endpoints: Mapping[str, str]
     vpcs: Mapping[str, str]
-    client_roles: Mapping[tuple[str, str], str]
-    client_functions: Mapping[tuple[str, str], str]
+    client_roles: Mapping[tuple[str, ClientKind], str]
+    client_functions: Mapping[tuple[str, ClientKind], str]
 
     def client_role(self, site: str, kind: str) -> str:
-        """The execution role ARN of a site's client function ("direct" or "assume_role")."""
-        return self.client_roles[(site, kind)]
+        """The execution role ARN of a site's client function (a ClientKind, or "direct" / "assume_role")."""
+        return self.client_roles[(site, ClientKind.of(kind))]
+
+    def client_function(self, site: str, kind: str) -> str:
+        """The function name of a site's client function (a ClientKind, or "direct" / "assume_role")."""
+        return self.client_functions[(site, ClientKind.of(kind))]
 
 
 def _random_id(rng: random.Random, prefix: str) -> str:
@@ -114,7 +118,7 @@ def consumer_defaults(provider: Stack) -> dict[str, str]:
 def default_provider_params(names: Names) -> dict[str, str]:
     """The seed README's provider update: the main direct role listed, the consumer trusted, main endpoint only."""
     return {
-        "pAPIAccessList": names.client_role(MAIN, "direct"),
+        "pAPIAccessList": names.client_role(MAIN, ClientKind.DIRECT),
         "pTrustedPrincipals": CONSUMER,
         "pAllowedVPCEndpoints": names.endpoints[MAIN],
     }
@@ -177,10 +181,11 @@ class Plan:
         provider = self.render_provider({})
         outputs = provider.outputs
         sites = self.render_consumers(provider, {})
-        client_roles, client_functions = {}, {}
+        client_roles: dict[tuple[str, ClientKind], str] = {}
+        client_functions: dict[tuple[str, ClientKind], str] = {}
         for key, stack in sites.items():
-            for kind, handler in CLIENT_HANDLERS.items():
-                function = stack.function_by_handler(handler)
+            for kind in ClientKind:
+                function = stack.function_by_handler(kind.handler)
                 if function is not None:
                     client_roles[(key, kind)] = function.role_arn
                     client_functions[(key, kind)] = function.name

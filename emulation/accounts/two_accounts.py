@@ -28,12 +28,12 @@ from types import TracebackType
 from typing import Any
 
 from cfnrender.stacks import Stack
+from client.names import ClientKind
 from emulation.accounts import functions, network, redeploy
 from emulation.accounts.functions import BACKEND, ClientKey
 from emulation.accounts.https import HttpReply
 from emulation.accounts.plan import (
     BACKEND_TEMPLATE,
-    CLIENT_HANDLERS,
     CLIENT_TEMPLATE,
     CONSUMER,
     MAIN,
@@ -56,7 +56,6 @@ from emulation.sts.front import StsFront
 
 __all__ = [
     "BACKEND_TEMPLATE",
-    "CLIENT_HANDLERS",
     "CLIENT_TEMPLATE",
     "CONSUMER",
     "MAIN",
@@ -112,7 +111,7 @@ class TwoAccounts:
         if warm:
             try:
                 main = self._running.consumers[MAIN]
-                kinds = [kind for kind, handler in CLIENT_HANDLERS.items() if main.function_by_handler(handler)]
+                kinds = [kind for kind in ClientKind if main.function_by_handler(kind.handler)]
                 clients = [self._client_pool(kind, MAIN, None, None) for kind in kinds]
                 functions.warm([self._running.functions.backend, *clients])
             except BaseException:
@@ -184,9 +183,9 @@ class TwoAccounts:
         """Temporary credentials of a role straight from moto (no trust check: what Lambda gets for its role)."""
         return self._state().moto.role_credentials(role_arn, session_name)
 
-    def lambda_credentials(self, site: str = MAIN, kind: str = "direct") -> SigningCredentials:
+    def lambda_credentials(self, site: str = MAIN, kind: str = ClientKind.DIRECT) -> SigningCredentials:
         """Fresh credentials of a site's client function role (what that function signs with)."""
-        return self.role_credentials(self.names.client_role(site, kind), self.names.client_functions[(site, kind)])
+        return self.role_credentials(self.names.client_role(site, kind), self.names.client_function(site, kind))
 
     # ------------------------------------------------------------------------------------------ Lambda
     def client_spec(
@@ -199,12 +198,13 @@ class TwoAccounts:
         handler: str | None = None,
         code_dir: Path | None = None,
     ) -> FunctionSpec:
-        """How a site's client function ("direct" or "assume_role") runs: its environment (role keys, CA bundle, STS
-        front, `via`: another site's endpoint DNS name, `env` overrides) and its VPC's DNS view. ``handler`` and
-        ``code_dir`` replace the deployed code (the bench runs other clients as if deployed in this function's place).
+        """How a site's client function (a ClientKind, or "direct" / "assume_role") runs: its environment (role keys,
+        CA bundle, STS front, `via`: another site's endpoint DNS name, `env` overrides) and its VPC's DNS view.
+        ``handler`` and ``code_dir`` replace the deployed code (the bench runs other clients as if deployed in this
+        function's place).
         """
-        running = self._state()
-        function = running.consumers[site].function_by_handler(CLIENT_HANDLERS[kind])
+        running, kind = self._state(), ClientKind.of(kind)
+        function = running.consumers[site].function_by_handler(kind.handler)
         if function is None:
             raise LookupError(f"site {site} has no {kind} client (its stack was deployed with pAPIRoleARN=None?)")
         vpc = self.sites[site].vpc_id if function.in_vpc else None
@@ -221,7 +221,7 @@ class TwoAccounts:
         return running.functions.spec(deployed, extra, lambda: self.dns_view(vpc))
 
     def _client_pool(self, kind: str, site: str, via: str | None, env: Mapping[str, str] | None) -> FunctionPool:
-        key: ClientKey = (kind, site, via, tuple(sorted((env or {}).items())))
+        key: ClientKey = (ClientKind.of(kind), site, via, tuple(sorted((env or {}).items())))
         return self._state().functions.client(key, lambda: self.client_spec(kind, site, via, env))
 
     def invoke_client(
@@ -233,22 +233,24 @@ class TwoAccounts:
         via: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> InvokeResult:
-        """Invoke a site's real client handler ("direct" or "assume_role"); `via`: through another site's endpoint.
+        """Invoke a site's real client handler (a ClientKind, or "direct" / "assume_role"); `via`: through another
+        site's endpoint.
 
         Each (kind, site, via, env) combination is its own function configuration with its own warm sandboxes.
+        An unknown kind raises ValueError.
         """
-        if kind not in CLIENT_HANDLERS:
-            raise ValueError(f"kind must be one of {sorted(CLIENT_HANDLERS)}, got {kind!r}")
         return self._client_pool(kind, site, via, env).invoke(dict(event or {}))
 
     def function_logs(self, kind: str = BACKEND, site: str = MAIN) -> list[str]:
         """Log lines of the backend (default) or of a site's client function so far."""
-        return self._running.functions.logs(kind, site) if self._running is not None else []
+        if self._running is None:
+            return []
+        return self._running.functions.logs(_function_kind(kind), site)
 
     def recycle_functions(self, kind: str | None = None, site: str = MAIN) -> None:
         """Next invocation is a cold start (new sandboxes): of every function, the backend, or one site's client."""
         if self._running is not None:
-            self._running.functions.recycle(kind, site)
+            self._running.functions.recycle(None if kind is None else _function_kind(kind), site)
 
     def warm_clients(self, clients: Iterable[tuple[str, str, str | None]], count: int = 1) -> None:
         """Start `count` sandboxes per (kind, site, via) client configuration, in parallel, before its first call."""
@@ -331,3 +333,8 @@ class TwoAccounts:
             credentials=credentials,
             region=self.region,
         )
+
+
+def _function_kind(kind: str) -> str:
+    """BACKEND, or the ClientKind `kind` names in either spelling ("assume-role" or "assume_role")."""
+    return kind if kind == BACKEND else ClientKind.of(kind)

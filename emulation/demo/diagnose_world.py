@@ -22,8 +22,10 @@ import botocore.loaders
 import botocore.session
 
 from cfnrender.render import Rendered, render_template
+from client.names import ClientKind
 from emulation.gateway.access_log import render as render_log_line
 from iampolicy.authz import expand_execute_api_resources
+from iampolicy.execute_api import ExecuteApiHost
 
 REGION = "us-east-1"
 CONSUMER = "222222222222"
@@ -33,7 +35,7 @@ OTHER_API_ID = "z9y8x7w6v5"
 PREFIX = "private-api"
 CLIENT_STACK = f"{PREFIX}-client"
 BACKEND_STACK = f"{PREFIX}-backend"
-API_HOST = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
+API_HOST = ExecuteApiHost(API_ID, None, REGION).name
 ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/{BACKEND_STACK}-ApiAccessRole-1A2B3C4D"
 DIRECT_ROLE = f"arn:aws:iam::{CONSUMER}:role/{CLIENT_STACK}-DirectAuthClientRole-5E6F7G8H"
 ASSUME_ROLE = f"arn:aws:iam::{CONSUMER}:role/{CLIENT_STACK}-AssumeRoleClientRole-9I0J1K2L"
@@ -378,7 +380,7 @@ def endpoint_policy_for(api_host: str) -> Mapping[str, Any]:
 # ---------------------------------------------------------------------------------------------------- broken worlds
 
 OTHER_VPCE = "vpce-0456456456456456a"
-OTHER_HOST = f"{OTHER_API_ID}.execute-api.{REGION}.amazonaws.com"
+OTHER_HOST = ExecuteApiHost(OTHER_API_ID, None, REGION).name
 OLD_ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/{BACKEND_STACK}-ApiAccessRole-OLD"
 # diagnose counts a deployment up to 2 s older than the API's change as made after it; moto stamps whole seconds.
 _STALE_GAP_SECONDS = 3.0
@@ -469,7 +471,7 @@ class Cause:
     name: str
     summary: str
     check: str  # the first failing check diagnose reports for the affected client
-    client: str  # "direct" or "assume-role": a client this cause stops
+    client: ClientKind  # a client this cause stops
     setup: Callable[[], Setup] = Setup
     after: Callable[[World], object] | None = None  # edits made after the stacks exist (any result is unused)
 
@@ -479,70 +481,70 @@ CAUSES: tuple[Cause, ...] = (
         "endpoint-not-allowed",
         "the API's resource policy admits another VPC endpoint only (pAllowedVPCEndpoints)",
         "resource-policy",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(backend={"pAllowedVPCEndpoints": OTHER_VPCE}),
     ),
     Cause(
         "role-not-in-access-list",
         "the provider's pAPIAccessList does not name the direct client's role",
         "resource-policy",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(backend={"pAPIAccessList": "None"}),
     ),
     Cause(
         "trust-policy",
         "the provider's access role does not trust the consumer account (pTrustedPrincipals)",
         "trust-policy",
-        "assume-role",
+        ClientKind.ASSUME_ROLE,
         lambda: Setup(backend={"pTrustedPrincipals": "Nobody"}),
     ),
     Cause(
         "endpoint-policy-denies",
         "the consumer's execute-api endpoint policy, edited outside the stack, allows another API only",
         "endpoint-policy",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(endpoint_policy=endpoint_policy_for(OTHER_HOST)),
     ),
     Cause(
         "role-to-assume-mismatch",
         "the client stack still points ROLE_TO_ASSUME at a role the provider no longer outputs",
         "role-to-assume",
-        "assume-role",
+        ClientKind.ASSUME_ROLE,
         lambda: Setup(client={"pAPIRoleARN": OLD_ACCESS_ROLE}),
     ),
     Cause(
         "api-host-mismatch",
         "the client stack was deployed against another API host (pAPIHost)",
         "api-host",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(client={"pAPIHost": OTHER_HOST}),
     ),
     Cause(
         "private-dns-off",
         "private DNS turned off on the execute-api endpoint while the clients use the API's own host name",
         "dns",
-        "direct",
+        ClientKind.DIRECT,
         lambda: Setup(endpoint_private_dns=False),
     ),
     Cause(
         "no-https-egress",
         "the client security group's HTTPS rule to the endpoint was removed outside the stack",
         "network",
-        "direct",
+        ClientKind.DIRECT,
         after=revoke_https_egress,
     ),
     Cause(
         "stale-stage",
         "the resource policy changed but the stage still serves the deployment made before (takes a few seconds)",
         "stage",
-        "direct",
+        ClientKind.DIRECT,
         after=_stale_stage,
     ),
     Cause(
         "request-denied-in-log",
         "the configuration looks right but the access log shows the direct client's latest request denied",
         "access-log",
-        "direct",
+        ClientKind.DIRECT,
         after=_direct_request_denied,
     ),
 )

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
+from client.names import ClientKind
 from emulation.accounts.two_accounts import MAIN, TwoAccounts
 from emulation.demo.scenario import ACCESS_LIST_CHOICES, SITES, TRUST_CHOICES, Case, Observed, Settings, build_cases
 
@@ -251,7 +252,7 @@ def run(args: argparse.Namespace, out: Printer) -> int:
         for number, case in enumerate(clients, start=1):
             results.append(_run_case(out, env, case, f"3.{number}", full=args.show_responses))
             if args.show_function_logs:
-                kind = "direct" if case.key == "direct-client" else "assume_role"
+                kind = ClientKind.DIRECT if case.key == "direct-client" else ClientKind.ASSUME_ROLE
                 for line in env.function_logs(kind, MAIN):
                     out.line(f"   log: {line}")
         checks = [case for case in cases if case.client_label is None]

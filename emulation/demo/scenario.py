@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from client.names import ClientKind
 from emulation.accounts.two_accounts import CONSUMER, MAIN, OTHER, OUTSIDER, Names, TwoAccounts
 from emulation.lambdas.sandbox import InvokeResult
 
@@ -37,11 +38,11 @@ class Settings:
     def provider_params(self, names: Names) -> dict[str, str]:
         """pAllowedVPCEndpoints, pAPIAccessList, pTrustedPrincipals and pAssociateVPCEndpoints for these settings."""
         principals = {
-            "direct": names.client_role(MAIN, "direct"),
-            "other": names.client_role(OTHER, "direct"),
+            "direct": names.client_role(MAIN, ClientKind.DIRECT),
+            "other": names.client_role(OTHER, ClientKind.DIRECT),
             "account": CONSUMER,
         }
-        trusted = {"account": CONSUMER, "role": names.client_role(MAIN, "assume_role"), "nobody": "Nobody"}
+        trusted = {"account": CONSUMER, "role": names.client_role(MAIN, ClientKind.ASSUME_ROLE), "nobody": "Nobody"}
         allowed = self.allowed_endpoints
         return {
             "pAllowedVPCEndpoints": "None" if allowed is None else ",".join(names.endpoints[s] for s in allowed),
@@ -92,7 +93,7 @@ class Case:
     expected: Expected
     run: Callable[[TwoAccounts], Observed]
     client_label: str | None = None  # set for the main clients, shown like invoke.sh
-    client: tuple[str, str, str | None] | None = None  # (kind, site, via) of a client invocation
+    client: tuple[ClientKind, str, str | None] | None = None  # (kind, site, via) of a client invocation
 
     def matches(self, observed: Observed) -> bool:
         """True when status and phrase are as expected."""
@@ -138,7 +139,7 @@ def observe_invocation(result: InvokeResult) -> Observed:
     return Observed(result.status, text, summarize(result.status, result.body, error), payload)
 
 
-def _client(kind: str, *, site: str = MAIN, via: str | None = None) -> Callable[[TwoAccounts], Observed]:
+def _client(kind: ClientKind, *, site: str = MAIN, via: str | None = None) -> Callable[[TwoAccounts], Observed]:
     def run(env: TwoAccounts) -> Observed:
         return observe_invocation(env.invoke_client(kind, {"method": "GET", "path": "/"}, site=site, via=via))
 
@@ -155,7 +156,7 @@ def _api_expectation(settings: Settings, names: Names, *, role_site: str, endpoi
         return EXPLICIT_DENY
     if not settings.listed(role_site):
         return NOT_LISTED
-    return _ok(names.client_role(role_site, "direct"))
+    return _ok(names.client_role(role_site, ClientKind.DIRECT))
 
 
 def _assume_role_expectation(settings: Settings, names: Names) -> Expected:
@@ -175,38 +176,38 @@ def build_cases(settings: Settings, names: Names) -> list[Case]:
             "direct-client",
             "direct client: main consumer role, main endpoint",
             _api_expectation(settings, names, role_site=MAIN, endpoint_site=MAIN),
-            _client("direct"),
+            _client(ClientKind.DIRECT),
             client_label="PythonDirectAuthClient",
-            client=("direct", MAIN, None),
+            client=(ClientKind.DIRECT, MAIN, None),
         ),
         Case(
             "assume-role-client",
             "assume-role client: provider access role, main endpoint",
             _assume_role_expectation(settings, names),
-            _client("assume_role"),
+            _client(ClientKind.ASSUME_ROLE),
             client_label="PythonAssumeRoleClient",
-            client=("assume_role", MAIN, None),
+            client=(ClientKind.ASSUME_ROLE, MAIN, None),
         ),
         Case("unsigned", "unsigned request through the main endpoint", MISSING_TOKEN, _unsigned),
         Case(
             "unlisted-role",
             f"direct client of the {OTHER} consumer stack (role {other_listed} in pAPIAccessList), main endpoint",
             _api_expectation(settings, names, role_site=OTHER, endpoint_site=MAIN),
-            _client("direct", site=OTHER, via=MAIN),
-            client=("direct", OTHER, MAIN),
+            _client(ClientKind.DIRECT, site=OTHER, via=MAIN),
+            client=(ClientKind.DIRECT, OTHER, MAIN),
         ),
         Case(
             "other-endpoint",
             f"main direct client through the {OTHER} VPC's endpoint ({other_allowed} by pAllowedVPCEndpoints)",
             _api_expectation(settings, names, role_site=MAIN, endpoint_site=OTHER),
-            _client("direct", via=OTHER),
-            client=("direct", MAIN, OTHER),
+            _client(ClientKind.DIRECT, via=OTHER),
+            client=(ClientKind.DIRECT, MAIN, OTHER),
         ),
         Case(
             "untrusted-account",
             f"assume-role client in account {names.outsider}, which pTrustedPrincipals never names",
             STS_DENIED,
-            _client("assume_role", site=OUTSIDER),
-            client=("assume_role", OUTSIDER, None),
+            _client(ClientKind.ASSUME_ROLE, site=OUTSIDER),
+            client=(ClientKind.ASSUME_ROLE, OUTSIDER, None),
         ),
     ]

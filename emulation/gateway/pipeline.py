@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 import uuid
@@ -37,15 +36,13 @@ from emulation.gateway.routes import Route, RouteMatch, match_route, routes_from
 from emulation.gateway.validation import RequestParts, validate_request
 from iampolicy import authz
 from iampolicy.authz import ANONYMOUS, Decision, Principal
+from iampolicy.execute_api import ExecuteApiHost, parse_execute_api_host
 from iampolicy.policy import Policy
 
 Handler = Callable[[dict[str, Any], Any], Any]
 PrincipalResolver = Callable[[str], Principal | None]
 IdentityPolicies = Callable[[Principal], Sequence[Policy]]
 
-_API_HOST = re.compile(
-    r"^(?P<api>[a-z0-9]+)(?:-(?P<vpce>vpce-[0-9a-z]+))?\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$"
-)
 _RESPONSE_TYPE = {
     sigv4.Failure.MISSING: "MISSING_AUTHENTICATION_TOKEN",
     sigv4.Failure.INCOMPLETE: "INVALID_SIGNATURE",
@@ -77,7 +74,7 @@ class ApiDeployment:
     @property
     def host(self) -> str:
         """The API's own DNS name (resolves to the endpoint when private DNS is on)."""
-        return f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
+        return ExecuteApiHost(self.api_id, None, self.region).name
 
 
 @dataclass(frozen=True)
@@ -172,12 +169,12 @@ def select_api(
 ) -> tuple[LiveApi | None, tuple[str, ...]]:
     """The API a request addresses, and the hosts its signature may cover besides the Host header it sent."""
     host = (incoming.header("host") or "").split(":", 1)[0].lower()
-    found = _API_HOST.match(host)
+    found = parse_execute_api_host(host)
     if found:
-        api = apis.get(found.group("api"))
-        if api is None or api.deployment.region != found.group("region"):
+        api = apis.get(found.api_id)
+        if api is None or api.deployment.region != found.region:
             return None, ()
-        alias_vpce = found.group("vpce")
+        alias_vpce = found.vpce_id
         # The {api-id}-{vpce-id} alias exists only for endpoints the API lists, and resolves to that endpoint.
         if alias_vpce and (alias_vpce != endpoint.vpce_id or alias_vpce not in api.deployment.vpc_endpoint_ids):
             return None, ()

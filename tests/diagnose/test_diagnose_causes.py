@@ -47,7 +47,7 @@ def test_diagnose_healthy_deployment_allows_both_clients(build: Build) -> None:
     # THEN every check passes (the access log has no requests yet) and the exit status is 0
     assert result.exit_code == EXIT_ALLOWED
     assert [c.verdict for c in result.clients] == ["allowed", "allowed"]
-    statuses = {(c.kind, k.id): k.status for c in result.clients for k in c.checks}
+    statuses: dict[tuple[str, str], Status] = {(c.kind, k.id): k.status for c in result.clients for k in c.checks}
     assert {s for (_, i), s in statuses.items() if i != "access-log"} == {Status.OK}
     assert statuses[("direct", "access-log")] is Status.INFO
 

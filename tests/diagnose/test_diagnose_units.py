@@ -9,9 +9,10 @@ import pytest
 
 from diagnose.access_log import error_groups, parse_lines
 from diagnose.collect import parse_api_policy
-from diagnose.context import ExecuteApiHost, Target, parse_execute_api_host
+from diagnose.context import Target
 from diagnose.facts import LogEvent, Network, Rule, SecurityGroup
 from diagnose.network import https_path
+from iampolicy.execute_api import parse_execute_api_host
 
 POLICY = {
     "Version": "2012-10-17",
@@ -44,27 +45,6 @@ def test_diagnose_parse_api_policy_plain_json_gives_document() -> None:
     # THEN it is the same document; no policy at all stays None
     assert parsed == POLICY
     assert parse_api_policy(None) is None
-
-
-@pytest.mark.parametrize(
-    ("host", "expected"),
-    [
-        ("a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", ExecuteApiHost("a1b2c3d4e5", None, "us-east-1")),
-        (
-            "a1b2c3d4e5-vpce-0123456789abcdef0.execute-api.eu-west-1.amazonaws.com",
-            ExecuteApiHost("a1b2c3d4e5", "vpce-0123456789abcdef0", "eu-west-1"),
-        ),
-        ("vpce-0123-abcd.execute-api.us-east-1.vpce.amazonaws.com", None),
-        ("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", None),
-    ],
-)
-def test_diagnose_parse_execute_api_host_splits_api_alias_and_region(
-    host: str, expected: ExecuteApiHost | None
-) -> None:
-    # GIVEN a host name a client may be configured with
-    # WHEN it is parsed
-    # THEN the API's own host and the {api-id}-{vpce-id} alias are recognised, anything else is not
-    assert parse_execute_api_host(host) == expected
 
 
 def _network(client_egress: tuple[Rule, ...], endpoint_ingress: tuple[Rule, ...]) -> Network:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from cfnrender.render import ParameterError
+from client.names import ClientKind
 from emulation.accounts.two_accounts import TwoAccounts
 
 SEED = 31_337  # its own resource names: moto keeps every deployment of this process
@@ -55,6 +56,22 @@ def test_two_accounts_not_started_views_are_empty(stopped: TwoAccounts) -> None:
     assert stopped.dns_view(None) == {}
     assert stopped.function_logs() == []
     assert stopped.names.api_host.endswith(".amazonaws.com")
+
+
+@pytest.mark.parametrize("spelling", ["assume_role", "assume-role", ClientKind.ASSUME_ROLE])
+def test_two_accounts_client_names_take_either_spelling_of_a_kind(stopped: TwoAccounts, spelling: str) -> None:
+    # GIVEN a deployment's names, known before start
+    # WHEN the assume-role client's role and function are looked up by the handler's spelling, diagnose's or the Enum
+    # THEN each finds the same ones
+    assert stopped.names.client_role("main", spelling) == stopped.names.client_roles[("main", ClientKind.ASSUME_ROLE)]
+    assert stopped.names.client_function("main", spelling).startswith("private-api-client-")
+
+
+def test_two_accounts_unknown_client_kind_raises_naming_the_spellings(stopped: TwoAccounts) -> None:
+    # GIVEN a deployment WHEN a client is invoked by a kind that does not exist
+    # THEN the error names it and the accepted spellings, before anything needs the servers
+    with pytest.raises(ValueError, match="'assumerole' is not a client kind: expected one of 'direct', 'direct_auth'"):
+        stopped.invoke_client("assumerole", {"path": "/"})
 
 
 def test_two_accounts_start_failing_half_way_leaves_it_stopped(stopped: TwoAccounts) -> None:

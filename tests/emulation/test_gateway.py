@@ -30,8 +30,8 @@ from tests.emulation.helpers import (
     project_policy,
 )
 
-ALLOWED_VPCE = "vpce-0allowed"
-OTHER_VPCE = "vpce-0other"
+ALLOWED_VPCE = "vpce-0a11000000000a11d"  # hexadecimal, as EC2 makes endpoint ids (the alias parser holds to it)
+OTHER_VPCE = "vpce-0b0000000000000e2"
 CLIENT_ROLE = f"arn:aws:iam::{CONSUMER}:role/direct-client-role"
 UNLISTED_ROLE = f"arn:aws:iam::{CONSUMER}:role/unlisted-role"
 ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/api-access-role"

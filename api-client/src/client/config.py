@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from client.names import DEFAULT_SESSION_NAME, role_session_name
 from client.transport import DEFAULT_IDLE_TIMEOUT, PRIVATELINK_IDLE_TIMEOUT
 
 __all__ = ["ClientConfig", "ConfigError", "load_config"]
@@ -17,7 +18,6 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$")
-_SESSION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9+=,.@_-]")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _ISOLATED_PREFIXES = ("us-iso", "eu-iso")  # us-iso-*, us-isob-*, us-isof-*, eu-isoe-*: other DNS suffixes
 
@@ -37,7 +37,7 @@ class ClientConfig:
     region: str
     ca_bundle: str | None = None
     role_arn: str | None = None
-    role_session_name: str = "api-client"
+    role_session_name: str = DEFAULT_SESSION_NAME
     sts_endpoint: str | None = None  # where the assume-role client calls sts:AssumeRole
     sts_ca_bundle: str | None = None
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT  # seconds a kept connection may idle before it is replaced
@@ -56,7 +56,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, needs_role: bool = 
         region=region,
         ca_bundle=_file(env, "API_CA_BUNDLE"),
         role_arn=_role_arn(env.get("ROLE_TO_ASSUME", "")) if needs_role else None,
-        role_session_name=_session_name(env.get("AWS_LAMBDA_FUNCTION_NAME", "")),
+        role_session_name=role_session_name(env.get("AWS_LAMBDA_FUNCTION_NAME", "")),
         sts_endpoint=_sts_endpoint(env, region) if needs_role else None,
         sts_ca_bundle=_file(env, "AWS_CA_BUNDLE") if needs_role else None,
         idle_timeout=_idle_timeout(env.get("API_IDLE_TIMEOUT", "").strip() or str(DEFAULT_IDLE_TIMEOUT)),
@@ -170,9 +170,3 @@ def _role_arn(raw: str) -> str:
     if not _ROLE_ARN.match(value):
         raise ConfigError(f"ROLE_TO_ASSUME {value!r} is not a role ARN (arn:aws:iam::123456789012:role/name)")
     return value
-
-
-def _session_name(function_name: str) -> str:
-    # Shows up in the provider's CloudTrail and access logs as the caller, so make it name the function.
-    cleaned = _SESSION_NAME_UNSAFE.sub("-", function_name)[:64]
-    return cleaned if len(cleaned) >= 2 else "api-client"

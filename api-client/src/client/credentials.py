@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from client.config import ConfigError
+from client.transport import TransportFailure
 
 __all__ = [
     "CredentialSource",
@@ -74,9 +75,9 @@ class StsError(CredentialsError):
 
 
 class StsUnreachable(CredentialsError):
-    """No answer from STS; ``kind`` as TransportError's (dns, connect, connect-timeout, timeout, tls, connection)."""
+    """No answer from STS; ``kind`` says why, as TransportError's does."""
 
-    def __init__(self, kind: str, detail: str, attempts: int, *, timeout: float | None = None) -> None:
+    def __init__(self, kind: TransportFailure, detail: str, attempts: int, *, timeout: float | None = None) -> None:
         super().__init__(detail)
         self.kind = kind
         self.attempts = attempts

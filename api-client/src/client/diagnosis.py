@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from client.credentials import StsError, StsUnreachable
-from client.transport import IDEMPOTENT_METHODS, TransportError
+from client.transport import IDEMPOTENT_METHODS, TransportError, TransportFailure
 
 __all__ = [
     "Failure",
@@ -126,15 +126,13 @@ def status_hint(status: int) -> str | None:
 
 _IDEMPOTENCY_HEADER = "Idempotency-Key"
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Failures that happen before a byte of the request is sent: nothing can have been applied.
-_UNSENT_KINDS = frozenset({"dns", "connect", "connect-timeout", "tls"})
 
 
 def maybe_applied(
-    method: str, *, transport_kind: str | None = None, status: int | None = None, key: str | None = None
+    method: str, *, transport_kind: TransportFailure | None = None, status: int | None = None, key: str | None = None
 ) -> str | None:
     """For a non-idempotent request that failed after it may have been sent: say so (or how to resend it), else None."""
-    if method.upper() in IDEMPOTENT_METHODS or transport_kind in _UNSENT_KINDS:
+    if method.upper() in IDEMPOTENT_METHODS or (transport_kind is not None and transport_kind.before_sending):
         return None
     if status is not None and status < 500:
         return None  # API Gateway or the backend refused it: nothing was applied
@@ -160,7 +158,7 @@ def retried_hint(method: str, status: int, attempts: int) -> str | None:
 def transport_failure(error: TransportError, *, custom_endpoint: bool) -> Failure:
     """Explain a network-level failure reaching the API."""
     attempts = f" ({error.attempts} attempts)" if error.attempts > 1 else ""
-    status = 504 if error.kind in ("timeout", "connect-timeout") else 502
+    status = 504 if error.kind.timed_out else 502
     return Failure(status, error.detail + attempts, _TRANSPORT_HINTS[error.kind](custom_endpoint))
 
 
@@ -176,14 +174,14 @@ def credentials_failure(error: Exception, role_arn: str | None) -> Failure:
 
 
 def _sts_unreachable(target: str, error: StsUnreachable) -> Failure:
-    if error.kind == "tls":
+    if error.kind is TransportFailure.TLS:
         return Failure(
             502,
             f"{target} failed: {error}",
             "TLS with STS failed: AWS_CA_BUNDLE (if set) must hold the CA of the STS endpoint's certificate",
         )
     tries = _tries(error.attempts)
-    if error.kind == "timeout":
+    if error.kind is TransportFailure.TIMEOUT:
         # Connected, so there is a path: STS (or what answers at its endpoint) is slow, not unreachable.
         waited = f" within {error.timeout:g}s" if error.timeout else " in time"
         return Failure(
@@ -192,7 +190,7 @@ def _sts_unreachable(target: str, error: StsUnreachable) -> Failure:
             f"STS did not answer{waited} ({tries}): the STS endpoint accepted the connection but answered too "
             "slowly; API_TIMEOUT bounds each attempt",
         )
-    if error.kind == "connection":
+    if error.kind is TransportFailure.CONNECTION:
         return Failure(
             502,
             f"{target} failed: {error}",
@@ -252,19 +250,23 @@ def _dns_hint(custom_endpoint: bool) -> str:
     )
 
 
-_TRANSPORT_HINTS: dict[str, Callable[[bool], str]] = {
-    "dns": _dns_hint,
-    "connect": lambda _: (
+_TRANSPORT_HINTS: dict[TransportFailure, Callable[[bool], str]] = {
+    TransportFailure.DNS: _dns_hint,
+    TransportFailure.CONNECT: lambda _: (
         "No network path on 443: the client security group must allow HTTPS to the endpoint's security group, "
         "which must accept it"
     ),
-    "connect-timeout": lambda _: (
+    TransportFailure.CONNECT_TIMEOUT: lambda _: (
         "Connecting timed out: a security group or network ACL drops HTTPS between the function and the endpoint"
     ),
-    "timeout": lambda _: "Connected but no answer within API_TIMEOUT: the provider is slow or stuck (pAPITimeout)",
-    "tls": lambda _: (
+    TransportFailure.TIMEOUT: lambda _: (
+        "Connected but no answer within API_TIMEOUT: the provider is slow or stuck (pAPITimeout)"
+    ),
+    TransportFailure.TLS: lambda _: (
         "TLS verification failed: API_ENDPOINT must be a name the server certificate covers; use API_CA_BUNDLE "
         "only for private CAs"
     ),
-    "connection": lambda _: "The connection broke mid-request; the endpoint or provider may be overloaded",
+    TransportFailure.CONNECTION: lambda _: (
+        "The connection broke mid-request; the endpoint or provider may be overloaded"
+    ),
 }

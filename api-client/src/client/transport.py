@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ __all__ = [
     "Answer",
     "RetryPolicy",
     "TransportError",
+    "TransportFailure",
     "is_overloaded",
     "new_pool",
     "send",
@@ -43,8 +45,6 @@ INVOCATION_DEADLINE: ContextVar[float | None] = ContextVar("invocation_deadline"
 
 # RFC 9110 idempotent methods: repeating them cannot apply a change twice.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-# TransportError kinds worth another attempt (a TLS failure is not: the same certificate comes back).
-_RETRYABLE_KINDS = frozenset({"dns", "connect", "connect-timeout", "timeout", "connection"})
 _CONNECTION_PREFIX = re.compile(r"^\w+(Pool)?\(host=[^)]*\):\s*")
 
 # Interface VPC endpoints (PrivateLink) forget a TCP flow after 350 s without packets and drop what is sent on it
@@ -85,10 +85,41 @@ class Answer:
     attempts: int
 
 
-class TransportError(Exception):
-    """No answer from the server; ``kind`` is dns, connect, connect-timeout, timeout, tls or connection."""
+class TransportFailure(StrEnum):
+    """Why a request got no answer; each value is the name the client has always given that kind."""
 
-    def __init__(self, kind: str, detail: str, attempts: int) -> None:
+    DNS = "dns"
+    CONNECT = "connect"
+    CONNECT_TIMEOUT = "connect-timeout"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    CONNECTION = "connection"
+
+    @property
+    def retryable(self) -> bool:
+        """Worth another attempt (a TLS failure is not: the same certificate comes back)."""
+        return self is not TransportFailure.TLS
+
+    @property
+    def before_sending(self) -> bool:
+        """The failure came before a byte of the request was sent, so nothing can have been applied."""
+        return self in _BEFORE_SENDING
+
+    @property
+    def timed_out(self) -> bool:
+        """A wait ran out (connecting or for the answer), rather than something refusing or breaking."""
+        return self in (TransportFailure.CONNECT_TIMEOUT, TransportFailure.TIMEOUT)
+
+
+_BEFORE_SENDING = frozenset(
+    {TransportFailure.DNS, TransportFailure.CONNECT, TransportFailure.CONNECT_TIMEOUT, TransportFailure.TLS}
+)
+
+
+class TransportError(Exception):
+    """No answer from the server; ``kind`` says why."""
+
+    def __init__(self, kind: TransportFailure, detail: str, attempts: int) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
@@ -214,7 +245,7 @@ def send(
         except HTTPError as error:
             failure = _classify(error, attempt, str(pool.host), budget)
             delay = policy.delay(attempt)
-            if failure.kind in _RETRYABLE_KINDS and may_retry(delay):
+            if failure.kind.retryable and may_retry(delay):
                 sleep(delay)
                 continue
             raise failure from None
@@ -233,14 +264,14 @@ def is_overloaded(answer: Answer) -> bool:
 
 
 # Most specific first: urllib3 subclasses NameResolutionError < NewConnectionError < ConnectTimeoutError.
-_KINDS: tuple[tuple[type[HTTPError], str, str], ...] = (
-    (NameResolutionError, "dns", "DNS lookup of {host} failed"),
-    (NewConnectionError, "connect", "could not connect to {host}: {reason}"),
-    (ReadTimeoutError, "timeout", "no answer from {host} within {budget:g}s"),
-    (Urllib3TimeoutError, "connect-timeout", "connecting to {host} took longer than {budget:g}s"),
-    (SSLError, "tls", "TLS with {host} failed: {reason}"),
-    (ProtocolError, "connection", "connection to {host} broke: {reason}"),
-    (HTTPError, "connection", "request to {host} failed: {reason}"),
+_KINDS: tuple[tuple[type[HTTPError], TransportFailure, str], ...] = (
+    (NameResolutionError, TransportFailure.DNS, "DNS lookup of {host} failed"),
+    (NewConnectionError, TransportFailure.CONNECT, "could not connect to {host}: {reason}"),
+    (ReadTimeoutError, TransportFailure.TIMEOUT, "no answer from {host} within {budget:g}s"),
+    (Urllib3TimeoutError, TransportFailure.CONNECT_TIMEOUT, "connecting to {host} took longer than {budget:g}s"),
+    (SSLError, TransportFailure.TLS, "TLS with {host} failed: {reason}"),
+    (ProtocolError, TransportFailure.CONNECTION, "connection to {host} broke: {reason}"),
+    (HTTPError, TransportFailure.CONNECTION, "request to {host} failed: {reason}"),
 )
 
 
@@ -252,7 +283,7 @@ def _classify(error: HTTPError, attempt: int, host: str, budget: float) -> Trans
     inner = error.__context__ or (error.args[0] if error.args else None)
     if isinstance(error, SSLError) and isinstance(inner, _CLOSED_BY_PEER):
         detail = f"{host} closed the connection during the request, before answering: {_reason(error)}"
-        return TransportError("connection", detail, attempt)
+        return TransportError(TransportFailure.CONNECTION, detail, attempt)
     kind, template = next((k, t) for cls, k, t in _KINDS if isinstance(error, cls))
     return TransportError(kind, template.format(host=host, budget=budget, reason=_reason(error)), attempt)
 

@@ -8,7 +8,7 @@ import pytest
 
 from client.diagnosis import maybe_applied
 from client.invoke import Invoker, build_direct_invoker
-from client.transport import RetryPolicy
+from client.transport import RetryPolicy, TransportFailure
 from tests.unit.client.support import SECRET_KEY, FakeLambdaContext, Reply, ScriptedHTTPSServer
 
 FAST_RETRY = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_cap=0.02)
@@ -176,11 +176,11 @@ def test_invoke_refused_or_idempotent_failure_has_no_maybe_applied_note(
 @pytest.mark.parametrize("kind", ["dns", "connect", "connect-timeout", "tls"])
 def test_maybe_applied_failure_before_sending_returns_none(kind: str) -> None:
     # GIVEN a POST that failed before any byte was sent THEN nothing can have been applied
-    assert maybe_applied("POST", transport_kind=kind) is None
+    assert maybe_applied("POST", transport_kind=TransportFailure(kind)) is None
 
 
 @pytest.mark.parametrize("kind", ["timeout", "connection"])
 def test_maybe_applied_failure_after_sending_warns(kind: str) -> None:
-    assert maybe_applied("post", transport_kind=kind) == (
+    assert maybe_applied("post", transport_kind=TransportFailure(kind)) == (
         "the POST may have been applied before the failure: check before sending it again"
     )
