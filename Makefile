@@ -20,7 +20,7 @@ DIAGRAM_VENV := .venv-diagram
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: help venv test lint unit fast scan demo diagnose-demo bench diagram docs clean
+.PHONY: help venv test lint unit fast scan demo diagnose-demo sam-local-test bench diagram docs clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -65,7 +65,7 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 	@# Offline: no vendor mappings download, no package-update check.
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact \
 	  --skip-download --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
-	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose scripts
+	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose scripts samlocal
 
 # -p no:randomly: the fixed order CI has run green; a random order can leave a shared emulation idle past 350 s, and
 # until the emulation's test client drops idle connections (branch speed) that request waits forever.
@@ -82,6 +82,11 @@ demo: $(DEMO_STAMP) ## Run the offline two-account demo: make demo [ARGS="--help
 
 diagnose-demo: $(STAMP) ## diagnose.sh offline against a broken deployment: make diagnose-demo [CAUSE=name]
 	./diagnose.sh --demo$(if $(CAUSE), $(CAUSE))
+
+# Needs a Docker engine: the running one, or (as root on Debian/Ubuntu) one it installs and starts; see
+# docs/sam-local.md. The stand-in Lambda image is built once per set of inputs (about 1-3 min), then reused.
+sam-local-test: $(STAMP) ## Every function x shipped event under `sam local` (containers) against the offline emulation
+	$(BIN)/python -m samlocal
 
 $(BENCH_STAMP): requirements-bench.txt requirements-powertools.txt requirements-pip.txt
 	$(call new_venv,$(BENCH_VENV))

@@ -47,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     "bench": {"bench", "emulation", "scripts", "workflow"},
     "scripts": {"scripts"},
     "workflow": {"workflow"},
+    "samlocal": {"samlocal", "emulation", "cfnrender", "backend", "client.names"},
     "docs": set(),
 }
 # Third-party packages a folder must not import, whatever the first-party rules say.

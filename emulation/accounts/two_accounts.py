@@ -149,6 +149,10 @@ class TwoAccounts:
         """The provider stack as last deployed."""
         return self._state().provider
 
+    def consumer(self, site: str = MAIN) -> Stack:
+        """A site's consumer stack as last deployed."""
+        return self._state().consumers[site]
+
     @property
     def gateway(self) -> Gateway:
         """The execute-api gateway: one listener per VPC endpoint."""

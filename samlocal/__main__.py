@@ -1,0 +1,5 @@
+"""`python -m samlocal` (make sam-local-test)."""
+
+from samlocal.run import main
+
+raise SystemExit(main())
