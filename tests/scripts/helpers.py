@@ -20,7 +20,7 @@ from tests.scripts.fakecli import new_stack
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-FIXTURES = HERE / "fixtures"
+FIXTURES = HERE.parent / "workflow" / "fixtures"
 SCRIPTS = ("build-backend.sh", "build-client.sh", "deploy-all.sh", "invoke.sh", "destroy-all.sh")
 KIT_FILES = (*SCRIPTS, "samconfig.toml", "requirements-powertools.txt")
 

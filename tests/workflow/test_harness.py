@@ -1,0 +1,55 @@
+"""The test world itself: each profile acts in its own moto account, and the recorded sam packages into S3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.workflow.harness import CONSUMER, CONSUMER_ACCOUNT, PROVIDER, PROVIDER_ACCOUNT, REGION, Cloud, Kit
+from workflow import aws
+
+
+def test_harness_profiles_act_in_their_own_accounts(in_cloud: Cloud) -> None:
+    # GIVEN the two profiles of the test cloud
+    # WHEN each asks STS who it is
+    # THEN each is in its own account
+    assert aws.caller_account(CONSUMER, REGION) == CONSUMER_ACCOUNT
+    assert aws.caller_account(PROVIDER, REGION) == PROVIDER_ACCOUNT
+
+
+def test_harness_recorded_sam_packages_into_the_profiles_bucket(kit: Kit, tmp_path: Path) -> None:
+    # GIVEN a bucket in the provider account and a template naming a local zip
+    kit.cloud.client("s3", PROVIDER).create_bucket(Bucket="artifacts")
+    (tmp_path / "code.zip").write_bytes(b"zip")
+    (tmp_path / "t.yaml").write_text("Resources:\n  F:\n    Properties:\n      CodeUri: code.zip\n")
+    # WHEN the recorded sam packages it with the provider profile
+    result = subprocess.run(  # noqa: S603 - the recorded sam
+        [
+            str(kit.base / "bin" / "sam"),
+            "package",
+            "--template-file",
+            str(tmp_path / "t.yaml"),
+            "--output-template-file",
+            str(tmp_path / "out.yaml"),
+            "--s3-bucket",
+            "artifacts",
+            "--s3-prefix",
+            "side",
+            "--profile",
+            PROVIDER,
+            "--region",
+            REGION,
+        ],
+        env=kit.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    # THEN the zip is in the bucket, the template points at it, and the call is recorded
+    assert result.returncode == 0, result.stderr
+    assert "CodeUri: s3://artifacts/side/" in (tmp_path / "out.yaml").read_text()
+    listed = kit.cloud.client("s3", PROVIDER).list_objects_v2(Bucket="artifacts")["Contents"]
+    assert [item["Size"] for item in listed] == [3]
+    assert [json.dumps(call["argv"][:1]) for call in kit.sam_calls("package")] == ['["package"]']
