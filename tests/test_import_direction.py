@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "emulation": {"emulation"},
     "diagnose": {"diagnose", "iampolicy"},
     "diagnose/demo.py": {"diagnose", "iampolicy", "emulation.demo"},
-    "bench": {"bench", "emulation", "scripts", "workflow"},
+    "bench": {"bench", "emulation", "workflow"},
     "scripts": {"scripts"},
     "workflow": {"workflow"},
     "docs": set(),

@@ -208,6 +208,11 @@ def make_kit(base: Path, sides_from: Path = FIXTURES) -> Kit:
     state_path.write_text(json.dumps(default_state(), indent=2))
     home = base / "home"
     home.mkdir()
+    # build-*.sh (now Python) check --profile against the AWS config files, as boto3 reads them.
+    (home / ".aws").mkdir()
+    (home / ".aws" / "config").write_text(
+        f"[profile {CONSUMER}]\nregion = {REGION}\n[profile {PROVIDER}]\nregion = {REGION}\n"
+    )
     env = {
         **clean_environment(),
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",

@@ -43,3 +43,16 @@ def in_cloud(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     aws.session.cache_clear()
     yield cloud
     aws.session.cache_clear()
+
+
+@pytest.fixture
+def in_kit(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> Iterator[Kit]:
+    """This process's environment set as the kit's scripts get it (recorded sam and pip on PATH, the two accounts),
+    for calling a command's main(argv) in-process."""
+    for key in os.environ.keys() - kit.env.keys():
+        monkeypatch.delenv(key)
+    for key, value in kit.env.items():
+        monkeypatch.setenv(key, value)
+    aws.session.cache_clear()
+    yield kit
+    aws.session.cache_clear()
