@@ -8,7 +8,7 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
+import subprocess  # nosec B404 - runs pip, with arguments built here
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -95,7 +95,8 @@ def install_requirements(out: Output, requirements: Path, target: Path, *extra: 
         *extra,
     ]
     out.flush()
-    status = subprocess.run(command, check=False).returncode  # noqa: S603 - the pip the user chose, fixed flags
+    # The pip the user chose (PIP), with flags built here.
+    status = subprocess.run(command, check=False).returncode  # noqa: S603  # nosec B603
     if status != 0:
         raise Fatal(status=status)
     # Console scripts embed this machine's interpreter path and Lambda never runs them.
