@@ -65,7 +65,7 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 	@# Offline: no vendor mappings download, no package-update check.
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact \
 	  --skip-download --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
-	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose scripts samlocal
+	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose workflow scripts samlocal
 
 # -p no:randomly: the fixed order CI has run green; a random order can leave a shared emulation idle past 350 s, and
 # until the emulation's test client drops idle connections (branch speed) that request waits forever.

@@ -1,11 +1,9 @@
-"""Reads AWS CLI JSON for the shell scripts: stack outputs, failed events, timestamps, Lambda results, S3 versions."""
+"""Reads AWS CLI JSON for the shell scripts: stack outputs, failed events, timestamps, S3 versions."""
 
 # Runs under the user's python3 (any 3.8+), so: standard library only, no 3.10+ syntax at runtime.
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
 import json
 import re
 import sys
@@ -14,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 EXIT_MISSING = 3
-LOG_TAIL_LINES = 20
 DELETE_BATCH_SIZE = 1000  # DeleteObjects accepts at most 1000 keys per call
 UTC_ZONE = timezone(timedelta(0))  # datetime.UTC only exists from Python 3.11
 _ISO_TIMESTAMP = re.compile(
@@ -114,52 +111,6 @@ def cmd_not_older(args: argparse.Namespace) -> int:
     return 1
 
 
-def _decoded_log_tail(meta: dict[str, Any]) -> list[str]:
-    encoded = meta.get("LogResult")
-    if not encoded:
-        return []
-    text = base64.b64decode(encoded).decode("utf-8", errors="replace")
-    return text.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
-
-
-def _render_result(result: dict[str, Any]) -> dict[str, Any]:
-    # error and hint are printed on their own lines after the response, so they are not repeated inside it.
-    shown = {key: value for key, value in result.items() if key not in ("error", "hint")}
-    body = shown.get("body")
-    if isinstance(body, str):
-        with contextlib.suppress(ValueError):  # not JSON: show the text as it came
-            shown["body"] = json.loads(body)
-    return shown
-
-
-def cmd_lambda_result(args: argparse.Namespace) -> int:
-    """Print a client function's answer; exit 0 only for a 2xx statusCode."""
-    meta = json.loads(Path(args.meta).read_text() or "{}")
-    raw = Path(args.response).read_text()
-    if meta.get("FunctionError"):
-        print(f"the function raised an error ({meta['FunctionError']}):")
-        print(raw)
-        for line in _decoded_log_tail(meta):
-            print(f"  log: {line}")
-        return 1
-    try:
-        result = json.loads(raw)
-    except ValueError:
-        result = None
-    if not isinstance(result, dict):
-        print(f"unexpected response (not a JSON object): {raw}")
-        return 1
-    print(json.dumps(_render_result(result), indent=2, sort_keys=True))
-    for key in ("error", "hint"):
-        if result.get(key):
-            print(f"{key}: {result[key]}")
-    status = result.get("statusCode")
-    if not isinstance(status, int):
-        print("the response has no integer statusCode")
-        return 1
-    return 0 if 200 <= status < 300 else 1
-
-
 def cmd_version_batch(args: argparse.Namespace) -> int:
     """Write a DeleteObjects request for up to 1000 object versions/delete markers; print how many."""
     document = read_json_stdin() or {}
@@ -167,16 +118,6 @@ def cmd_version_batch(args: argparse.Namespace) -> int:
     objects = [{"Key": item["Key"], "VersionId": item["VersionId"]} for item in entries[:DELETE_BATCH_SIZE]]
     Path(args.out).write_text(json.dumps({"Objects": objects, "Quiet": True}))
     print(len(objects))
-    return 0
-
-
-def cmd_is_json(_args: argparse.Namespace) -> int:
-    """Exit 0 when stdin is one JSON document."""
-    try:
-        json.loads(sys.stdin.read())
-    except ValueError as error:
-        print(f"not valid JSON: {error}", file=sys.stderr)
-        return 1
     return 0
 
 
@@ -200,17 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     not_older.add_argument("--changed", required=True)
     not_older.set_defaults(handler=cmd_not_older)
 
-    lambda_result = commands.add_parser("lambda-result", help="show an aws lambda invoke result")
-    lambda_result.add_argument("--meta", required=True, help="file with the invoke command's JSON output")
-    lambda_result.add_argument("--response", required=True, help="file the function's response was written to")
-    lambda_result.set_defaults(handler=cmd_lambda_result)
-
     batch = commands.add_parser("version-batch", help="DeleteObjects request (stdin: list-object-versions)")
     batch.add_argument("--out", required=True)
     batch.set_defaults(handler=cmd_version_batch)
 
-    is_json = commands.add_parser("is-json", help="validate stdin as JSON")
-    is_json.set_defaults(handler=cmd_is_json)
     return parser
 
 

@@ -15,19 +15,14 @@ readonly LIB_DIR
 REPO_ROOT="$(cd "${LIB_DIR}/.." && pwd)"
 readonly REPO_ROOT
 readonly JSON_TOOL="${LIB_DIR}/awsjson.py"
-readonly BUILD_TOOL="${LIB_DIR}/buildtool.py"
-readonly QUOTAS_TOOL="${LIB_DIR}/quotas.py"
+readonly QUOTAS_TOOL="${REPO_ROOT}/workflow/quotas.py"
 # Pinned so every sam call ignores a stray samconfig.toml in the caller's directory.
 readonly SAM_CONFIG_FILE="${REPO_ROOT}/samconfig.toml"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 readonly DEFAULT_STACK_PREFIX="private-api" BACKEND_SIDE="api-backend" CLIENT_SIDE="api-client"
-# Lambda target of every function: wheels are cross-installed for it, never for the build host.
-readonly LAMBDA_PYTHON_VERSION="3.14"
-readonly LAMBDA_PLATFORM="manylinux2014_aarch64"
 # Powertools: the public layer's SSM parameter (the templates' default), or None when the zips carry it.
 # shellcheck disable=SC2034  # used by deploy-all.sh
 readonly DEFAULT_POWERTOOLS_LAYER="/aws/service/powertools/python/arm64/python3.14/latest"
-readonly POWERTOOLS_REQUIREMENTS="${REPO_ROOT}/requirements-powertools.txt"
 SAM_CAPABILITIES=(CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND)
 readonly SAM_CAPABILITIES
 # Stack events this much older than the step's start are from an earlier run; the slack absorbs clock skew.
@@ -499,130 +494,4 @@ empty_and_delete_bucket() {
   done
   aws s3api delete-bucket "${aws_args[@]}"
   log_info "deleted s3://${bucket} (${removed} object version(s) removed first)"
-}
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Build and package
-# ---------------------------------------------------------------------------------------------------------------------
-
-# True when a requirements file lists anything besides blank lines and comments.
-has_requirements() {
-  local file="$1"
-  [[ -f "$file" ]] && grep -Eqv '^[[:space:]]*(#.*)?$' "$file"
-}
-
-# Cross-installs wheels for the Lambda runtime (Python and CPU), never for the machine running the build;
-# arguments after the first two go to pip.
-install_requirements() {
-  local requirements="$1" target="$2" pip_cmd unpinned
-  shift 2
-  if ! has_requirements "$requirements"; then
-    log_info "no third-party requirements in ${requirements#"${REPO_ROOT}/"}: nothing to install"
-    return 0
-  fi
-  unpinned="$(grep -Ev '^[[:space:]]*(#|-|$)' "$requirements" | grep -v '==' || true)"
-  if [[ -n "$unpinned" ]]; then
-    log_warn "unpinned requirement(s) in ${requirements}: ${unpinned//$'\n'/ } (pin with == for repeatable builds)"
-  fi
-  # PIP lets a caller pick the pip to run (e.g. "python3.12 -m pip"); tests use it to record the command line.
-  read -r -a pip_cmd <<<"${PIP:-python3 -m pip}"
-  "${pip_cmd[@]}" install --requirement "$requirements" --target "$target" \
-    --platform "$LAMBDA_PLATFORM" --implementation cp --python-version "$LAMBDA_PYTHON_VERSION" \
-    --only-binary=:all: --no-compile --disable-pip-version-check --no-input --quiet ${@+"$@"}
-  # Console scripts embed this machine's interpreter path and Lambda never runs them.
-  rm -rf "${target:?}/bin"
-}
-
-# Stages code + dependencies, zips them reproducibly and packages both templates of one side.
-build_side() {
-  local side="$1" bucket="$2" profile="$3" region="$4" bundle_powertools="${5:-false}"
-  local side_dir="${REPO_ROOT}/${side}" build_dir="${REPO_ROOT}/build/${side}"
-  local stage_dir="${REPO_ROOT}/build/${side}/stage" zip_name="${side}-code.zip"
-  local template sam_args=()
-  for template in "${side}" "vpc-${side}"; do
-    [[ -f "${side_dir}/${template}.yaml" ]] || die "template ${side}/${template}.yaml not found"
-  done
-  [[ -d "${side_dir}/src" ]] || die "function code ${side}/src/ not found"
-  if [[ -n "$profile" ]]; then
-    sam_args+=(--profile "$profile")
-  fi
-  if [[ -n "$region" ]]; then
-    sam_args+=(--region "$region")
-  fi
-
-  rm -rf "$build_dir"
-  mkdir -p "$stage_dir"
-  install_requirements "${side_dir}/src/requirements.txt" "$stage_dir"
-  if [[ "$bundle_powertools" == "true" ]]; then
-    # For regions without the public layer: the functions then run with pPowertoolsLayerArn=None. --no-deps keeps
-    # out botocore (aws-xray-sdk requires it): a copy in the zip would shadow the runtime's and mismatch its boto3.
-    install_requirements "$POWERTOOLS_REQUIREMENTS" "$stage_dir" --no-deps
-  fi
-  python3 "$BUILD_TOOL" stage --src "${side_dir}/src" --dest "$stage_dir"
-  python3 "$BUILD_TOOL" zip --src "$stage_dir" --out "${build_dir}/${zip_name}"
-  # Build copies of the templates point CodeUri at the zip; the vpc- template's relative
-  # reference to its nested template still resolves because both copies sit side by side.
-  python3 "$BUILD_TOOL" templates --side-dir "$side_dir" --out "$build_dir" --code-uri "$zip_name"
-
-  for template in "${side}" "vpc-${side}"; do
-    # sam package ends by advising `sam deploy ... --stack-name <YOUR STACK NAME>`: advice for running sam by hand,
-    # dropped here (deploy-all.sh deploys itself; docs/deploy.md shows the separate deploys). pipefail keeps sam's status.
-    sam package --template-file "${build_dir}/${template}.yaml" \
-      --output-template-file "${side_dir}/${template}-deploy.yaml" \
-      --s3-bucket "$bucket" --s3-prefix "$side" \
-      --config-file "$SAM_CONFIG_FILE" ${sam_args[@]+"${sam_args[@]}"} |
-      sed -e '/^Execute the following command to deploy the packaged template$/d' \
-        -e '/--stack-name <YOUR STACK NAME>$/d'
-    python3 "$BUILD_TOOL" check-packaged "${side_dir}/${template}-deploy.yaml"
-    log_info "packaged ${side}/${template}-deploy.yaml"
-  done
-}
-
-# Usage of build-backend.sh and build-client.sh: build_usage <side> <role, e.g. "API provider">.
-build_usage() {
-  local side="$1" role="$2"
-  cat <<USAGE
-Usage: $(basename "$0") [--profile PROFILE] [--region REGION] [--bundle-powertools] <s3-bucket>
-
-Build and package the ${role} (${side}) for deployment.
-Writes ${side}/${side}-deploy.yaml and ${side}/vpc-${side}-deploy.yaml; the code zip and the nested
-template are uploaded to <s3-bucket>, which must be in the region you deploy to.
-
-Options:
-  --profile PROFILE   AWS CLI profile for the upload (default: the CLI's default credentials)
-  --region REGION     region of the bucket (default: the profile's region)
-  --bundle-powertools put Powertools (pinned in requirements-powertools.txt) into the code zip, for a
-                      deploy with pPowertoolsLayerArn=None where the public layer is not published
-  -h, --help          show this help
-
-Environment:
-  PIP                 pip command to run (default: "python3 -m pip")
-USAGE
-}
-
-# Shared main of build-backend.sh and build-client.sh (each defines usage() with build_usage).
-build_main() {
-  local side="$1" profile="" region="" bundle_powertools="false" positional=()
-  shift
-  while (($#)); do
-    case "$1" in
-      -h | --help) usage; exit 0 ;;
-      --profile) require_option_value "$1" "${2-}"; profile="$2"; shift 2 ;;
-      --profile=*) profile="${1#*=}"; shift ;;
-      --region) require_option_value "$1" "${2-}"; region="$2"; shift 2 ;;
-      --region=*) region="${1#*=}"; shift ;;
-      --bundle-powertools) bundle_powertools="true"; shift ;;
-      -*) usage_error "unknown option: $1" ;;
-      *) positional+=("$1"); shift ;;
-    esac
-  done
-  ((${#positional[@]} == 1)) || usage_error "expected exactly one argument: the S3 bucket for artifacts"
-  validate_bucket_name "${positional[0]}"
-  [[ -z "$region" ]] || validate_region "$region"
-
-  init_script
-  require_commands sam python3
-  [[ -z "$profile" ]] || require_profiles "$profile"
-  printf '%sBuilding %s%s\n' "$BOLD" "$side" "$RESET"
-  build_side "$side" "${positional[0]}" "$profile" "$region" "$bundle_powertools"
 }

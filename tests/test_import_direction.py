@@ -44,7 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "emulation": {"emulation"},
     "diagnose": {"diagnose", "iampolicy", "client.names"},
     "diagnose/demo.py": {"diagnose", "iampolicy", "client.names", "emulation.demo"},
-    "bench": {"bench", "emulation", "scripts", "workflow"},
+    "bench": {"bench", "emulation", "workflow"},
     "scripts": {"scripts"},
     "workflow": {"workflow"},
     "samlocal": {"samlocal", "emulation", "cfnrender", "backend", "client.names"},

@@ -88,6 +88,8 @@ def test_diagnose_script_demo_without_dev_packages_says_how_to_get_them(tmp_path
     script = tmp_path / "diagnose.sh"
     script.write_text((REPO / "diagnose.sh").read_text(encoding="utf-8"), encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "python.sh").write_text((REPO / "scripts" / "python.sh").read_text(encoding="utf-8"))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "python3"

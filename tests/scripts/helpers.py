@@ -20,7 +20,7 @@ from tests.scripts.fakecli import new_stack
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-FIXTURES = HERE / "fixtures"
+FIXTURES = HERE.parent / "workflow" / "fixtures"
 SCRIPTS = ("build-backend.sh", "build-client.sh", "deploy-all.sh", "invoke.sh", "destroy-all.sh")
 KIT_FILES = (*SCRIPTS, "samconfig.toml", "requirements-powertools.txt")
 
@@ -156,6 +156,8 @@ def copy_kit(destination: Path, sides_from: Path) -> Path:
     for name in KIT_FILES:
         shutil.copy2(REPO_ROOT / name, destination / name)
     shutil.copytree(REPO_ROOT / "scripts", destination / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    # The scripts ported to Python (issue 14 §2) run the workflow package from the kit copy.
+    shutil.copytree(REPO_ROOT / "workflow", destination / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     for side in ("api-backend", "api-client"):
         shutil.copytree(
             sides_from / side,
@@ -206,6 +208,11 @@ def make_kit(base: Path, sides_from: Path = FIXTURES) -> Kit:
     state_path.write_text(json.dumps(default_state(), indent=2))
     home = base / "home"
     home.mkdir()
+    # build-*.sh (now Python) check --profile against the AWS config files, as boto3 reads them.
+    (home / ".aws").mkdir()
+    (home / ".aws" / "config").write_text(
+        f"[profile {CONSUMER}]\nregion = {REGION}\n[profile {PROVIDER}]\nregion = {REGION}\n"
+    )
     env = {
         **clean_environment(),
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",

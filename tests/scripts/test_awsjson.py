@@ -123,38 +123,3 @@ def test_version_batch_caps_at_1000_keys(
     assert (status, captured.out.strip()) == (0, "1000")
     assert len(batch["Objects"]) == 1000
     assert batch["Quiet"] is True
-
-
-@pytest.mark.parametrize(("status_code", "expected"), [(200, 0), (204, 0), (301, 1), (403, 1), (500, 1)])
-def test_lambda_result_only_2xx_is_success(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path, status_code: int, expected: int
-) -> None:
-    # GIVEN a client result with a status code
-    meta, response = tmp_path / "meta.json", tmp_path / "response.json"
-    meta.write_text('{"StatusCode": 200}')
-    response.write_text(json.dumps({"statusCode": status_code, "headers": {}, "body": "x"}))
-    # WHEN it is judged
-    status, captured = run_tool(
-        monkeypatch, capsys, "", "lambda-result", "--meta", str(meta), "--response", str(response)
-    )
-    # THEN only 2xx passes, and the response is printed either way
-    assert status == expected
-    assert f'"statusCode": {status_code}' in captured.out
-
-
-def test_lambda_result_without_status_code_fails_showing_error(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
-) -> None:
-    # GIVEN a client result that never reached the API
-    meta, response = tmp_path / "meta.json", tmp_path / "response.json"
-    meta.write_text('{"StatusCode": 200}')
-    response.write_text(json.dumps({"error": "connection refused", "hint": "is the endpoint in this VPC?"}))
-    # WHEN it is judged
-    status, captured = run_tool(
-        monkeypatch, capsys, "", "lambda-result", "--meta", str(meta), "--response", str(response)
-    )
-    # THEN it fails and still shows why
-    assert status == 1
-    assert "error: connection refused" in captured.out
-    assert "hint: is the endpoint in this VPC?" in captured.out
-    assert "no integer statusCode" in captured.out

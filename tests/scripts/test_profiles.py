@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scripts.helpers import CONSUMER, PROVIDER, PROVIDER_BUCKET, Kit
+from tests.scripts.helpers import CONSUMER, PROVIDER, Kit
 
+# build-*.sh and invoke.sh are Python-backed now: tests/workflow/test_usage.py names their misspelled profiles.
 COMMANDS = {
     "deploy-all.sh": [CONSUMER, "provder"],
-    "invoke.sh": ["provder"],
     "destroy-all.sh": [CONSUMER, "provder", "--yes"],
-    "build-backend.sh": ["--profile", "provder", PROVIDER_BUCKET],
-    "build-client.sh": ["--profile", "provder", PROVIDER_BUCKET],
 }
 
 

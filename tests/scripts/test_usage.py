@@ -11,16 +11,15 @@ import pytest
 from tests.scripts.helpers import CONSUMER, PROVIDER, REPO_ROOT, SCRIPTS, Kit
 
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+# build-*.sh and invoke.sh are Python-backed now: tests/workflow/test_usage.py holds their command lines.
+BASH_SCRIPTS = ("deploy-all.sh", "destroy-all.sh")
 VALID_ARGS = {
-    "build-backend.sh": ["my-bucket"],
-    "build-client.sh": ["my-bucket"],
     "deploy-all.sh": [CONSUMER, PROVIDER],
-    "invoke.sh": [CONSUMER],
     "destroy-all.sh": [CONSUMER, PROVIDER],
 }
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("script", BASH_SCRIPTS)
 def test_script_without_arguments_prints_usage_and_exits_2(kit: Kit, script: str) -> None:
     # GIVEN a script that needs positional arguments
     # WHEN it runs with none
@@ -32,7 +31,7 @@ def test_script_without_arguments_prints_usage_and_exits_2(kit: Kit, script: str
     assert kit.calls() == []
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("script", BASH_SCRIPTS)
 def test_script_help_prints_usage_and_exits_0(kit: Kit, script: str) -> None:
     # GIVEN any script
     # WHEN asked for help
@@ -44,7 +43,7 @@ def test_script_help_prints_usage_and_exits_0(kit: Kit, script: str) -> None:
     assert kit.calls() == []
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("script", BASH_SCRIPTS)
 def test_script_unknown_option_exits_2(kit: Kit, script: str) -> None:
     # GIVEN otherwise valid arguments
     # WHEN an unknown option is added
@@ -56,7 +55,7 @@ def test_script_unknown_option_exits_2(kit: Kit, script: str) -> None:
     assert kit.calls() == []
 
 
-@pytest.mark.parametrize("script", ["deploy-all.sh", "invoke.sh", "destroy-all.sh"])
+@pytest.mark.parametrize("script", BASH_SCRIPTS)
 def test_script_option_without_value_exits_2(kit: Kit, script: str) -> None:
     # GIVEN a value-taking option at the end of the command line
     # WHEN its value is missing
@@ -66,7 +65,7 @@ def test_script_option_without_value_exits_2(kit: Kit, script: str) -> None:
     assert "option --region needs a value" in result.stderr
 
 
-@pytest.mark.parametrize("script", ["deploy-all.sh", "invoke.sh", "destroy-all.sh"])
+@pytest.mark.parametrize("script", BASH_SCRIPTS)
 def test_script_invalid_stack_prefix_exits_2(kit: Kit, script: str) -> None:
     # GIVEN a prefix that cannot name both stacks and buckets
     # WHEN it is passed
@@ -75,16 +74,6 @@ def test_script_invalid_stack_prefix_exits_2(kit: Kit, script: str) -> None:
     assert result.returncode == 2
     assert "invalid --stack-prefix 'My_Prefix'" in result.stderr
     assert kit.calls() == []
-
-
-def test_build_invalid_bucket_name_exits_2(kit: Kit) -> None:
-    # GIVEN a bucket name S3 would reject
-    # WHEN the build runs
-    result = kit.run("build-backend.sh", "Not_A_Bucket")
-    # THEN it stops before building
-    assert result.returncode == 2
-    assert "invalid S3 bucket name 'Not_A_Bucket'" in result.stderr
-    assert not (kit.root / "build").exists()
 
 
 def test_deploy_all_one_profile_only_exits_2(kit: Kit) -> None:

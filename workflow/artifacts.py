@@ -1,16 +1,16 @@
-"""Build steps for build-*.sh: stage code, zip it reproducibly, point template copies at the zip, check packaging."""
+"""Build steps of the build command: stage code, zip it reproducibly, point template copies at the zip, check that
+sam package left no local file behind."""
 
-# Runs under the user's python3 (any 3.8+), so: standard library only, no 3.10+ syntax at runtime.
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
 import stat
-import sys
 import zipfile
 from pathlib import Path
+
+from workflow.output import Output
 
 # Fixed entry time and modes: the same files always give the same bytes, hence the same S3 key,
 # so sam package skips the upload and sam deploy sees no change on a re-run.
@@ -152,86 +152,36 @@ def local_artifact_references(text: str) -> list[str]:
     return leftovers
 
 
-def cmd_stage(args: argparse.Namespace) -> int:
-    """Stage sub-command."""
-    src = Path(args.src)
-    count = stage_code(src, Path(args.dest))
-    print(f"      staged {count} source file(s) from {src.parent.name}/{src.name}")
-    bundled = runtime_provided_packages(Path(args.dest))
+def stage(out: Output, src: Path, dest: Path) -> None:
+    """Stage the function source and say how many files; warn about packages the runtime already has."""
+    count = stage_code(src, dest)
+    out.info(f"staged {count} source file(s) from {src.parent.name}/{src.name}")
+    bundled = runtime_provided_packages(dest)
     if bundled:
-        print(
-            f"WARNING: {', '.join(bundled)} already come with the Lambda runtime or the Powertools layer; "
-            "bundling them adds size and can shadow the runtime's copy (check requirements.txt)",
-            file=sys.stderr,
+        out.warn(
+            f"{', '.join(bundled)} already come with the Lambda runtime or the Powertools layer; "
+            "bundling them adds size and can shadow the runtime's copy (check requirements.txt)"
         )
-    return 0
 
 
-def cmd_zip(args: argparse.Namespace) -> int:
-    """Zip sub-command: prints the package size."""
-    out = Path(args.out)
-    zipped, unzipped, count = write_zip(Path(args.src), out)
-    print(f"      {out.name}: {human_size(zipped)} zipped, {human_size(unzipped)} unzipped, {count} file(s)")
+def zip_stage(out: Output, src: Path, zip_path: Path) -> None:
+    """Zip the stage and print the package size; a zip past Lambda's unzipped limit is a BuildError."""
+    zipped, unzipped, count = write_zip(src, zip_path)
+    out.info(f"{zip_path.name}: {human_size(zipped)} zipped, {human_size(unzipped)} unzipped, {count} file(s)")
     if unzipped > UNZIPPED_LIMIT_BYTES:
-        print(f"ERROR: {out.name} unzips to more than Lambda's 250 MB limit", file=sys.stderr)
-        return 1
-    return 0
+        raise BuildError(f"{zip_path.name} unzips to more than Lambda's 250 MB limit")
 
 
-def cmd_templates(args: argparse.Namespace) -> int:
-    """Templates sub-command."""
-    rewritten = copy_templates(Path(args.side_dir), Path(args.out), args.code_uri)
-    print(f"      {rewritten} CodeUri line(s) now point at {args.code_uri}")
-    return 0
+def template_copies(out: Output, side_dir: Path, build_dir: Path, code_uri: str) -> None:
+    """Copy the side's templates into the build directory, CodeUri pointing at the zip."""
+    rewritten = copy_templates(side_dir, build_dir, code_uri)
+    out.info(f"{rewritten} CodeUri line(s) now point at {code_uri}")
 
 
-def cmd_check_packaged(args: argparse.Namespace) -> int:
-    """Check-packaged sub-command: fails when a packaged template still names local files."""
-    leftovers = local_artifact_references(Path(args.template).read_text())
+def check_packaged(template: Path) -> None:
+    """A BuildError listing the artifact properties of a packaged template that still name local files."""
+    leftovers = local_artifact_references(template.read_text())
     if leftovers:
-        print(f"ERROR: {args.template} still references local files:", file=sys.stderr)
-        for leftover in leftovers:
-            print(f"  {leftover}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Command line: one sub-command per build step."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    stage = commands.add_parser("stage", help="copy function source into the staging directory")
-    stage.add_argument("--src", required=True)
-    stage.add_argument("--dest", required=True)
-    stage.set_defaults(handler=cmd_stage)
-
-    zipper = commands.add_parser("zip", help="zip a directory reproducibly")
-    zipper.add_argument("--src", required=True)
-    zipper.add_argument("--out", required=True)
-    zipper.set_defaults(handler=cmd_zip)
-
-    templates = commands.add_parser("templates", help="copy templates with CodeUri pointing at the zip")
-    templates.add_argument("--side-dir", required=True)
-    templates.add_argument("--out", required=True)
-    templates.add_argument("--code-uri", required=True)
-    templates.set_defaults(handler=cmd_templates)
-
-    check = commands.add_parser("check-packaged", help="fail if a packaged template names local files")
-    check.add_argument("template")
-    check.set_defaults(handler=cmd_check_packaged)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; build errors become one-line messages."""
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except BuildError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        raise BuildError(
+            f"{template} still references local files:" + "".join(f"\n  {leftover}" for leftover in leftovers)
+        )

@@ -1,0 +1,1 @@
+"""The workflow behind the top-level scripts: build, deploy-all, invoke, destroy-all (python -m workflow COMMAND)."""
