@@ -23,6 +23,9 @@ from typing import Any, ClassVar
 import boto3
 import yaml
 from samtranslator.parser.parser import Parser
+from samtranslator.plugins.policies.policy_templates_plugin import PolicyTemplatesForResourcePlugin
+from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
+from samtranslator.translator import translator as sam_translator
 from samtranslator.translator.translator import Translator
 
 __all__ = [
@@ -55,6 +58,22 @@ _MANAGED_POLICIES = {
     for name in ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXrayWriteOnlyAccess")
 }
 _MANAGED_POLICIES["AWSXrayWriteOnlyAccess"] = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+
+
+@functools.cache
+def _policy_templates() -> Any:
+    return PolicyTemplatesProcessor(PolicyTemplatesProcessor.get_default_policy_templates_json())
+
+
+def _policy_templates_plugin() -> Any:
+    """The translator's policy templates plugin over one processor built once per process."""
+    return PolicyTemplatesForResourcePlugin(_policy_templates())
+
+
+# Every translate() builds this plugin afresh, and its processor validates SAM's bundled policy templates against
+# their bundled JSON schema: 0.25 s of a 0.34 s transform, for the same answer each time. The processor is read-only
+# (a conversion deep-copies the template it fills in), so one instance serves every transform in the process.
+sam_translator.make_policy_template_for_function_plugin = _policy_templates_plugin
 
 
 class RenderError(ValueError):
