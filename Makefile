@@ -67,13 +67,11 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 	  --skip-download --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
 	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose scripts
 
-# -p no:randomly: the fixed order CI has run green; a random order can leave a shared emulation idle past 350 s, and
-# until the emulation's test client drops idle connections (branch speed) that request waits forever.
-unit: $(STAMP) ## pytest, spread over the cores (pytest-xdist)
-	$(BIN)/python -m pytest -q -n auto -p no:randomly
+unit: $(STAMP) ## pytest in a random order (pytest-randomly prints its seed), spread over the cores (pytest-xdist)
+	$(BIN)/python -m pytest -q -n auto
 
 fast: $(STAMP) ## Unit + template tests without the slow-marked ones, on every core: run while editing
-	$(BIN)/python -m pytest -q -n auto -p no:randomly -m "not slow" tests/unit tests/templates
+	$(BIN)/python -m pytest -q -n auto -m "not slow" tests/unit tests/templates
 
 test: lint scan unit ## Every check (what CI runs)
 
