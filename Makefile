@@ -67,6 +67,10 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 	  --skip-download --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
 	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose scripts
 
+# Compiled modules (and pytest's assertion-rewritten tests) are cached in __pycache__, which git ignores: with
+# PYTHONDONTWRITEBYTECODE set in the environment every pytest worker compiles them all again (~5 s of CPU each).
+unit fast: export PYTHONDONTWRITEBYTECODE :=
+
 unit: $(STAMP) ## pytest in a random order (pytest-randomly prints its seed), spread over the cores (pytest-xdist)
 	$(BIN)/python -m pytest -q -n auto
 
