@@ -196,6 +196,7 @@ def render_template(
     values = _parameter_values(source.get("Parameters", {}), dict(parameters or {}))
     pseudo = _pseudo_parameters(account_id, region, stack_name)
     if "Transform" in source:
+        # `source` is this call's own copy: packaging rewrites it and the translator's plugins change it in place.
         transformed = _sam_transform(_as_packaged(source, region), {**values, **pseudo}, region)
     else:
         transformed = source
@@ -250,8 +251,8 @@ _PACKAGED_PROPERTIES = {
 PACKAGE_BUCKET = "packaged-artifacts"
 
 
-def _as_packaged(template: dict[str, Any], region: str) -> dict[str, Any]:
-    packaged = copy.deepcopy(template)
+def _as_packaged(packaged: dict[str, Any], region: str) -> dict[str, Any]:
+    """`packaged` with its local artifact paths rewritten in place to their S3 locations."""
     sections = [
         (resource["Type"], resource.get("Properties", {})) for resource in packaged.get("Resources", {}).values()
     ]
@@ -273,9 +274,8 @@ def _as_packaged(template: dict[str, Any], region: str) -> dict[str, Any]:
 def _sam_transform(template: dict[str, Any], values: dict[str, Any], region: str) -> dict[str, Any]:
     session = boto3.session.Session(region_name=region)  # offline: only the region name is read
     translator = Translator(None, Parser(), boto_session=session)
-    return translator.translate(
-        copy.deepcopy(template), dict(values), get_managed_policy_map=lambda: dict(_MANAGED_POLICIES)
-    )
+    # No copy of `template`: the caller's own, not read again (translate returns a new document).
+    return translator.translate(template, dict(values), get_managed_policy_map=lambda: dict(_MANAGED_POLICIES))
 
 
 def _parameter_values(definitions: Mapping[str, Any], given: dict[str, str]) -> dict[str, Any]:
