@@ -67,13 +67,23 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 	  --skip-download --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
 	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose workflow scripts samlocal
 
-# -p no:randomly: the fixed order CI has run green; a random order can leave a shared emulation idle past 350 s, and
-# until the emulation's test client drops idle connections (branch speed) that request waits forever.
-unit: $(STAMP) ## pytest, spread over the cores (pytest-xdist)
-	$(BIN)/python -m pytest -q -n auto -p no:randomly
+# Compiled modules (and pytest's assertion-rewritten tests) are cached in __pycache__, which git ignores: with
+# PYTHONDONTWRITEBYTECODE set in the environment every pytest worker compiles them all again (~5 s of CPU each).
+unit fast: export PYTHONDONTWRITEBYTECODE :=
+
+# pytest-randomly shuffles the test order on every run, and -q hides the seed it picked: pick it here and print it, so
+# `make unit SEED=<n>` (or fast) repeats an order that failed.
+ifeq ($(origin SEED), undefined)
+SEED := $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+endif
+
+unit: $(STAMP) ## pytest in a random order (SEED=n repeats one), spread over the cores (pytest-xdist)
+	@echo "test order: SEED=$(SEED)"
+	$(BIN)/python -m pytest -q -n auto --randomly-seed=$(SEED)
 
 fast: $(STAMP) ## Unit + template tests without the slow-marked ones, on every core: run while editing
-	$(BIN)/python -m pytest -q -n auto -p no:randomly -m "not slow" tests/unit tests/templates
+	@echo "test order: SEED=$(SEED)"
+	$(BIN)/python -m pytest -q -n auto --randomly-seed=$(SEED) -m "not slow" tests/unit tests/templates
 
 test: lint scan unit ## Every check (what CI runs)
 

@@ -23,6 +23,9 @@ from typing import Any, ClassVar
 import boto3
 import yaml
 from samtranslator.parser.parser import Parser
+from samtranslator.plugins.policies.policy_templates_plugin import PolicyTemplatesForResourcePlugin
+from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
+from samtranslator.translator import translator as sam_translator
 from samtranslator.translator.translator import Translator
 
 __all__ = [
@@ -55,6 +58,22 @@ _MANAGED_POLICIES = {
     for name in ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXrayWriteOnlyAccess")
 }
 _MANAGED_POLICIES["AWSXrayWriteOnlyAccess"] = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+
+
+@functools.cache
+def _policy_templates() -> Any:
+    return PolicyTemplatesProcessor(PolicyTemplatesProcessor.get_default_policy_templates_json())
+
+
+def _policy_templates_plugin() -> Any:
+    """The translator's policy templates plugin over one processor built once per process."""
+    return PolicyTemplatesForResourcePlugin(_policy_templates())
+
+
+# Every translate() builds this plugin afresh, and its processor validates SAM's bundled policy templates against
+# their bundled JSON schema: 0.25 s of a 0.34 s transform, for the same answer each time. The processor is read-only
+# (a conversion deep-copies the template it fills in), so one instance serves every transform in the process.
+sam_translator.make_policy_template_for_function_plugin = _policy_templates_plugin
 
 
 class RenderError(ValueError):
@@ -177,6 +196,7 @@ def render_template(
     values = _parameter_values(source.get("Parameters", {}), dict(parameters or {}))
     pseudo = _pseudo_parameters(account_id, region, stack_name)
     if "Transform" in source:
+        # `source` is this call's own copy: packaging rewrites it and the translator's plugins change it in place.
         transformed = _sam_transform(_as_packaged(source, region), {**values, **pseudo}, region)
     else:
         transformed = source
@@ -231,8 +251,8 @@ _PACKAGED_PROPERTIES = {
 PACKAGE_BUCKET = "packaged-artifacts"
 
 
-def _as_packaged(template: dict[str, Any], region: str) -> dict[str, Any]:
-    packaged = copy.deepcopy(template)
+def _as_packaged(packaged: dict[str, Any], region: str) -> dict[str, Any]:
+    """`packaged` with its local artifact paths rewritten in place to their S3 locations."""
     sections = [
         (resource["Type"], resource.get("Properties", {})) for resource in packaged.get("Resources", {}).values()
     ]
@@ -254,9 +274,8 @@ def _as_packaged(template: dict[str, Any], region: str) -> dict[str, Any]:
 def _sam_transform(template: dict[str, Any], values: dict[str, Any], region: str) -> dict[str, Any]:
     session = boto3.session.Session(region_name=region)  # offline: only the region name is read
     translator = Translator(None, Parser(), boto_session=session)
-    return translator.translate(
-        copy.deepcopy(template), dict(values), get_managed_policy_map=lambda: dict(_MANAGED_POLICIES)
-    )
+    # No copy of `template`: the caller's own, not read again (translate returns a new document).
+    return translator.translate(template, dict(values), get_managed_policy_map=lambda: dict(_MANAGED_POLICIES))
 
 
 def _parameter_values(definitions: Mapping[str, Any], given: dict[str, str]) -> dict[str, Any]:

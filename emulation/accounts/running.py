@@ -103,7 +103,7 @@ def start(
             create_roles(moto.client("iam", stack.account), stack)
         create_tables(moto.client("dynamodb", provider.account), provider)
         tls = make_tls(api_hostnames(region), workdir)
-        http = HttpsClient(tls.ca_bundle)
+        http = HttpsClient(tls.ca_bundle, endpoint_idle_timeout=options.endpoint_idle_timeout)
         teardown.callback(http.close)
         functions = Functions(
             backend_function(provider),

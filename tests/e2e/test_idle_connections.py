@@ -9,11 +9,13 @@ it carries an Idempotency-Key; without one it would report that it may have been
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from emulation.accounts.https import HttpReply
 from emulation.accounts.two_accounts import MAIN, TwoAccounts
 from emulation.demo.scenario import Settings
 from emulation.lambdas.sandbox import InvokeResult
@@ -115,3 +117,31 @@ def test_client_idle_limit_above_endpoints_get_after_gap_stalls_then_retries(env
     assert result.payload["statusCode"] == 200
     assert (_attempts(result), reached) == (2, 1)
     assert result.duration_ms >= API_TIMEOUT * 1000
+
+
+def _within(seconds: float, request: Callable[[], HttpReply]) -> HttpReply:
+    """`request()`'s reply, or a test failure if none came within `seconds` (a request that never ends cannot hang
+    the suite: its thread is left blocked until the module's gateway stops)."""
+    replies: list[HttpReply] = []
+    worker = threading.Thread(target=lambda: replies.append(request()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        pytest.fail(f"no reply within {seconds} s: the request went out on a flow the endpoint had forgotten")
+    assert replies, "the request raised (see the thread's exception above)"
+    return replies[0]
+
+
+def test_request_after_gap_opens_a_new_connection_instead_of_waiting_on_the_forgotten_flow(env: TwoAccounts) -> None:
+    # GIVEN a kept connection of the emulation's own HTTPS client (TwoAccounts.request), then a gap longer than the
+    # endpoint's idle timeout
+    assert env.gateway is not None
+    first = env.request("GET", "/items")
+    time.sleep(GAP)
+    before = env.gateway.stats(env.endpoint_id(MAIN))
+    # WHEN it sends the next request
+    reply = _within(API_TIMEOUT, lambda: env.request("GET", "/items"))
+    # THEN the request goes out on a new connection and is answered as the first was
+    after = env.gateway.stats(env.endpoint_id(MAIN))
+    assert reply.status == first.status == 403
+    assert (after.connections - before.connections, after.requests - before.requests) == (1, 1)

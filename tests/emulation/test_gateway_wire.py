@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from emulation.accounts.https import READ_TIMEOUT, HttpsClient
 from emulation.gateway.pipeline import ApiDeployment, Endpoint
 from emulation.gateway.server import Gateway
 from emulation.gateway.tls import TlsMaterial
@@ -229,3 +230,40 @@ def test_gateway_method_api_gateway_lacks_is_missing_authentication_token(
     # THEN API Gateway's answer for a method a resource lacks: 403 Missing Authentication Token, not 501
     assert (reply.status, json.loads(reply.body)) == (403, MISSING_TOKEN)
     assert reply.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+
+
+# ------------------------------------------------------------------------------------------ the emulation's client
+def test_https_client_request_on_a_forgotten_flow_times_out_instead_of_waiting_forever(
+    short_idle_gateway: Gateway, tls: TlsMaterial
+) -> None:
+    # GIVEN the emulation's HTTPS client told the endpoint forgets flows after 350 s, while this one does after 0.5 s
+    # (a client reusing a flow the endpoint has forgotten, the hazard the idle limit exists for)
+    client = HttpsClient(tls.ca_bundle, endpoint_idle_timeout=350.0, read_timeout=0.5)
+    listener = short_idle_gateway.stats(VPCE).url
+    try:
+        first = client.send(
+            "GET", listener, "/Prod/items", host=API_HOST, body=b"", headers={}, credentials=None, region=REGION
+        )
+        time.sleep(1.0)
+        # WHEN its next request goes out on the kept connection and nothing ever answers
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"no answer to GET /Prod/items .* in 0\.5 s"):
+            client.send(
+                "GET", listener, "/Prod/items", host=API_HOST, body=b"", headers={}, credentials=None, region=REGION
+            )
+        # THEN it gives up after its read timeout rather than waiting forever
+        assert time.monotonic() - started < 3.0
+    finally:
+        client.close()
+    assert first.status == 403
+    assert short_idle_gateway.stats(VPCE).blackholed == 1
+
+
+def test_https_client_defaults_wait_longer_than_api_gateways_29_seconds_and_renew_below_the_idle_timeout(
+    tls: TlsMaterial,
+) -> None:
+    # GIVEN the client as TwoAccounts builds it for AWS's 350 s endpoint idle timeout
+    client = HttpsClient(tls.ca_bundle, endpoint_idle_timeout=350.0)
+    # THEN it waits for any answer API Gateway can give (29 s at most) and renews a connection idle for 270 s
+    assert client.read_timeout == READ_TIMEOUT > 29.0
+    assert client.idle_limit == pytest.approx(270.0)

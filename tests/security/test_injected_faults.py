@@ -197,6 +197,14 @@ def test_fault_post_throttled_429_is_retried_with_its_key_and_item_exists_once(
 
 
 # ---------------------------------------------------------------------------------------------- slow answers
+@pytest.fixture
+def warm_backend(env: TwoAccounts, callers: dict[str, Caller]) -> None:
+    """A warm backend sandbox: a cold start (after a DynamoDB fault test recycled the backend, or in a fresh session)
+    inside the retried attempt would outlast the 1-second client timeout too, and add a third attempt."""
+    assert env.request("GET", "/", credentials=callers["main-direct"].credentials()).status == 200
+
+
+@pytest.mark.usefixtures("warm_backend")
 def test_fault_get_slower_than_timeout_is_retried_and_succeeds(env: TwoAccounts, gateway_proxy: FaultProxy) -> None:
     # GIVEN a 1-second client timeout and a first answer held back for 2 seconds
     with gateway_proxy.script(["slow-after:2"]):
@@ -208,6 +216,7 @@ def test_fault_get_slower_than_timeout_is_retried_and_succeeds(env: TwoAccounts,
     assert attempts == 2
 
 
+@pytest.mark.usefixtures("warm_backend")
 def test_fault_post_slower_than_timeout_is_retried_with_its_key_and_answered_with_the_first_item(
     env: TwoAccounts, gateway_proxy: FaultProxy
 ) -> None:

@@ -225,3 +225,57 @@ def test_load_template_keeps_its_rules_after_sam_cli_patched_pyyaml(tmp_path: Pa
     # THEN it still refuses, naming the key
     with pytest.raises(RenderError, match="rA"):
         load_template(path)
+
+
+def test_load_template_same_file_twice_returns_independent_documents(tmp_path: Path) -> None:
+    # GIVEN a template loaded once and the caller's copy mutated
+    path = tmp_path / "t.yaml"
+    path.write_text("Resources:\n  rA: {Type: X, Properties: {Name: !Ref P}}\n", encoding="utf-8")
+    first = load_template(path)
+    first["Resources"]["rA"]["Properties"]["Name"] = "changed"
+    # WHEN it is loaded again (from the parse cache)
+    second = load_template(path)
+    # THEN the second caller sees the file's content, not the first caller's change
+    assert second == {"Resources": {"rA": {"Type": "X", "Properties": {"Name": {"Ref": "P"}}}}}
+
+
+def test_load_template_rewritten_file_is_parsed_again(tmp_path: Path) -> None:
+    # GIVEN a template loaded once
+    path = tmp_path / "t.yaml"
+    path.write_text("Resources:\n  rA: {Type: X}\n", encoding="utf-8")
+    assert load_template(path) == {"Resources": {"rA": {"Type": "X"}}}
+    # WHEN the file is rewritten (another length, so even a coarse mtime tells the versions apart)
+    path.write_text("Resources:\n  rLonger: {Type: Y}\n", encoding="utf-8")
+    # THEN the new content is what loads
+    assert load_template(path) == {"Resources": {"rLonger": {"Type": "Y"}}}
+
+
+def _policy_template_function(table: str) -> dict[str, object]:
+    return {
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Runtime": "python3.13",
+                    "Handler": "app.handler",
+                    "CodeUri": "s3://bucket/key",
+                    "Policies": [{"DynamoDBReadPolicy": {"TableName": table}}],
+                },
+            }
+        },
+    }
+
+
+def test_render_template_sam_policy_templates_are_filled_in_afresh_for_each_render() -> None:
+    # GIVEN two renders of a function using one of SAM's policy templates, with different tables
+    # (the translator's policy templates are loaded once per process and shared between renders)
+    def statement_resources(table: str) -> list[object]:
+        role = render_template(_policy_template_function(table)).one("AWS::IAM::Role")
+        (policy,) = role["Properties"]["Policies"]
+        return [statement["Resource"] for statement in policy["PolicyDocument"]["Statement"]]
+
+    # WHEN each is rendered THEN each names its own table: nothing of the first leaked into the shared template
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+    assert statement_resources("first-table") == [[arn + "first-table", arn + "first-table/index/*"]]
+    assert statement_resources("second-table") == [[arn + "second-table", arn + "second-table/index/*"]]
