@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cfnrender.render import load_template, render_template
+from tests.templates.test_api_client_powertools_layer import BASE as CLIENT_PARAMETERS
 
 REPO = Path(__file__).resolve().parents[2]
 SIDES = ("api-backend", "api-client")
@@ -41,15 +42,7 @@ def test_local_only_variables_are_declared_but_never_deployed(side: str) -> None
     # GIVEN the template as CloudFormation deploys it (provider and consumer parameters as the docs show)
     parameters = {"pPowertoolsLayerArn": "None"}
     if side == "api-client":
-        parameters |= {
-            "pAPIHost": "abc123defg.execute-api.us-east-1.amazonaws.com",
-            "pAPIAccountID": "111111111111",
-            "pAPIRoleARN": "arn:aws:iam::111111111111:role/private-api-backend-APIAccessRole",
-            "pVPCID": "vpc-0abc",
-            "pLambdaSubnetIDs": "subnet-0a1,subnet-0a2",
-            "pEndpointSubnetIDs": "subnet-0b1,subnet-0b2",
-            "pDNSServerCIDR": "10.1.0.2/32",
-        }
+        parameters |= CLIENT_PARAMETERS
     rendered = render_template(REPO / side / f"{side}.yaml", parameters)
     functions = rendered.of_type("AWS::Lambda::Function")
     assert functions
