@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.moto_server import running_moto
+from tests.workflow.cloud_faults import Faults, RequestLog, installed
+from tests.workflow.deployments import prepare_deploy_kit
 from tests.workflow.harness import Cloud, Kit, clean_environment, make_cloud, make_kit
 from workflow import aws
 
@@ -43,3 +45,31 @@ def in_cloud(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     aws.session.cache_clear()
     yield cloud
     aws.session.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def moto_extras() -> Iterator[tuple[Faults, RequestLog]]:
+    """moto patched for this worker's session: requests logged, failures injectable (tests/workflow/cloud_faults)."""
+    faults, log = Faults(), RequestLog()
+    with installed(faults, log):
+        yield faults, log
+
+
+@pytest.fixture
+def faults(moto_extras: tuple[Faults, RequestLog]) -> Iterator[Faults]:
+    """Failures for this test to inject; none survive it."""
+    moto_extras[0].clear()
+    yield moto_extras[0]
+    moto_extras[0].clear()
+
+
+@pytest.fixture
+def request_log(moto_extras: tuple[Faults, RequestLog]) -> RequestLog:
+    """Every request moto serves (read from a mark)."""
+    return moto_extras[1]
+
+
+@pytest.fixture
+def deploy_kit(kit: Kit, faults: Faults) -> Kit:
+    """A kit whose recorded sam gives stacks the templates' outputs, in accounts where Powertools' layer is public."""
+    return prepare_deploy_kit(kit)
