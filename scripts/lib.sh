@@ -16,7 +16,7 @@ REPO_ROOT="$(cd "${LIB_DIR}/.." && pwd)"
 readonly REPO_ROOT
 readonly JSON_TOOL="${LIB_DIR}/awsjson.py"
 readonly BUILD_TOOL="${LIB_DIR}/buildtool.py"
-readonly QUOTAS_TOOL="${LIB_DIR}/quotas.py"
+readonly QUOTAS_TOOL="${REPO_ROOT}/workflow/quotas.py"
 # Pinned so every sam call ignores a stray samconfig.toml in the caller's directory.
 readonly SAM_CONFIG_FILE="${REPO_ROOT}/samconfig.toml"
 # shellcheck disable=SC2034  # used by the scripts that source this file

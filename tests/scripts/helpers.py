@@ -156,6 +156,8 @@ def copy_kit(destination: Path, sides_from: Path) -> Path:
     for name in KIT_FILES:
         shutil.copy2(REPO_ROOT / name, destination / name)
     shutil.copytree(REPO_ROOT / "scripts", destination / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    # The scripts ported to Python (issue 14 §2) run the workflow package from the kit copy.
+    shutil.copytree(REPO_ROOT / "workflow", destination / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     for side in ("api-backend", "api-client"):
         shutil.copytree(
             sides_from / side,

@@ -1,4 +1,4 @@
-"""scripts/quotas.py mirrors the templates' policies: equal to what the real templates render, for many parameter sets.
+"""workflow/quotas.py mirrors the templates' policies: equal to what the real templates render, for many parameter sets.
 
 quotas.py cannot read YAML, so it rebuilds the policies; these tests are what keeps that copy honest. A policy
 statement changed in api-backend.yaml or api-client.yaml without the same change in quotas.py fails here.
@@ -16,7 +16,7 @@ import pytest
 
 from cfnrender.render import load_template, render_template
 from cfnrender.stacks import generate_ids
-from scripts import quotas
+from workflow import quotas
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = ROOT / "api-backend" / "api-backend.yaml"

@@ -1,4 +1,4 @@
-"""scripts/quotas.py: the size quotas checked before deploying; boundaries, messages, exit codes, counting rules."""
+"""workflow/quotas.py: the size quotas checked before deploying; boundaries, messages, exit codes, counting rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import quotas
+from workflow import quotas
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "222222222222"
@@ -295,7 +295,7 @@ def test_quotas_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: li
 def test_quotas_runs_with_a_bare_system_python(tmp_path: Path) -> None:
     # GIVEN the script run as deploy-all.sh runs it: python3 with no site packages, from another directory
     result = subprocess.run(  # noqa: S603 - this repo's own script
-        [sys.executable, "-I", "-S", str(REPO / "scripts" / "quotas.py"), "backend", *COMMON],
+        [sys.executable, "-I", "-S", str(REPO / "workflow" / "quotas.py"), "backend", *COMMON],
         cwd=tmp_path,
         capture_output=True,
         text=True,

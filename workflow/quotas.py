@@ -2,9 +2,9 @@
 
 Usage (exit 0: everything fits; 1: a quota is exceeded, the message says by how much and what to do; 2: usage):
 
-    python3 scripts/quotas.py backend --stack-name NAME --account ID --region REGION [Key=Value ...]
-    python3 scripts/quotas.py client  --stack-name NAME --account ID --region REGION [Key=Value ...]
-    python3 scripts/quotas.py deploy-all --backend-stack NAME --client-stack NAME \
+    python3 workflow/quotas.py backend --stack-name NAME --account ID --region REGION [Key=Value ...]
+    python3 workflow/quotas.py client  --stack-name NAME --account ID --region REGION [Key=Value ...]
+    python3 workflow/quotas.py deploy-all --backend-stack NAME --client-stack NAME \
         --provider-account ID --consumer-account ID --region REGION
 
 Key=Value are the template parameters exactly as given to `sam deploy --parameter-overrides` (api-backend.yaml and
@@ -12,7 +12,8 @@ vpc-api-backend.yaml take the same policy parameters, as do the two client templ
 values deploy-all.sh will send, with the longest ids their formats allow where the real ones do not exist yet.
 docs/quotas.md lists the quotas, how each is counted and the AWS pages that say so.
 
-This module cannot read the templates (stdlib only, no YAML), so it MIRRORS the policy statements of
+(`python -m workflow quotas ...` runs the same.) This module cannot read the templates (stdlib only, no YAML, so
+it runs under any python3; it imports nothing from workflow/), so it MIRRORS the policy statements of
 api-backend/api-backend.yaml (x-amazon-apigateway-policy of BackendApi, AssumeRolePolicyDocument of ApiAccessRole)
 and api-client/api-client.yaml (PolicyDocument of rAPIGatewayEndpoint and rSTSEndpoint).
 tests/templates/test_quotas_mirror.py renders the real templates for many parameter sets and asserts the policies
