@@ -7,10 +7,11 @@ policy. Safe to re-run: the consumer is unchanged, the provider gets one new API
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from workflow import sam, stacks
+from workflow import quotas, sam, stacks
 from workflow.aws import caller_account, client, error_text, require_profiles, resolve_region
 from workflow.buckets import artifact_bucket_name, ensure_artifact_bucket
 from workflow.options import (
@@ -40,7 +41,7 @@ from workflow.options import (
     validate_region,
     validate_stack_prefix,
 )
-from workflow.output import Fatal, Output, Steps, UsageError, run
+from workflow.output import EXIT_USAGE, Fatal, Output, Steps, UsageError, run
 
 __all__ = ["Grants", "Settings", "main", "parse_settings", "usage"]
 
@@ -60,7 +61,7 @@ _COMPLETE = (
     "IMPORT_ROLLBACK_COMPLETE",
 )
 _PREFIX_LIST = re.compile(r"pl-[0-9a-f]+")
-QUOTAS_TOOL = sam.REPO_ROOT / "scripts" / "quotas.py"
+QUOTAS_TOOL = sam.REPO_ROOT / "workflow" / "quotas.py"
 
 
 def retry_delay_setting() -> str:
@@ -351,9 +352,7 @@ def _iso(moment: datetime) -> str:
 # --------------------------------------------------------------------------------------------------------- preflight
 def check_quotas(out: Output, region: str, consumer: Side, provider: Side) -> None:
     """Size quotas (docs/quotas.md) of what the run will send, measured before any bucket or stack is touched."""
-    command = [
-        sys.executable,
-        str(QUOTAS_TOOL),
+    argv = [
         "deploy-all",
         "--backend-stack",
         provider.stack,
@@ -366,15 +365,19 @@ def check_quotas(out: Output, region: str, consumer: Side, provider: Side) -> No
         "--region",
         region,
     ]
-    out.flush()
     # The report comes back on stdout, indented here like every detail; reasons go straight to stderr.
-    report = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)  # noqa: S603 - our own tool
-    for line in report.stdout.splitlines():
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        try:
+            status = quotas.main(argv)
+        except SystemExit as refused:  # argparse's answer to an argument it rejects
+            status = refused.code if isinstance(refused.code, int) else EXIT_USAGE
+    for line in report.getvalue().splitlines():
         if line:
             out.info(line)
-    if report.returncode == 2:
+    if status == EXIT_USAGE:
         raise Fatal(f"the quota check could not run ({QUOTAS_TOOL} exited 2, reason above)")
-    if report.returncode != 0:
+    if status != 0:
         raise Fatal("a size quota would be exceeded (reasons above); nothing was deployed. See docs/quotas.md")
 
 

@@ -76,10 +76,6 @@ def default_state() -> dict[str, Any]:
             DIRECT_FUNCTION: {"response": OK_RESPONSE},
             ASSUME_FUNCTION: {"response": OK_RESPONSE},
         },
-        "deploy_failures": {},
-        "nested_events": {},
-        "delete_outcomes": {},
-        "delete_polls": 1,
     }
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts.helpers import CONSUMER, PROVIDER, REPO_ROOT, SCRIPTS, Kit
+from tests.scripts.helpers import CONSUMER, REPO_ROOT, Kit
 
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+# The scripts still in bash; deploy-all.sh and destroy-all.sh: tests/workflow/test_deploy_destroy_cli.py.
+SCRIPTS = ("build-backend.sh", "build-client.sh", "invoke.sh")
 VALID_ARGS = {
     "build-backend.sh": ["my-bucket"],
     "build-client.sh": ["my-bucket"],
-    "deploy-all.sh": [CONSUMER, PROVIDER],
     "invoke.sh": [CONSUMER],
-    "destroy-all.sh": [CONSUMER, PROVIDER],
 }
 
 
@@ -56,7 +56,7 @@ def test_script_unknown_option_exits_2(kit: Kit, script: str) -> None:
     assert kit.calls() == []
 
 
-@pytest.mark.parametrize("script", ["deploy-all.sh", "invoke.sh", "destroy-all.sh"])
+@pytest.mark.parametrize("script", ["invoke.sh"])
 def test_script_option_without_value_exits_2(kit: Kit, script: str) -> None:
     # GIVEN a value-taking option at the end of the command line
     # WHEN its value is missing
@@ -66,7 +66,7 @@ def test_script_option_without_value_exits_2(kit: Kit, script: str) -> None:
     assert "option --region needs a value" in result.stderr
 
 
-@pytest.mark.parametrize("script", ["deploy-all.sh", "invoke.sh", "destroy-all.sh"])
+@pytest.mark.parametrize("script", ["invoke.sh"])
 def test_script_invalid_stack_prefix_exits_2(kit: Kit, script: str) -> None:
     # GIVEN a prefix that cannot name both stacks and buckets
     # WHEN it is passed
@@ -85,25 +85,6 @@ def test_build_invalid_bucket_name_exits_2(kit: Kit) -> None:
     assert result.returncode == 2
     assert "invalid S3 bucket name 'Not_A_Bucket'" in result.stderr
     assert not (kit.root / "build").exists()
-
-
-def test_deploy_all_one_profile_only_exits_2(kit: Kit) -> None:
-    # GIVEN only the consumer profile
-    # WHEN deploy-all runs
-    result = kit.run("deploy-all.sh", CONSUMER)
-    # THEN it asks for both profiles
-    assert result.returncode == 2
-    assert "expected two arguments: <consumer-profile> <provider-profile>" in result.stderr
-
-
-def test_destroy_all_bad_timeout_setting_exits_2(kit: Kit) -> None:
-    # GIVEN a non-numeric timeout in the environment
-    # WHEN destroy-all runs
-    result = kit.run("destroy-all.sh", CONSUMER, PROVIDER, "--yes", env={"DESTROY_TIMEOUT_SECONDS": "soon"})
-    # THEN the setting is rejected before anything is deleted
-    assert result.returncode == 2
-    assert "DESTROY_TIMEOUT_SECONDS must be a whole number of seconds, got 'soon'" in result.stderr
-    assert kit.calls() == []
 
 
 def test_shellcheck_scripts_and_library_report_nothing() -> None:

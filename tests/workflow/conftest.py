@@ -12,6 +12,7 @@ from tests.moto_server import running_moto
 from tests.workflow.cloud_faults import Faults, RequestLog, installed
 from tests.workflow.deployments import prepare_deploy_kit
 from tests.workflow.harness import Cloud, Kit, clean_environment, make_cloud, make_kit
+from tests.workflow.sam_service import running_sam_service
 from workflow import aws
 
 
@@ -69,7 +70,14 @@ def request_log(moto_extras: tuple[Faults, RequestLog]) -> RequestLog:
     return moto_extras[1]
 
 
+@pytest.fixture(scope="session")
+def sam_service() -> Iterator[str]:
+    """This worker's recorded-sam service (tests/workflow/sam_service.py)."""
+    with running_sam_service() as url:
+        yield url
+
+
 @pytest.fixture
-def deploy_kit(kit: Kit, faults: Faults) -> Kit:
+def deploy_kit(kit: Kit, faults: Faults, sam_service: str) -> Kit:
     """A kit whose recorded sam gives stacks the templates' outputs, in accounts where Powertools' layer is public."""
-    return prepare_deploy_kit(kit)
+    return prepare_deploy_kit(kit, sam_service)

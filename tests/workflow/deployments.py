@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.workflow.harness import (
     Kit,
 )
 from tests.workflow.recorded_sam import TEMPLATE_TAG, stand_in_template
+from tests.workflow.sam_service import install_client
 
 ACCOUNT_OF = {CONSUMER: CONSUMER_ACCOUNT, PROVIDER: PROVIDER_ACCOUNT}
 API_ID = "a1b2c3d4e5"
@@ -224,9 +226,10 @@ def powertools_layer(region: str) -> str:
     return f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:30"
 
 
-def prepare_deploy_kit(kit: Kit) -> Kit:
-    """The kit's recorded sam gives stacks the templates' outputs; Powertools' parameter is public in both accounts
-    in the regions the tests deploy to (not in UNPUBLISHED)."""
+def prepare_deploy_kit(kit: Kit, sam_service: str) -> Kit:
+    """The kit's recorded sam (served from this process) gives stacks the templates' outputs; Powertools' parameter is
+    public in both accounts in the regions the tests deploy to (not in UNPUBLISHED)."""
+    install_client(kit.base / "bin", sam_service, sys.executable)
     kit.set_outputs(default_outputs())
     for account in ACCOUNT_OF.values():
         for region in PUBLISHED_REGIONS:

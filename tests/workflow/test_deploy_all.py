@@ -54,11 +54,11 @@ ALL_PUBLIC_ACCESS_BLOCKED = {
 
 @pytest.fixture(scope="module")
 def deploy_runs(
-    moto_url: str, moto_extras: tuple[Faults, RequestLog], tmp_path_factory: pytest.TempPathFactory
+    moto_url: str, moto_extras: tuple[Faults, RequestLog], sam_service: str, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Run, Run]:
     """deploy-all.sh on empty accounts, then again at once with nothing changed (one pair of accounts for both)."""
     base = tmp_path_factory.mktemp("deployed")
-    kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")))
+    kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")), sam_service)
     first = capture(kit, moto_extras[1], "deploy-all.sh", CONSUMER, PROVIDER)
     assert first.result.returncode == 0, first.result.stdout + first.result.stderr
     second = capture(kit, moto_extras[1], "deploy-all.sh", CONSUMER, PROVIDER)
@@ -350,10 +350,12 @@ def test_deploy_all_region_mismatch_exits_1_naming_both_regions(deploy_kit: Kit,
 
 
 @pytest.fixture(scope="module")
-def eu_deploy(moto_url: str, moto_extras: tuple[Faults, RequestLog], tmp_path_factory: pytest.TempPathFactory) -> Run:
+def eu_deploy(
+    moto_url: str, moto_extras: tuple[Faults, RequestLog], sam_service: str, tmp_path_factory: pytest.TempPathFactory
+) -> Run:
     """deploy-all.sh --region eu-west-1 with profiles in different regions."""
     base = tmp_path_factory.mktemp("eu")
-    kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")))
+    kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")), sam_service)
     kit.cloud.write_profiles({PROVIDER: "eu-west-1"})
     return capture(kit, moto_extras[1], "deploy-all.sh", CONSUMER, PROVIDER, "--region", "eu-west-1")
 

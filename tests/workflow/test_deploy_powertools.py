@@ -124,11 +124,11 @@ def test_deploy_all_bundle_and_layer_together_is_a_usage_error(deploy_kit: Kit) 
 
 @pytest.fixture(scope="module")
 def bundled_deploy(
-    moto_url: str, moto_extras: tuple[Faults, RequestLog], tmp_path_factory: pytest.TempPathFactory
+    moto_url: str, moto_extras: tuple[Faults, RequestLog], sam_service: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Run:
     """deploy-all.sh --bundle-powertools into a region without the public parameter."""
     base = tmp_path_factory.mktemp("bundled")
-    kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")))
+    kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")), sam_service)
     return capture(
         kit, moto_extras[1], "deploy-all.sh", CONSUMER, PROVIDER, "--region", UNPUBLISHED, "--bundle-powertools"
     )
