@@ -40,7 +40,7 @@ $(STAMP): $(DEMO_STAMP) requirements-dev.txt
 
 venv: $(STAMP) ## Create .venv with the pinned dev tools
 
-lint: $(STAMP) ## ruff, mypy (strict for deployed code, diagnose, scripts), cfn-lint (zero findings), shellcheck
+lint: $(STAMP) ## ruff, mypy (strict for deployed code, diagnose, workflow), cfn-lint (zero findings), shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -57,7 +57,7 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 	@# Offline: no vendor mappings download, no package-update check.
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact \
 	  --skip-download --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
-	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose workflow scripts
+	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose workflow
 
 # -p no:randomly: the fixed order CI has run green; a random order can leave a shared emulation idle past 350 s, and
 # until the emulation's test client drops idle connections (branch speed) that request waits forever.

@@ -7,20 +7,9 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
-readonly VENV_PYTHON="${SCRIPT_DIR}/.venv/bin/python"
-
-# The repository's .venv (make venv) when present, else any python3 that can import boto3.
-find_python() {
-  if [[ -x "$VENV_PYTHON" ]]; then
-    printf '%s\n' "$VENV_PYTHON"
-    return 0
-  fi
-  if command -v python3 >/dev/null 2>&1 && python3 -c 'import boto3' >/dev/null 2>&1; then
-    command -v python3
-    return 0
-  fi
-  return 1
-}
+# Without -x ShellCheck cannot follow this (SC1091); make lint runs it with -x, which checks python.sh too.
+# shellcheck source=scripts/python.sh disable=SC1091
+source "${SCRIPT_DIR}/scripts/python.sh"
 
 # --demo builds the broken deployments in moto with the SAM translator: dev packages a user's python3 lacks.
 has_demo_packages() {
@@ -29,16 +18,12 @@ has_demo_packages() {
 
 main() {
   local python
-  if [[ "${1:-}" == "--demo" ]] && ! { python="$(find_python)" && has_demo_packages "$python"; }; then
+  if [[ "${1:-}" == "--demo" ]] && ! { python="$(find_python "$SCRIPT_DIR")" && has_demo_packages "$python"; }; then
     printf 'ERROR: diagnose.sh --demo needs the dev packages (moto and the SAM translator): %s\n' \
       'run "make diagnose-demo" (it creates .venv), or "make venv" first' >&2
     exit 2
   fi
-  if ! python="$(find_python)"; then
-    printf 'ERROR: diagnose.sh needs python3 with boto3: run "make venv", or "python3 -m pip install boto3"\n' >&2
-    exit 2
-  fi
-  PYTHONPATH="${SCRIPT_DIR}${PYTHONPATH:+:${PYTHONPATH}}" exec "$python" -m diagnose "$@"
+  exec_python_module "$SCRIPT_DIR" diagnose "$(basename "$0")" "$@"
 }
 
 main "$@"

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.buildtool import stage_code, write_zip
+from workflow.artifacts import stage_code, write_zip
 
 __all__ = ["PackageSize", "build_zip"]
 
@@ -26,7 +26,7 @@ class PackageSize:
 
 
 def build_zip(repo: Path, side: str, out_dir: Path) -> PackageSize:
-    """Stage `<side>/src` and zip it exactly as scripts/lib.sh build_side does, under out_dir/<side>/.
+    """Stage `<side>/src` and zip it exactly as workflow/build.py build_side does, under out_dir/<side>/.
 
     build_side also pip-installs `src/requirements.txt` into the stage first; both sides list nothing (the runtime and
     the Powertools layer provide every dependency), so that step adds no file. If one ever lists a package, this

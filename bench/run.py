@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
 
-    _say("1/4 deployment zips (scripts/buildtool.py stage + zip, as build-*.sh)")
+    _say("1/4 deployment zips (workflow/artifacts.py stage + zip, as build-*.sh)")
     packages = {side: build_zip(REPO, side, WORK / "zips") for side in ("api-client", "api-backend")}
 
     runtime_like: bool | None  # None: the caller chose the interpreter

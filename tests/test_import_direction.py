@@ -16,7 +16,6 @@ FIRST_PARTY = {
     "emulation",
     "diagnose",
     "bench",
-    "scripts",
     "workflow",
     "tests",
 }
@@ -43,8 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "emulation": {"emulation"},
     "diagnose": {"diagnose", "iampolicy"},
     "diagnose/demo.py": {"diagnose", "iampolicy", "emulation.demo"},
-    "bench": {"bench", "emulation", "scripts", "workflow"},
-    "scripts": {"scripts"},
+    "bench": {"bench", "emulation", "workflow"},
     "workflow": {"workflow"},
     "docs": set(),
 }

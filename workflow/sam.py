@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404 - runs sam, with arguments built here
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -127,14 +127,13 @@ def run_sam(args: Sequence[str], *, stdout: TextIO | None = None) -> int:
     target.flush()
     sys.stderr.flush()
     # sam from PATH on purpose: the one the user installed (and the recorded one in the tests).
-    with subprocess.Popen(  # noqa: S603 - sam with arguments this package built
+    with subprocess.Popen(  # noqa: S603 - sam with arguments this package built  # nosec B603 B607
         ["sam", *args],  # noqa: S607
         stdout=subprocess.PIPE,
         text=True,
         env=sam_environment(),
     ) as process:
-        assert process.stdout is not None  # noqa: S101 - stdout=PIPE guarantees it
-        for line in process.stdout:
+        for line in process.stdout or ():  # stdout=PIPE: never None
             if not is_noise(line):
                 target.write(line)
         target.flush()

@@ -81,3 +81,16 @@ def sam_service() -> Iterator[str]:
 def deploy_kit(kit: Kit, faults: Faults, sam_service: str) -> Kit:
     """A kit whose recorded sam gives stacks the templates' outputs, in accounts where Powertools' layer is public."""
     return prepare_deploy_kit(kit, sam_service)
+
+
+@pytest.fixture
+def in_kit(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> Iterator[Kit]:
+    """This process's environment set as the kit's scripts get it (recorded sam and pip on PATH, the two accounts),
+    for calling a command's main(argv) in-process."""
+    for key in os.environ.keys() - kit.env.keys():
+        monkeypatch.delenv(key)
+    for key, value in kit.env.items():
+        monkeypatch.setenv(key, value)
+    aws.session.cache_clear()
+    yield kit
+    aws.session.cache_clear()

@@ -12,9 +12,7 @@ from typing import Any
 from tests.workflow.cloud_faults import Request, RequestLog, publish_parameter, select
 from tests.workflow.harness import (
     CONSUMER,
-    CONSUMER_ACCOUNT,
     PROVIDER,
-    PROVIDER_ACCOUNT,
     REGION,
     Cloud,
     Kit,
@@ -22,16 +20,14 @@ from tests.workflow.harness import (
 from tests.workflow.recorded_sam import TEMPLATE_TAG, stand_in_template
 from tests.workflow.sam_service import install_client
 
-ACCOUNT_OF = {CONSUMER: CONSUMER_ACCOUNT, PROVIDER: PROVIDER_ACCOUNT}
 API_ID = "a1b2c3d4e5"
 API_HOST = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
-API_ROLE = f"arn:aws:iam::{PROVIDER_ACCOUNT}:role/private-api-backend-APIAccessRole-1A2B3C"
+# Output values of the stand-in stacks: only their text travels between the stacks, so fixed ARNs serve.
+API_ROLE = "arn:aws:iam::222222222222:role/private-api-backend-APIAccessRole-1A2B3C"
 ENDPOINT_ID = "vpce-0123456789abcdef0"
-CLIENT_ROLE = f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/private-api-client-DirectAuthClientRole-4D5E6F"
+CLIENT_ROLE = "arn:aws:iam::111111111111:role/private-api-client-DirectAuthClientRole-4D5E6F"
 BACKEND_STACK = "private-api-backend"
 CLIENT_STACK = "private-api-client"
-PROVIDER_BUCKET = f"private-api-artifacts-{PROVIDER_ACCOUNT}-{REGION}"
-CONSUMER_BUCKET = f"private-api-artifacts-{CONSUMER_ACCOUNT}-{REGION}"
 POWERTOOLS_LATEST = "/aws/service/powertools/python/arm64/python3.14/latest"
 # Regions the tests deploy to where Powertools publishes its layer parameter, and one where it does not.
 PUBLISHED_REGIONS = (REGION, "eu-west-1")
@@ -55,7 +51,7 @@ def default_outputs() -> dict[str, dict[str, str]]:
             "DirectAuthClientRole": CLIENT_ROLE,
             "PythonDirectAuthClient": "private-api-client-DirectAuthClient-AAAA",
             "PythonAssumeRoleClient": "private-api-client-AssumeRoleClient-BBBB",
-            "AssumeRoleClientRole": f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/private-api-client-AssumeRole-7G8H",
+            "AssumeRoleClientRole": "arn:aws:iam::111111111111:role/private-api-client-AssumeRole-7G8H",
         },
     }
 
@@ -115,18 +111,22 @@ def seed_deployed(kit: Kit) -> None:
         kit.cloud,
         PROVIDER,
         BACKEND_STACK,
-        {"pTrustedPrincipals": CONSUMER_ACCOUNT, "pAPIAccessList": CLIENT_ROLE, "pAllowedVPCEndpoints": ENDPOINT_ID},
+        {
+            "pTrustedPrincipals": kit.cloud.accounts[CONSUMER],
+            "pAPIAccessList": CLIENT_ROLE,
+            "pAllowedVPCEndpoints": ENDPOINT_ID,
+        },
         outputs[BACKEND_STACK],
     )
     seed_stack(
         kit.cloud,
         CONSUMER,
         CLIENT_STACK,
-        {"pAPIHost": API_HOST, "pAPIAccountID": PROVIDER_ACCOUNT, "pAPIRoleARN": API_ROLE},
+        {"pAPIHost": API_HOST, "pAPIAccountID": kit.cloud.accounts[PROVIDER], "pAPIRoleARN": API_ROLE},
         outputs[CLIENT_STACK],
     )
-    seed_bucket(kit.cloud, PROVIDER, PROVIDER_BUCKET, "api-backend")
-    seed_bucket(kit.cloud, CONSUMER, CONSUMER_BUCKET, "api-client")
+    seed_bucket(kit.cloud, PROVIDER, kit.cloud.bucket(PROVIDER), "api-backend")
+    seed_bucket(kit.cloud, CONSUMER, kit.cloud.bucket(CONSUMER), "api-client")
 
 
 def stack_status(cloud: Cloud, profile: str, name_or_arn: str) -> str:
@@ -148,7 +148,7 @@ def stack_parameters(cloud: Cloud, profile: str, name: str) -> dict[str, str]:
 def buckets(cloud: Cloud) -> dict[str, dict[str, Any]]:
     """Every bucket of both accounts: owner, encryption, public access block, object keys."""
     found: dict[str, dict[str, Any]] = {}
-    for profile, account in ACCOUNT_OF.items():
+    for profile, account in cloud.accounts.items():
         s3 = cloud.client("s3", profile)
         for bucket in s3.list_buckets()["Buckets"]:
             name = bucket["Name"]
@@ -178,6 +178,8 @@ class Run:
     # The DynamoDB prefix list of each region (moto makes new ids for every fresh set of accounts).
     prefix_lists: dict[str, str]
     pip: list[dict[str, Any]]
+    # profile -> the account moto made for it
+    accounts: dict[str, str]
 
     def sam_calls(self, *prefix: str) -> list[dict[str, Any]]:
         """This run's sam calls whose argv starts with prefix."""
@@ -189,7 +191,11 @@ class Run:
 
     def aws(self, service: str, *operations: str, profile: str | None = None) -> list[Request]:
         """This run's requests to a service (as one profile's account, if named)."""
-        return select(self.requests, service, *operations, account=ACCOUNT_OF[profile] if profile else None)
+        return select(self.requests, service, *operations, account=self.accounts[profile] if profile else None)
+
+    def bucket(self, profile: str) -> str:
+        """The artifact bucket of a profile's account (prefix private-api, REGION)."""
+        return f"private-api-artifacts-{self.accounts[profile]}-{REGION}"
 
 
 def capture(kit: Kit, log: RequestLog, script: str, *args: str, env: dict[str, str] | None = None) -> Run:
@@ -210,6 +216,7 @@ def capture(kit: Kit, log: RequestLog, script: str, *args: str, env: dict[str, s
         backend_parameters=backend,
         prefix_lists={region: dynamodb_prefix_list(kit.cloud, region) for region in PUBLISHED_REGIONS},
         pip=kit.pip_calls()[pip_before:],
+        accounts=dict(kit.cloud.accounts),
     )
 
 
@@ -231,7 +238,7 @@ def prepare_deploy_kit(kit: Kit, sam_service: str) -> Kit:
     public in both accounts in the regions the tests deploy to (not in UNPUBLISHED)."""
     install_client(kit.base / "bin", sam_service, sys.executable)
     kit.set_outputs(default_outputs())
-    for account in ACCOUNT_OF.values():
+    for account in kit.cloud.accounts.values():
         for region in PUBLISHED_REGIONS:
             publish_parameter(account, region, POWERTOOLS_LATEST, powertools_layer(region))
     return kit

@@ -1,6 +1,10 @@
 """The workflow tests' world: two AWS accounts in one moto server, profiles for them in throw-away AWS config files,
 a copy of the kit, and recorded `sam` and `pip` first on PATH.
 
+Isolation: every test gets two accounts of its own (fresh ids), never a moto reset. moto's backends are per process,
+shared with whatever else runs in this xdist worker (an emulation session of tests/e2e, a module's fixtures), and a
+reset would wipe those too.
+
 Accounts: moto serves many accounts at once and picks the account of a request from its access key when the key
 belongs to an IAM user of that account (moto.iam.models.get_account_id_from). Each profile's credentials are such a
 key, created in its account through the `x-moto-account-id` header, so boto3 and the recorded sam act in the
@@ -9,12 +13,13 @@ account of the profile they use, exactly as with real AWS.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,18 +37,11 @@ SIDES = ("api-backend", "api-client")
 
 CONSUMER = "consumer"
 PROVIDER = "provider"
-CONSUMER_ACCOUNT = "111111111111"
-PROVIDER_ACCOUNT = "222222222222"
-ACCOUNTS = {CONSUMER: CONSUMER_ACCOUNT, PROVIDER: PROVIDER_ACCOUNT}
+PROFILES = (CONSUMER, PROVIDER)
 REGION = "us-east-1"
 SETUP_KEY = "AKIAWORKFLOWSETUP000"
-
-
-def reset_moto(url: str) -> None:
-    """Forget every account's resources (moto's own reset endpoint), so each test starts from empty accounts."""
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 - loopback moto
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback moto  # nosec B310
-        answer.read()
+# Per process, from a random start so xdist workers (separate processes and moto servers) need not coordinate.
+_ACCOUNT_SERIAL = itertools.count(100_000_000_000 + secrets.randbelow(10**9) * 1000)
 
 
 def admin_client(url: str, service: str, account: str, region: str = REGION) -> Any:
@@ -72,11 +70,16 @@ class Cloud:
     home: Path
     config_file: Path
     credentials_file: Path
+    accounts: dict[str, str] = field(default_factory=dict)
     keys: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def client(self, service: str, profile: str, region: str = REGION) -> Any:
         """An administrator client of a profile's account."""
-        return admin_client(self.url, service, ACCOUNTS[profile], region)
+        return admin_client(self.url, service, self.accounts[profile], region)
+
+    def bucket(self, profile: str) -> str:
+        """The artifact bucket name deploy-all.sh derives for a profile's account (prefix private-api)."""
+        return f"private-api-artifacts-{self.accounts[profile]}-{REGION}"
 
     def env(self) -> dict[str, str]:
         """What points boto3 (and sam) at these accounts."""
@@ -89,7 +92,7 @@ class Cloud:
 
     def write_profiles(self, regions: dict[str, str] | None = None) -> None:
         """Config and credentials files: one profile per account, each in its region (default: REGION)."""
-        chosen = dict.fromkeys(ACCOUNTS, REGION) | (regions or {})
+        chosen = dict.fromkeys(PROFILES, REGION) | (regions or {})
         config = "".join(
             f"[profile {profile}]\n" + (f"region = {region}\n" if region else "") for profile, region in chosen.items()
         )
@@ -102,14 +105,19 @@ class Cloud:
         )
 
 
+def new_account_ids(count: int) -> list[str]:
+    """Account ids no test in this process has used yet."""
+    return [f"{next(_ACCOUNT_SERIAL):012d}" for _ in range(count)]
+
+
 def make_cloud(url: str, base: Path) -> Cloud:
-    """Empty accounts with one administrator user each, whose key the profile of that account uses."""
-    reset_moto(url)
+    """Two new, empty accounts with one administrator user each, whose key the profile of that account uses."""
     base.mkdir(parents=True, exist_ok=True)
     home = base / "home"
     home.mkdir(exist_ok=True)
     cloud = Cloud(url=url, home=home, config_file=base / "aws-config", credentials_file=base / "aws-credentials")
-    for profile, account in ACCOUNTS.items():
+    cloud.accounts = dict(zip(PROFILES, new_account_ids(len(PROFILES)), strict=True))
+    for profile, account in cloud.accounts.items():
         iam = admin_client(url, "iam", account)
         iam.create_user(UserName="admin")
         key = iam.create_access_key(UserName="admin")["AccessKey"]
@@ -159,6 +167,9 @@ def copy_kit(destination: Path, sides_from: Path = FIXTURES) -> Path:
             destination / side,
             ignore=shutil.ignore_patterns("__pycache__", "*-deploy.yaml", "build"),
         )
+    # The wrappers' first choice of Python, as in a checkout after `make venv` (test_python_sh covers the others).
+    if (REPO_ROOT / ".venv").exists():
+        (destination / ".venv").symlink_to(REPO_ROOT / ".venv")
     return destination
 
 

@@ -16,18 +16,23 @@ waiter does.
 
 from __future__ import annotations
 
+# Every recorded call is a new process; boto3 alone takes about a second to import on a busy machine, so the package
+# path speaks S3's REST API with urllib, and only deploy imports boto3 (where it is used).
+import configparser
 import contextlib
 import hashlib
 import json
 import os
 import re
 import sys
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import ClientError
+if TYPE_CHECKING:
+    import boto3
 
 # What sam package (SAM CLI 1.170, samcli/commands/package/package_context.py) prints on stdout after writing
 # --output-template-file: advice for someone running sam by hand, which the workflow filters out.
@@ -60,7 +65,60 @@ def option_list(argv: list[str], name: str) -> list[str]:
 
 
 def _session(argv: list[str]) -> boto3.Session:
+    import boto3  # noqa: PLC0415 - see the note on imports
+
     return boto3.Session(profile_name=option(argv, "--profile") or None, region_name=option(argv, "--region") or None)
+
+
+def _profile_region(profile: str) -> str:
+    """The region sam would use without --region: the environment's, else the profile's."""
+    if os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"):
+        return os.environ.get("AWS_REGION") or os.environ["AWS_DEFAULT_REGION"]
+    config = configparser.ConfigParser()
+    config.read(os.environ["AWS_CONFIG_FILE"])
+    section = f"profile {profile}" if profile else "default"
+    return config.get(section, "region", fallback="us-east-1")
+
+
+class S3Error(Exception):
+    """S3 answered with an error status."""
+
+
+class S3:
+    """The two S3 calls sam package makes, as the profile's user: moto takes the account from the access key in the
+    Authorization header and does not check the signature."""
+
+    def __init__(self, profile: str, region: str) -> None:
+        credentials = configparser.ConfigParser()
+        credentials.read(os.environ["AWS_SHARED_CREDENTIALS_FILE"])
+        key = credentials[profile or "default"]["aws_access_key_id"]
+        self.endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
+        self.authorization = (
+            f"AWS4-HMAC-SHA256 Credential={key}/20250101/{region}/s3/aws4_request, SignedHeaders=host, Signature=0"
+        )
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> int:
+        """Send one request; the HTTP status, S3Error for 4xx/5xx."""
+        request = urllib.request.Request(  # noqa: S310 - the test's moto endpoint
+            f"{self.endpoint}/{path}",
+            data=body,
+            method=method,
+            # urllib's default for a body is a form type, which the server would parse away.
+            headers={"Authorization": self.authorization, "Content-Type": "application/octet-stream"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310  # nosec B310
+                answer.read()
+                return int(answer.status)
+        except urllib.error.HTTPError as error:
+            raise S3Error(f"{method} {path}: {error.code}") from error
+
+    def put_if_missing(self, bucket: str, key: str, body: bytes) -> None:
+        """Upload unless the key exists (sam package skips artifacts already uploaded)."""
+        try:
+            self.request("HEAD", f"{bucket}/{key}")
+        except S3Error:
+            self.request("PUT", f"{bucket}/{key}", body)
 
 
 def _control() -> dict[str, Any]:
@@ -68,14 +126,7 @@ def _control() -> dict[str, Any]:
     return json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
 
 
-def _upload(s3: Any, bucket: str, key: str, body: bytes) -> None:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError:
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-
-
-def _package_text(template: Path, s3: Any, bucket: str, prefix: str, region: str) -> str:
+def _package_text(template: Path, s3: S3, bucket: str, prefix: str, region: str) -> str:
     """The template with every local artifact uploaded (nested templates packaged first) and replaced by its URL."""
     lines = []
     for source_line in template.read_text().splitlines():
@@ -93,7 +144,7 @@ def _package_text(template: Path, s3: Any, bucket: str, prefix: str, region: str
                 body = _package_text(local, s3, bucket, prefix, region).encode()
                 key = f"{prefix}/{hashlib.md5(body).hexdigest()}.template"  # noqa: S324 - mirrors sam's key
                 url = f"https://s3.{region}.amazonaws.com/{bucket}/{key}"
-            _upload(s3, bucket, key, body)
+            s3.put_if_missing(bucket, key, body)
             line = f"{match['lead']}{url}"
         lines.append(line)
     return "\n".join(lines) + "\n"
@@ -101,15 +152,13 @@ def _package_text(template: Path, s3: Any, bucket: str, prefix: str, region: str
 
 def package(argv: list[str]) -> int:
     """Upload the local artifacts, write the packaged template, print sam's closing message."""
-    session = _session(argv)
-    s3 = session.client("s3")
+    region = option(argv, "--region") or _profile_region(option(argv, "--profile"))
+    s3 = S3(option(argv, "--profile"), region)
     bucket = option(argv, "--s3-bucket")
     try:
-        s3.head_bucket(Bucket=bucket)
-        text = _package_text(
-            Path(option(argv, "--template-file")), s3, bucket, option(argv, "--s3-prefix"), session.region_name or ""
-        )
-    except ClientError:
+        s3.request("HEAD", bucket)
+        text = _package_text(Path(option(argv, "--template-file")), s3, bucket, option(argv, "--s3-prefix"), region)
+    except S3Error:
         print(f"Error: S3 Bucket not specified or does not exist: {bucket}", file=sys.stderr)
         return 1
     except FileNotFoundError as error:
@@ -176,6 +225,8 @@ def resource_policy(parameters: dict[str, str], region: str, account: str, api_i
 
 def _api(apigateway: Any, api_id: str, name: str) -> bool:
     """Make sure the private API with this id exists (one GET method, so it can be deployed); True if created."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - see the note on imports
+
     try:
         apigateway.get_rest_api(restApiId=api_id)
     except ClientError:
@@ -209,6 +260,8 @@ def deploy_api(session: boto3.Session, name: str, outputs: dict[str, str], param
 def deploy(argv: list[str], record: dict[str, Any]) -> int:
     """Create or update the stand-in stack as sam deploy does: no change (same parameters and template, and no
     AlwaysDeploy API) is an empty change set; a stack that rolls back fails the deploy."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - see the note on imports
+
     session = _session(argv)
     cfn: Any = session.client("cloudformation")
     name = option(argv, "--stack-name")

@@ -15,10 +15,8 @@ from tests.workflow.deployments import (
     BACKEND_STACK,
     CLIENT_ROLE,
     CLIENT_STACK,
-    CONSUMER_BUCKET,
     ENDPOINT_ID,
     POWERTOOLS_LATEST,
-    PROVIDER_BUCKET,
     Run,
     capture,
     option,
@@ -32,9 +30,7 @@ from tests.workflow.deployments import (
 )
 from tests.workflow.harness import (
     CONSUMER,
-    CONSUMER_ACCOUNT,
     PROVIDER,
-    PROVIDER_ACCOUNT,
     REGION,
     Kit,
     admin_client,
@@ -129,7 +125,7 @@ def test_deploy_all_first_provider_deploy_without_consumer_sends_closed_authoriz
         "pAllowedVPCEndpoints": "None",
         "pPowertoolsLayerArn": POWERTOOLS_LATEST,
     }
-    assert (lookup.account, lookup.region) == (PROVIDER_ACCOUNT, REGION)
+    assert (lookup.account, lookup.region) == (first_deploy.accounts[PROVIDER], REGION)
     assert option(first, "--template-file").endswith("api-backend/vpc-api-backend-deploy.yaml")
 
 
@@ -141,7 +137,7 @@ def test_deploy_all_provider_outputs_reach_consumer_parameters(first_deploy: Run
     assert overrides(consumer) == {
         "pAPIHost": API_HOST,
         "pAPIPrefix": "/Prod",
-        "pAPIAccountID": PROVIDER_ACCOUNT,
+        "pAPIAccountID": first_deploy.accounts[PROVIDER],
         "pAPIRoleARN": API_ROLE,
         "pPowertoolsLayerArn": POWERTOOLS_LATEST,
     }
@@ -169,7 +165,7 @@ def test_deploy_all_consumer_account_reaches_pTrustedPrincipals(first_deploy: Ru
     # WHEN its parameters are inspected
     # THEN the consumer account may assume the provider's API role; only the grants and the layer were overridden
     assert overrides(first_deploy.deploys()[2]) == {
-        "pTrustedPrincipals": CONSUMER_ACCOUNT,
+        "pTrustedPrincipals": first_deploy.accounts[CONSUMER],
         "pAPIAccessList": CLIENT_ROLE,
         "pAllowedVPCEndpoints": ENDPOINT_ID,
         "pPowertoolsLayerArn": POWERTOOLS_LATEST,
@@ -183,7 +179,7 @@ def test_deploy_all_live_policy_lists_the_consumer_endpoint(first_deploy: Run) -
     operations = [request.operation for request in run.aws("apigateway")]
     # THEN the policy, the stage and its deployment were read in the provider's account and the check passed
     assert operations == ["GetRestApi", "GetStage", "GetDeployment"]
-    assert {request.account for request in run.aws("apigateway")} == {PROVIDER_ACCOUNT}
+    assert {request.account for request in run.aws("apigateway")} == {first_deploy.accounts[PROVIDER]}
     assert f"resource policy of a1b2c3d4e5 allows endpoint {ENDPOINT_ID}" in result.stdout
     assert run.backend_parameters["pAllowedVPCEndpoints"] == ENDPOINT_ID
 
@@ -207,8 +203,8 @@ def test_deploy_all_buckets_are_per_account_encrypted_and_private(first_deploy: 
     # WHEN their settings are inspected
     # THEN each belongs to its account, is SSE-S3 encrypted and blocks all public access
     assert {name: bucket["owner"] for name, bucket in buckets.items()} == {
-        PROVIDER_BUCKET: PROVIDER_ACCOUNT,
-        CONSUMER_BUCKET: CONSUMER_ACCOUNT,
+        first_deploy.bucket(PROVIDER): first_deploy.accounts[PROVIDER],
+        first_deploy.bucket(CONSUMER): first_deploy.accounts[CONSUMER],
     }
     for bucket in buckets.values():
         assert bucket["encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -220,7 +216,7 @@ def test_deploy_all_each_side_packages_into_its_own_accounts_bucket(first_deploy
     # WHEN bucket and profile of each are paired
     pairs = {(option(call, "--s3-bucket"), option(call, "--profile")) for call in first_deploy.sam_calls("package")}
     # THEN the backend went to the provider's bucket and the client to the consumer's
-    assert pairs == {(PROVIDER_BUCKET, PROVIDER), (CONSUMER_BUCKET, CONSUMER)}
+    assert pairs == {(first_deploy.bucket(PROVIDER), PROVIDER), (first_deploy.bucket(CONSUMER), CONSUMER)}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -250,7 +246,7 @@ def test_deploy_all_rerun_with_existing_consumer_deploys_provider_once(second_de
     assert [stack_of(call) for call in run.deploys()] == [BACKEND_STACK, CLIENT_STACK]
     assert overrides(run.deploys()[0]) == {
         "pDynamoDBPrefixListID": run.prefix_lists[REGION],
-        "pTrustedPrincipals": CONSUMER_ACCOUNT,
+        "pTrustedPrincipals": second_deploy.accounts[CONSUMER],
         "pAPIAccessList": CLIENT_ROLE,
         "pAllowedVPCEndpoints": ENDPOINT_ID,
         "pPowertoolsLayerArn": POWERTOOLS_LATEST,
@@ -260,7 +256,7 @@ def test_deploy_all_rerun_with_existing_consumer_deploys_provider_once(second_de
     assert "is not older than the change" in run.result.stdout
 
 
-NEW_CLIENT_ROLE = f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/private-api-client-DirectAuthClientRole-NEW999"
+NEW_CLIENT_ROLE = "arn:aws:iam::111111111111:role/private-api-client-DirectAuthClientRole-NEW999"
 
 
 def replace_consumer_role(kit: Kit, *, recreated: bool) -> None:
@@ -271,7 +267,11 @@ def replace_consumer_role(kit: Kit, *, recreated: bool) -> None:
     if recreated:
         outputs = {"APIGatewayEndpointID": ENDPOINT_ID, "DirectAuthClientRole": NEW_CLIENT_ROLE}
         seed_stack(
-            kit.cloud, CONSUMER, CLIENT_STACK, {"pAPIHost": API_HOST, "pAPIAccountID": PROVIDER_ACCOUNT}, outputs
+            kit.cloud,
+            CONSUMER,
+            CLIENT_STACK,
+            {"pAPIHost": API_HOST, "pAPIAccountID": kit.cloud.accounts[PROVIDER]},
+            outputs,
         )
 
 
@@ -284,7 +284,10 @@ def test_deploy_all_consumer_deleted_before_rerun_never_resubmits_the_old_role(d
     assert result.returncode == 0, result.stderr
     provider = [call for call in deploys(deploy_kit) if stack_of(call) == BACKEND_STACK]
     assert [call["parameters"]["pAPIAccessList"] for call in provider] == ["None", NEW_CLIENT_ROLE]
-    assert [call["parameters"]["pTrustedPrincipals"] for call in provider] == ["Nobody", CONSUMER_ACCOUNT]
+    assert [call["parameters"]["pTrustedPrincipals"] for call in provider] == [
+        "Nobody",
+        deploy_kit.cloud.accounts[CONSUMER],
+    ]
     assert all(CLIENT_ROLE not in call["parameters"].values() for call in provider)
 
 
@@ -376,7 +379,7 @@ def test_deploy_all_buckets_outside_us_east_1_get_a_location_constraint(eu_deplo
     # THEN each is created in the region (S3 rejects a create without the constraint) and its name carries it
     assert len(creates) == 2
     assert {bucket["region"] for bucket in eu_deploy.buckets.values()} == {"eu-west-1"}
-    assert f"private-api-artifacts-{PROVIDER_ACCOUNT}-eu-west-1" in eu_deploy.buckets
+    assert f"private-api-artifacts-{eu_deploy.accounts[PROVIDER]}-eu-west-1" in eu_deploy.buckets
 
 
 def test_deploy_all_prefix_list_is_the_deploy_regions(eu_deploy: Run) -> None:
@@ -400,20 +403,25 @@ def test_deploy_all_same_account_warns_and_succeeds(deploy_kit: Kit) -> None:
     # GIVEN both profiles in the same account
     deploy_kit.cloud.keys[CONSUMER] = deploy_kit.cloud.keys[PROVIDER]
     deploy_kit.cloud.write_profiles()
-    set_output(deploy_kit, CLIENT_STACK, "DirectAuthClientRole", f"arn:aws:iam::{PROVIDER_ACCOUNT}:role/client-role")
+    set_output(
+        deploy_kit,
+        CLIENT_STACK,
+        "DirectAuthClientRole",
+        f"arn:aws:iam::{deploy_kit.cloud.accounts[PROVIDER]}:role/client-role",
+    )
     # WHEN deploy-all runs
     result = deploy_kit.run("deploy-all.sh", CONSUMER, PROVIDER)
     # THEN it warns about same-account IAM evaluation, shares one bucket, and still completes
     assert result.returncode == 0, result.stderr
-    assert f"WARNING: both profiles are account {PROVIDER_ACCOUNT}" in result.stderr
+    assert f"WARNING: both profiles are account {deploy_kit.cloud.accounts[PROVIDER]}" in result.stderr
     listed = deploy_kit.cloud.client("s3", PROVIDER).list_buckets()["Buckets"]
-    assert [bucket["Name"] for bucket in listed] == [PROVIDER_BUCKET]
+    assert [bucket["Name"] for bucket in listed] == [deploy_kit.cloud.bucket(PROVIDER)]
 
 
 def test_deploy_all_failed_consumer_deploy_prints_failed_event_reasons(deploy_kit: Kit, faults: Faults) -> None:
     # GIVEN the consumer stack fails in a nested stack, and an old unrelated failure is in its history
     faults.fail_deploy(
-        CONSUMER_ACCOUNT,
+        deploy_kit.cloud.accounts[CONSUMER],
         CLIENT_STACK,
         DeployFailure(
             times=1,
@@ -460,7 +468,7 @@ def test_deploy_all_failed_consumer_deploy_prints_failed_event_reasons(deploy_ki
 def test_deploy_all_stack_in_rollback_complete_stops_with_advice(deploy_kit: Kit) -> None:
     # GIVEN a provider stack left ROLLBACK_COMPLETE by a failed first create
     seed_stack(deploy_kit.cloud, PROVIDER, BACKEND_STACK, {}, {})
-    set_stack_status(PROVIDER_ACCOUNT, REGION, BACKEND_STACK, "ROLLBACK_COMPLETE")
+    set_stack_status(deploy_kit.cloud.accounts[PROVIDER], REGION, BACKEND_STACK, "ROLLBACK_COMPLETE")
     # WHEN deploy-all runs
     result = deploy_kit.run("deploy-all.sh", CONSUMER, PROVIDER)
     # THEN it explains that the stack must be deleted first instead of calling sam deploy
@@ -516,12 +524,12 @@ def test_deploy_all_policy_without_endpoint_fails_verification(deploy_kit: Kit) 
 
 def test_deploy_all_bucket_name_taken_by_another_account_exits_1(deploy_kit: Kit) -> None:
     # GIVEN the provider's artifact bucket name already owned by someone else
-    admin_client(deploy_kit.cloud.url, "s3", "999999999999").create_bucket(Bucket=PROVIDER_BUCKET)
+    admin_client(deploy_kit.cloud.url, "s3", "999999999999").create_bucket(Bucket=deploy_kit.cloud.bucket(PROVIDER))
     # WHEN deploy-all runs
     result = deploy_kit.run("deploy-all.sh", CONSUMER, PROVIDER)
     # THEN it explains the clash and suggests another prefix
     assert result.returncode == 1
-    assert f"bucket {PROVIDER_BUCKET}: access denied" in result.stderr
+    assert f"bucket {deploy_kit.cloud.bucket(PROVIDER)}: access denied" in result.stderr
     assert "--stack-prefix" in result.stderr
     assert deploy_kit.sam_calls() == []
 
@@ -545,10 +553,10 @@ def test_deploy_all_missing_sam_exits_1_naming_it(
 IAM_NOT_YET = "The role ARN does not have required permissions set to API Gateway"
 
 
-def fail_provider_create(faults: Faults, *, times: int, reason: str) -> None:
+def fail_provider_create(kit: Kit, faults: Faults, *, times: int, reason: str) -> None:
     """The provider's next `times` deploys fail in the nested backend stack's AWS::ApiGateway::Account."""
     faults.fail_deploy(
-        PROVIDER_ACCOUNT,
+        kit.cloud.accounts[PROVIDER],
         BACKEND_STACK,
         DeployFailure(
             times=times,
@@ -579,7 +587,7 @@ def test_deploy_all_iam_propagation_failure_on_first_create_is_retried_once(
     deploy_kit: Kit, faults: Faults, request_log: RequestLog
 ) -> None:
     # GIVEN a fresh provider account whose first create fails while IAM propagates the API Gateway logging role
-    fail_provider_create(faults, times=1, reason=f"{IAM_NOT_YET} (Service: ApiGateway)")
+    fail_provider_create(deploy_kit, faults, times=1, reason=f"{IAM_NOT_YET} (Service: ApiGateway)")
     mark = request_log.mark()
     # WHEN deploy-all runs
     result = deploy_kit.run("deploy-all.sh", CONSUMER, PROVIDER)
@@ -588,7 +596,7 @@ def test_deploy_all_iam_propagation_failure_on_first_create_is_retried_once(
     assert "WARNING: stack private-api-backend failed while IAM propagates a new role" in result.stderr
     assert IAM_NOT_YET in result.stderr
     [delete] = select(request_log.since(mark), "cloudformation", "DeleteStack")
-    assert delete.account == PROVIDER_ACCOUNT
+    assert delete.account == deploy_kit.cloud.accounts[PROVIDER]
     assert delete.params["StackName"].startswith("arn:aws:cloudformation:")
     assert f"deleting stack {BACKEND_STACK} (ROLLBACK_COMPLETE after the failed create)" in result.stdout
     assert [stack_of(call) for call in deploys(deploy_kit)] == [
@@ -604,7 +612,7 @@ def test_deploy_all_other_provider_create_failure_is_not_retried(
 ) -> None:
     # GIVEN a provider create that fails for a reason other than IAM propagation
     reason = "Resource limit exceeded: too many VPCs"
-    fail_provider_create(faults, times=1, reason=reason)
+    fail_provider_create(deploy_kit, faults, times=1, reason=reason)
     mark = request_log.mark()
     # WHEN deploy-all runs
     result = deploy_kit.run("deploy-all.sh", CONSUMER, PROVIDER)
@@ -619,7 +627,7 @@ def test_deploy_all_other_provider_create_failure_is_not_retried(
 
 def test_deploy_all_iam_propagation_failure_twice_exits_with_the_reason(deploy_kit: Kit, faults: Faults) -> None:
     # GIVEN a provider create that fails with the IAM propagation reason on both attempts
-    fail_provider_create(faults, times=2, reason=IAM_NOT_YET)
+    fail_provider_create(deploy_kit, faults, times=2, reason=IAM_NOT_YET)
     # WHEN deploy-all runs
     result = deploy_kit.run("deploy-all.sh", CONSUMER, PROVIDER)
     # THEN it retried exactly once, then stops naming the reason and the step
@@ -653,8 +661,8 @@ def test_deploy_all_value_over_a_quota_is_refused_before_any_stack_or_bucket_cal
     # refuses such a region before any request, so the check (which runs before any bucket, package or stack call,
     # right after the accounts are known) is called directly with it
     region = "us-" + "x" * 4100 + "-1"
-    consumer = deploy_all.Side(CONSUMER, CONSUMER_ACCOUNT, CLIENT_STACK)
-    provider = deploy_all.Side(PROVIDER, PROVIDER_ACCOUNT, BACKEND_STACK)
+    consumer = deploy_all.Side(CONSUMER, "111111111111", CLIENT_STACK)
+    provider = deploy_all.Side(PROVIDER, "222222222222", BACKEND_STACK)
     # WHEN the quotas are checked
     with pytest.raises(Fatal) as refused:
         deploy_all.check_quotas(Output(), region, consumer, provider)
@@ -690,6 +698,6 @@ def test_deploy_all_default_layer_is_checked_and_passed_explicitly(first_deploy:
     # THEN the parameter was checked in the provider's account and sent to both stacks (so a previous
     # --bundle-powertools run's None is not kept by sam deploy's UsePreviousValue)
     assert [request.params.get("Name") for request in run.aws("ssm")] == [POWERTOOLS_LATEST]
-    assert {request.account for request in run.aws("ssm")} == {PROVIDER_ACCOUNT}
+    assert {request.account for request in run.aws("ssm")} == {first_deploy.accounts[PROVIDER]}
     assert {overrides(call).get("pPowertoolsLayerArn") for call in run.deploys()[:2]} == {POWERTOOLS_LATEST}
     assert "Powertools layer arn:aws:lambda:us-east-1:017000801446:" in run.result.stdout

@@ -21,7 +21,7 @@ from tests.workflow.deployments import (
     prepare_deploy_kit,
     stack_of,
 )
-from tests.workflow.harness import CONSUMER, PROVIDER, PROVIDER_ACCOUNT, REPO_ROOT, Kit, make_cloud, make_kit
+from tests.workflow.harness import CONSUMER, PROVIDER, REPO_ROOT, Kit, make_cloud, make_kit
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_deploy_all_region_without_the_powertools_parameter_is_refused_with_the_
     assert "--powertools-layer" in result.stderr
     assert "failed during step [1/8] Preflight" in result.stderr
     [check] = select(made(), "ssm", "GetParameter")
-    assert (check.account, check.region) == (PROVIDER_ACCOUNT, UNPUBLISHED)
+    assert (check.account, check.region) == (deploy_kit.cloud.accounts[PROVIDER], UNPUBLISHED)
     assert stack_calls(deploy_kit, made()) == []
 
 

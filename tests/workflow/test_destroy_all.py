@@ -12,14 +12,15 @@ from tests.workflow.cloud_faults import Faults, Request, RequestLog, select
 from tests.workflow.deployments import (
     BACKEND_STACK,
     CLIENT_STACK,
-    CONSUMER_BUCKET,
-    PROVIDER_BUCKET,
     seed_deployed,
     stack_status,
 )
-from tests.workflow.harness import CONSUMER, CONSUMER_ACCOUNT, PROVIDER, PROVIDER_ACCOUNT, Kit
+from tests.workflow.harness import CONSUMER, PROVIDER, Kit
 
-PROFILE_OF = {CONSUMER_ACCOUNT: CONSUMER, PROVIDER_ACCOUNT: PROVIDER}
+
+def profile_of(kit: Kit, account: str) -> str:
+    """The profile whose account this is."""
+    return next(profile for profile, owned in kit.cloud.accounts.items() if owned == account)
 
 
 @pytest.fixture
@@ -54,8 +55,8 @@ def test_destroy_all_deletes_consumer_then_provider_and_waits(deployed: Kit, mad
     assert result.returncode == 0, result.stderr
     assert deleted_stacks(made()) == [CLIENT_STACK, BACKEND_STACK]
     deletes = delete_calls(made())
-    assert [PROFILE_OF[request.account] for request in deletes] == [CONSUMER, PROVIDER]
-    assert [stack_status(deployed.cloud, PROFILE_OF[d.account], d.params["StackName"]) for d in deletes] == [
+    assert [profile_of(deployed, request.account) for request in deletes] == [CONSUMER, PROVIDER]
+    assert [stack_status(deployed.cloud, profile_of(deployed, d.account), d.params["StackName"]) for d in deletes] == [
         "DELETE_COMPLETE",
         "DELETE_COMPLETE",
     ]
@@ -70,10 +71,10 @@ def test_destroy_all_keeps_buckets_without_the_flag(deployed: Kit, made: Callabl
     # THEN the buckets stay and the output says how to remove them
     assert result.returncode == 0
     assert {bucket["Name"] for bucket in deployed.cloud.client("s3", PROVIDER).list_buckets()["Buckets"]} == {
-        PROVIDER_BUCKET
+        deployed.cloud.bucket(PROVIDER)
     }
     assert {bucket["Name"] for bucket in deployed.cloud.client("s3", CONSUMER).list_buckets()["Buckets"]} == {
-        CONSUMER_BUCKET
+        deployed.cloud.bucket(CONSUMER)
     }
     assert "pass --delete-buckets to remove them" in result.stdout
     assert select(made(), "s3", "DeleteBucket") == []
@@ -91,7 +92,7 @@ def test_destroy_all_delete_buckets_removes_every_version_then_the_buckets(
         assert deployed.cloud.client("s3", profile).list_buckets()["Buckets"] == []
     assert "(4 object version(s) removed first)" in result.stdout
     deletions = [
-        (request.operation, PROFILE_OF[request.account])
+        (request.operation, profile_of(deployed, request.account))
         for request in select(made(), "s3")
         if request.operation.startswith("Delete")
     ]
@@ -107,7 +108,7 @@ def test_destroy_all_delete_failed_retries_once_and_explains(
     deployed: Kit, faults: Faults, made: Callable[[], list[Request]]
 ) -> None:
     # GIVEN the consumer stack fails to delete once (VPC Lambda ENIs not yet released)
-    faults.fail_delete(CONSUMER_ACCOUNT, CLIENT_STACK, "DELETE_FAILED", "DELETE_COMPLETE")
+    faults.fail_delete(deployed.cloud.accounts[CONSUMER], CLIENT_STACK, "DELETE_FAILED", "DELETE_COMPLETE")
     # WHEN destroy-all runs
     result = deployed.run("destroy-all.sh", CONSUMER, PROVIDER, "--yes")
     # THEN it prints the failed resource, explains the ENI delay, retries, and finishes
@@ -125,7 +126,7 @@ def test_destroy_all_delete_failed_twice_exits_1_and_keeps_the_provider(
     deployed: Kit, faults: Faults, made: Callable[[], list[Request]]
 ) -> None:
     # GIVEN the consumer stack keeps failing to delete
-    faults.fail_delete(CONSUMER_ACCOUNT, CLIENT_STACK, "DELETE_FAILED", "DELETE_FAILED")
+    faults.fail_delete(deployed.cloud.accounts[CONSUMER], CLIENT_STACK, "DELETE_FAILED", "DELETE_FAILED")
     # WHEN destroy-all runs
     result = deployed.run("destroy-all.sh", CONSUMER, PROVIDER, "--yes")
     # THEN it gives up after the retry with advice, and does not touch the provider
@@ -139,7 +140,7 @@ def test_destroy_all_delete_failed_twice_exits_1_and_keeps_the_provider(
 
 def test_destroy_all_stack_still_deleting_at_timeout_exits_1(deployed: Kit, faults: Faults) -> None:
     # GIVEN a delete that never finishes and a zero timeout
-    faults.fail_delete(CONSUMER_ACCOUNT, CLIENT_STACK, "NEVER")
+    faults.fail_delete(deployed.cloud.accounts[CONSUMER], CLIENT_STACK, "NEVER")
     # WHEN destroy-all runs
     result = deployed.run("destroy-all.sh", CONSUMER, PROVIDER, "--yes", env={"DESTROY_TIMEOUT_SECONDS": "0"})
     # THEN it stops waiting with a clear message instead of hanging
@@ -235,4 +236,4 @@ def test_destroy_all_one_account_names_its_bucket_once(deploy_kit: Kit, flags: t
     assert result.returncode == 0, result.stderr
     listing = [line for line in result.stdout.splitlines() if "will empty and delete" in line or "kept s3://" in line]
     assert listing, result.stdout
-    assert [line.count(f"s3://{CONSUMER_BUCKET}") for line in listing] == [1] * len(listing)
+    assert [line.count(f"s3://{deploy_kit.cloud.bucket(CONSUMER)}") for line in listing] == [1] * len(listing)

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.workflow.harness import CONSUMER, CONSUMER_ACCOUNT, PROVIDER, PROVIDER_ACCOUNT, REGION, Cloud, Kit
+from tests.workflow.harness import CONSUMER, PROVIDER, REGION, Cloud, Kit
 from workflow import aws
 
 
@@ -14,13 +14,14 @@ def test_harness_profiles_act_in_their_own_accounts(in_cloud: Cloud) -> None:
     # GIVEN the two profiles of the test cloud
     # WHEN each asks STS who it is
     # THEN each is in its own account
-    assert aws.caller_account(CONSUMER, REGION) == CONSUMER_ACCOUNT
-    assert aws.caller_account(PROVIDER, REGION) == PROVIDER_ACCOUNT
+    assert aws.caller_account(CONSUMER, REGION) == in_cloud.accounts[CONSUMER]
+    assert aws.caller_account(PROVIDER, REGION) == in_cloud.accounts[PROVIDER]
+    assert in_cloud.accounts[CONSUMER] != in_cloud.accounts[PROVIDER]
 
 
 def test_harness_recorded_sam_packages_into_the_profiles_bucket(kit: Kit, tmp_path: Path) -> None:
     # GIVEN a bucket in the provider account and a template naming a local zip
-    kit.cloud.client("s3", PROVIDER).create_bucket(Bucket="artifacts")
+    kit.cloud.client("s3", PROVIDER).create_bucket(Bucket=kit.cloud.bucket(PROVIDER))
     (tmp_path / "code.zip").write_bytes(b"zip")
     (tmp_path / "t.yaml").write_text("Resources:\n  F:\n    Properties:\n      CodeUri: code.zip\n")
     # WHEN the recorded sam packages it with the provider profile
@@ -33,7 +34,7 @@ def test_harness_recorded_sam_packages_into_the_profiles_bucket(kit: Kit, tmp_pa
             "--output-template-file",
             str(tmp_path / "out.yaml"),
             "--s3-bucket",
-            "artifacts",
+            kit.cloud.bucket(PROVIDER),
             "--s3-prefix",
             "side",
             "--profile",
@@ -49,7 +50,7 @@ def test_harness_recorded_sam_packages_into_the_profiles_bucket(kit: Kit, tmp_pa
     )
     # THEN the zip is in the bucket, the template points at it, and the call is recorded
     assert result.returncode == 0, result.stderr
-    assert "CodeUri: s3://artifacts/side/" in (tmp_path / "out.yaml").read_text()
-    listed = kit.cloud.client("s3", PROVIDER).list_objects_v2(Bucket="artifacts")["Contents"]
+    assert f"CodeUri: s3://{kit.cloud.bucket(PROVIDER)}/side/" in (tmp_path / "out.yaml").read_text()
+    listed = kit.cloud.client("s3", PROVIDER).list_objects_v2(Bucket=kit.cloud.bucket(PROVIDER))["Contents"]
     assert [item["Size"] for item in listed] == [3]
     assert [json.dumps(call["argv"][:1]) for call in kit.sam_calls("package")] == ['["package"]']

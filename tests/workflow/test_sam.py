@@ -48,7 +48,7 @@ def test_sam_deploy_args_carry_capabilities_config_file_and_overrides() -> None:
 
 def test_sam_package_filters_advice_and_turns_telemetry_off(sam_on_path: Kit, tmp_path: Path) -> None:
     # GIVEN a template naming a local zip and a bucket in the provider account
-    sam_on_path.cloud.client("s3", PROVIDER).create_bucket(Bucket="artifacts")
+    sam_on_path.cloud.client("s3", PROVIDER).create_bucket(Bucket=sam_on_path.cloud.bucket(PROVIDER))
     (tmp_path / "code.zip").write_bytes(b"zip")
     (tmp_path / "t.yaml").write_text("Resources:\n  F:\n    Properties:\n      CodeUri: code.zip\n")
     stdout = io.StringIO()
@@ -56,7 +56,7 @@ def test_sam_package_filters_advice_and_turns_telemetry_off(sam_on_path: Kit, tm
     status = sam.package(
         tmp_path / "t.yaml",
         tmp_path / "out.yaml",
-        bucket="artifacts",
+        bucket=sam_on_path.cloud.bucket(PROVIDER),
         s3_prefix="side",
         profile=PROVIDER,
         region=REGION,

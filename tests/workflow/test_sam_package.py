@@ -22,7 +22,7 @@ import pytest
 from samcli.yamlhelper import yaml_parse
 
 from tests.moto_server import running_moto
-from tests.scripts.helpers import REPO_ROOT, clean_environment, copy_kit
+from tests.workflow.harness import REPO_ROOT, clean_environment, copy_kit
 
 pytestmark = pytest.mark.slow
 

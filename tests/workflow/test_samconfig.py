@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from tests.scripts.helpers import REPO_ROOT
+from tests.workflow.harness import REPO_ROOT
 
 CONFIG = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
 ENVIRONMENTS = {name: value for name, value in CONFIG.items() if isinstance(value, dict)}
