@@ -11,7 +11,6 @@ import contextlib
 import io
 import os
 import re
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from workflow import quotas, sam, stacks
+from workflow import build, quotas, sam, stacks
 from workflow.aws import caller_account, client, error_text, require_profiles, resolve_region
 from workflow.buckets import artifact_bucket_name, ensure_artifact_bucket
 from workflow.options import (
@@ -444,15 +443,17 @@ def preflight(out: Output, settings: Settings) -> Deployment:
 
 
 def build_side(out: Output, deployment: Deployment, side: str, account: Side) -> None:
-    """Build and package one side into its account's bucket with build-backend.sh / build-client.sh."""
-    script = sam.REPO_ROOT / f"build-{side.removeprefix('api-')}.sh"
-    command = [str(script), "--profile", account.profile, "--region", deployment.region]
-    if deployment.settings.bundle_powertools:
-        command.append("--bundle-powertools")
-    out.flush()
-    status = subprocess.run([*command, account.bucket], check=False).returncode  # noqa: S603 - our own script
-    if status != 0:
-        raise Fatal(status=status)
+    """Build and package one side into its account's bucket, as build-backend.sh / build-client.sh do."""
+    out.heading(f"Building {side}")
+    build.build_side(
+        out,
+        side,
+        root=sam.REPO_ROOT,
+        bucket=account.bucket,
+        profile=account.profile,
+        region=deployment.region,
+        bundle_powertools=deployment.settings.bundle_powertools,
+    )
 
 
 def deploy_all(out: Output, settings: Settings) -> int:
