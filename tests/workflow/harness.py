@@ -1,9 +1,9 @@
 """The workflow tests' world: two AWS accounts in one moto server, profiles for them in throw-away AWS config files,
 a copy of the kit, and recorded `sam` and `pip` first on PATH.
 
-Isolation: every test gets two accounts of its own (fresh ids), never a moto reset. moto's backends are per process,
-shared with whatever else runs in this xdist worker (an emulation session of tests/e2e, a module's fixtures), and a
-reset would wipe those too.
+Isolation: each cloud empties just its two accounts, never the whole of moto. moto's backends are per process,
+shared with whatever else runs in this xdist worker (the e2e emulation's accounts above all), and a global reset
+would wipe those too; the two account ids are used by no other test or emulation.
 
 Accounts: moto serves many accounts at once and picks the account of a request from its access key when the key
 belongs to an IAM user of that account (moto.iam.models.get_account_id_from). Each profile's credentials are such a
@@ -13,13 +13,12 @@ account of the profile they use, exactly as with real AWS.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from moto.core.base_backend import BackendDict, backend_lock
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -37,11 +37,13 @@ SIDES = ("api-backend", "api-client")
 
 CONSUMER = "consumer"
 PROVIDER = "provider"
+# Not the emulation's (emulation/accounts/plan.py) nor moto's default 123456789012: see the module docstring.
+CONSUMER_ACCOUNT = "410000000001"
+PROVIDER_ACCOUNT = "420000000002"
+ACCOUNTS = {CONSUMER: CONSUMER_ACCOUNT, PROVIDER: PROVIDER_ACCOUNT}
 PROFILES = (CONSUMER, PROVIDER)
 REGION = "us-east-1"
 SETUP_KEY = "AKIAWORKFLOWSETUP000"
-# Per process, from a random start so xdist workers (separate processes and moto servers) need not coordinate.
-_ACCOUNT_SERIAL = itertools.count(100_000_000_000 + secrets.randbelow(10**9) * 1000)
 
 
 def admin_client(url: str, service: str, account: str, region: str = REGION) -> Any:
@@ -105,18 +107,23 @@ class Cloud:
         )
 
 
-def new_account_ids(count: int) -> list[str]:
-    """Account ids no test in this process has used yet."""
-    return [f"{next(_ACCOUNT_SERIAL):012d}" for _ in range(count)]
+def reset_accounts(accounts: Iterable[str]) -> None:
+    """Forget every resource of these accounts, in every service and region, and nothing else."""
+    with backend_lock:
+        for backends in list(BackendDict._instances):  # type: ignore[misc]  # as moto's own base_backend.py
+            for account in accounts:
+                if account in backends:
+                    backends[account].reset()
 
 
 def make_cloud(url: str, base: Path) -> Cloud:
-    """Two new, empty accounts with one administrator user each, whose key the profile of that account uses."""
+    """The two accounts, emptied, with one administrator user each, whose key the profile of that account uses."""
+    reset_accounts(ACCOUNTS.values())
     base.mkdir(parents=True, exist_ok=True)
     home = base / "home"
     home.mkdir(exist_ok=True)
     cloud = Cloud(url=url, home=home, config_file=base / "aws-config", credentials_file=base / "aws-credentials")
-    cloud.accounts = dict(zip(PROFILES, new_account_ids(len(PROFILES)), strict=True))
+    cloud.accounts = dict(ACCOUNTS)
     for profile, account in cloud.accounts.items():
         iam = admin_client(url, "iam", account)
         iam.create_user(UserName="admin")

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.workflow.harness import CONSUMER, PROVIDER, REGION, Cloud, Kit
+from tests.workflow.harness import CONSUMER, PROVIDER, REGION, Cloud, Kit, admin_client, make_cloud
 from workflow import aws
 
 
@@ -54,3 +54,16 @@ def test_harness_recorded_sam_packages_into_the_profiles_bucket(kit: Kit, tmp_pa
     listed = kit.cloud.client("s3", PROVIDER).list_objects_v2(Bucket=kit.cloud.bucket(PROVIDER))["Contents"]
     assert [item["Size"] for item in listed] == [3]
     assert [json.dumps(call["argv"][:1]) for call in kit.sam_calls("package")] == ['["package"]']
+
+
+def test_harness_new_cloud_empties_its_accounts_only(cloud: Cloud, tmp_path: Path) -> None:
+    # GIVEN a bucket in the provider account and one in an account of someone else in this process (an emulation)
+    other = admin_client(cloud.url, "s3", "430000000003")
+    other.create_bucket(Bucket="someone-elses-bucket")
+    cloud.client("s3", PROVIDER).create_bucket(Bucket=cloud.bucket(PROVIDER))
+    # WHEN the next test's cloud is made
+    make_cloud(cloud.url, tmp_path / "next")
+    # THEN the provider account is empty again and the other account kept its bucket
+    assert cloud.client("s3", PROVIDER).list_buckets()["Buckets"] == []
+    assert [bucket["Name"] for bucket in other.list_buckets()["Buckets"]] == ["someone-elses-bucket"]
+    other.delete_bucket(Bucket="someone-elses-bucket")
