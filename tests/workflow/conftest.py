@@ -49,24 +49,24 @@ def in_cloud(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
 
 
 @pytest.fixture(scope="session")
-def moto_extras() -> Iterator[tuple[Faults, RequestLog]]:
-    """moto patched for this worker's session: requests logged, failures injectable (tests/workflow/cloud_faults)."""
-    faults, log = Faults(), RequestLog()
-    with installed(faults, log):
-        yield faults, log
+def moto_extras() -> tuple[Faults, RequestLog]:
+    """What tests/workflow/cloud_faults.py adds to this worker's moto: failures to inject and a request log. The patches
+    are in place only while a test (or a capture) that asks for them runs: other tests sharing moto get plain moto."""
+    return Faults(), RequestLog()
 
 
 @pytest.fixture
 def faults(moto_extras: tuple[Faults, RequestLog]) -> Iterator[Faults]:
-    """Failures for this test to inject; none survive it."""
+    """moto patched for this test; failures for it to inject, none surviving it."""
     moto_extras[0].clear()
-    yield moto_extras[0]
+    with installed(*moto_extras):
+        yield moto_extras[0]
     moto_extras[0].clear()
 
 
 @pytest.fixture
-def request_log(moto_extras: tuple[Faults, RequestLog]) -> RequestLog:
-    """Every request moto serves (read from a mark)."""
+def request_log(moto_extras: tuple[Faults, RequestLog], faults: Faults) -> RequestLog:
+    """Every request moto serves while this test runs (read from a mark)."""
     return moto_extras[1]
 
 

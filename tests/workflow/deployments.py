@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from tests.workflow.cloud_faults import Request, RequestLog, publish_parameter, select
+from tests.workflow.cloud_faults import Faults, Request, RequestLog, installed, publish_parameter, select
 from tests.workflow.harness import (
     CONSUMER,
     PROVIDER,
@@ -198,11 +198,17 @@ class Run:
         return f"private-api-artifacts-{self.accounts[profile]}-{REGION}"
 
 
-def capture(kit: Kit, log: RequestLog, script: str, *args: str, env: dict[str, str] | None = None) -> Run:
-    """Run a script and keep what it did, for fixtures shared by several tests (later tests reset the accounts)."""
+def capture(
+    kit: Kit, extras: tuple[Faults, RequestLog], script: str, *args: str, env: dict[str, str] | None = None
+) -> Run:
+    """Run a script with moto patched (cloud_faults) and keep what it did, for fixtures shared by several tests (later
+    tests empty the accounts)."""
+    faults, log = extras
     sam_before, pip_before = len(kit.sam_calls()), len(kit.pip_calls())
     mark = log.mark()
-    result = kit.run(script, *args, env=env)
+    faults.clear()
+    with installed(faults, log):
+        result = kit.run(script, *args, env=env)
     requests = log.since(mark)
     try:
         backend = stack_parameters(kit.cloud, PROVIDER, BACKEND_STACK)

@@ -4,6 +4,7 @@ paths."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from tests.workflow.harness import (
     admin_client,
     make_cloud,
     make_kit,
+    reset_accounts,
 )
 from workflow import deploy_all
 from workflow.output import Fatal, Output
@@ -55,9 +57,9 @@ def deploy_runs(
     """deploy-all.sh on empty accounts, then again at once with nothing changed (one pair of accounts for both)."""
     base = tmp_path_factory.mktemp("deployed")
     kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")), sam_service)
-    first = capture(kit, moto_extras[1], "deploy-all.sh", CONSUMER, PROVIDER)
+    first = capture(kit, moto_extras, "deploy-all.sh", CONSUMER, PROVIDER)
     assert first.result.returncode == 0, first.result.stdout + first.result.stderr
-    second = capture(kit, moto_extras[1], "deploy-all.sh", CONSUMER, PROVIDER)
+    second = capture(kit, moto_extras, "deploy-all.sh", CONSUMER, PROVIDER)
     return first, second
 
 
@@ -360,7 +362,7 @@ def eu_deploy(
     base = tmp_path_factory.mktemp("eu")
     kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")), sam_service)
     kit.cloud.write_profiles({PROVIDER: "eu-west-1"})
-    return capture(kit, moto_extras[1], "deploy-all.sh", CONSUMER, PROVIDER, "--region", "eu-west-1")
+    return capture(kit, moto_extras, "deploy-all.sh", CONSUMER, PROVIDER, "--region", "eu-west-1")
 
 
 def test_deploy_all_region_flag_wins_over_profile_regions(eu_deploy: Run) -> None:
@@ -522,9 +524,18 @@ def test_deploy_all_policy_without_endpoint_fails_verification(deploy_kit: Kit) 
     assert "check pAllowedVPCEndpoints on stack private-api-backend" in result.stderr
 
 
-def test_deploy_all_bucket_name_taken_by_another_account_exits_1(deploy_kit: Kit) -> None:
+@pytest.fixture
+def someone_else(deploy_kit: Kit) -> Iterator[str]:
+    """An account outside the kit's two, emptied afterwards (bucket names are global: its buckets would outlive the
+    test and clash with later ones)."""
+    account = "999999999999"
+    yield account
+    reset_accounts([account])
+
+
+def test_deploy_all_bucket_name_taken_by_another_account_exits_1(deploy_kit: Kit, someone_else: str) -> None:
     # GIVEN the provider's artifact bucket name already owned by someone else
-    admin_client(deploy_kit.cloud.url, "s3", "999999999999").create_bucket(Bucket=deploy_kit.cloud.bucket(PROVIDER))
+    admin_client(deploy_kit.cloud.url, "s3", someone_else).create_bucket(Bucket=deploy_kit.cloud.bucket(PROVIDER))
     # WHEN deploy-all runs
     result = deploy_kit.run("deploy-all.sh", CONSUMER, PROVIDER)
     # THEN it explains the clash and suggests another prefix

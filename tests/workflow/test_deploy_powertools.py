@@ -130,7 +130,7 @@ def bundled_deploy(
     base = tmp_path_factory.mktemp("bundled")
     kit = prepare_deploy_kit(make_kit(base / "kit", make_cloud(moto_url, base / "cloud")), sam_service)
     return capture(
-        kit, moto_extras[1], "deploy-all.sh", CONSUMER, PROVIDER, "--region", UNPUBLISHED, "--bundle-powertools"
+        kit, moto_extras, "deploy-all.sh", CONSUMER, PROVIDER, "--region", UNPUBLISHED, "--bundle-powertools"
     )
 
 
