@@ -49,7 +49,7 @@ $(STAMP): $(DEMO_STAMP) requirements-dev.txt
 
 venv: $(STAMP) ## Create .venv with the pinned dev tools
 
-lint: $(STAMP) ## ruff, mypy (strict for deployed code, diagnose, scripts), cfn-lint (zero findings), shellcheck
+lint: $(STAMP) ## ruff, mypy (strict for deployed code, diagnose, workflow), cfn-lint (zero findings), shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -65,7 +65,7 @@ scan: $(STAMP) $(CHECKOV_STAMP) ## checkov (own venv) on the templates, bandit o
 	@# Offline: no vendor mappings download, no package-update check.
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact \
 	  --skip-download --framework cloudformation $(addprefix -f ,$(wildcard $(TEMPLATES)))
-	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose workflow scripts samlocal
+	$(BIN)/bandit --quiet -c pyproject.toml -r api-backend/src api-client/src iampolicy cfnrender emulation diagnose workflow samlocal
 
 # Compiled modules (and pytest's assertion-rewritten tests) are cached in __pycache__, which git ignores: with
 # PYTHONDONTWRITEBYTECODE set in the environment every pytest worker compiles them all again (~5 s of CPU each).

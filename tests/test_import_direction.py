@@ -16,7 +16,6 @@ FIRST_PARTY = {
     "emulation",
     "diagnose",
     "bench",
-    "scripts",
     "workflow",
     "tests",
 }
@@ -45,7 +44,6 @@ ALLOWED: dict[str, set[str]] = {
     "diagnose": {"diagnose", "iampolicy", "client.names"},
     "diagnose/demo.py": {"diagnose", "iampolicy", "client.names", "emulation.demo"},
     "bench": {"bench", "emulation", "workflow"},
-    "scripts": {"scripts"},
     "workflow": {"workflow"},
     "samlocal": {"samlocal", "emulation", "cfnrender", "backend", "client.names"},
     "docs": set(),

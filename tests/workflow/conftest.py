@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.moto_server import running_moto
+from tests.workflow.cloud_faults import Faults, RequestLog, installed
+from tests.workflow.deployments import prepare_deploy_kit
 from tests.workflow.harness import Cloud, Kit, clean_environment, make_cloud, make_kit
+from tests.workflow.sam_service import running_sam_service
 from workflow import aws
 
 
@@ -43,6 +46,41 @@ def in_cloud(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     aws.session.cache_clear()
     yield cloud
     aws.session.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def moto_extras() -> tuple[Faults, RequestLog]:
+    """What tests/workflow/cloud_faults.py adds to this worker's moto: failures to inject and a request log. The patches
+    are in place only while a test (or a capture) that asks for them runs: other tests sharing moto get plain moto."""
+    return Faults(), RequestLog()
+
+
+@pytest.fixture
+def faults(moto_extras: tuple[Faults, RequestLog]) -> Iterator[Faults]:
+    """moto patched for this test; failures for it to inject, none surviving it."""
+    moto_extras[0].clear()
+    with installed(*moto_extras):
+        yield moto_extras[0]
+    moto_extras[0].clear()
+
+
+@pytest.fixture
+def request_log(moto_extras: tuple[Faults, RequestLog], faults: Faults) -> RequestLog:
+    """Every request moto serves while this test runs (read from a mark)."""
+    return moto_extras[1]
+
+
+@pytest.fixture(scope="session")
+def sam_service() -> Iterator[str]:
+    """This worker's recorded-sam service (tests/workflow/sam_service.py)."""
+    with running_sam_service() as url:
+        yield url
+
+
+@pytest.fixture
+def deploy_kit(kit: Kit, faults: Faults, sam_service: str) -> Kit:
+    """A kit whose recorded sam gives stacks the templates' outputs, in accounts where Powertools' layer is public."""
+    return prepare_deploy_kit(kit, sam_service)
 
 
 @pytest.fixture

@@ -2,10 +2,16 @@
 the moto server the environment points at (AWS_ENDPOINT_URL), with the credentials of the --profile given.
 
 Installed on PATH as an executable by tests/workflow/harness.py. Environment:
-- RECORDED_SAM_LOG: JSON-lines file; one entry per call: argv, exit status, and SAM_CLI_TELEMETRY as sam saw it.
+- RECORDED_SAM_LOG: JSON-lines file; one entry per call: argv, exit status, SAM_CLI_TELEMETRY as sam saw it, and
+  for a deploy the parameters CloudFormation received (previous values included).
 - RECORDED_SAM_CONTROL: JSON file the test writes; "outputs": {stack name: {key: value}} are the Outputs a deployed
   stack gets (sam deploy of the real templates would need CloudFormation's SAM transform, which moto lacks, so the
-  stack is a stand-in holding the parameters and these outputs).
+  stack is a stand-in holding the parameters and these outputs). A stack whose outputs name an APIGatewayID also
+  gets what the provider template makes: a private REST API with that id, its resource policy built from the grants
+  and, with AlwaysDeploy, a new deployment of the stage on every deploy. "policy_ignores_parameters": true stands
+  for a template whose policy is not wired to the parameters, "stale_deployment": true for one without AlwaysDeploy.
+A stack that CloudFormation rolls back (tests/workflow/cloud_faults.py makes moto do that) fails the deploy as sam's
+waiter does.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import re
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,64 +170,158 @@ def package(argv: list[str]) -> int:
     return 0
 
 
-def _stand_in(parameters: dict[str, str], outputs: dict[str, str]) -> str:
+def stand_in_template(parameters: dict[str, str], outputs: dict[str, str], deployment: str = "") -> str:
+    """The stack sam deploy stands for: the parameters, one resource moto can create, and the outputs; with a
+    deployment id, the API deployment SAM's transform names anew on every transform of an AlwaysDeploy API."""
+    resources: dict[str, Any] = {"Placeholder": {"Type": "AWS::SNS::Topic"}}
+    if deployment:
+        resources[f"ApiDeployment{deployment}"] = {"Type": "AWS::SNS::Topic"}
     return json.dumps(
         {
             "Parameters": {name: {"Type": "String"} for name in parameters},
-            "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+            "Resources": resources,
             "Outputs": {key: {"Value": value} for key, value in outputs.items()},
         }
     )
 
 
-def deploy(argv: list[str]) -> int:
-    """Create or update the stand-in stack; no change (same parameters and template) is sam's empty change set."""
+# Stack states in which CloudFormation refuses an update (sam deploy then fails at once).
+_UNUPDATABLE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
+# pTrustedPrincipals / pAPIAccessList / pAllowedVPCEndpoints when no consumer is let in (the template's defaults).
+_CLOSED = {"pAPIAccessList": "None", "pAllowedVPCEndpoints": "None"}
+
+
+def always_deploys(template: Path) -> bool:
+    """True when the template or the nested template packaged beside it has an API with AlwaysDeploy.
+
+    SAM's transform then gives the API's Deployment a new logical id on every transform, so no change set of that
+    stack is ever empty: each sam deploy makes a new deployment of the stage.
+    """
+    nested = template.parent / template.name.removeprefix("vpc-")
+    return any(path.exists() and "AlwaysDeploy: true" in path.read_text() for path in {template, nested})
+
+
+def resource_policy(parameters: dict[str, str], region: str, account: str, api_id: str) -> str:
+    """The API's resource policy as the template builds it from the grants: allow the access list, deny any
+    request that does not come through an allowed endpoint."""
+    resource = f"arn:aws:execute-api:{region}:{account}:{api_id}/*"
+    statements = [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": parameters["pAPIAccessList"].split(",")},
+            "Action": "execute-api:Invoke",
+            "Resource": resource,
+        },
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": resource,
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": parameters["pAllowedVPCEndpoints"].split(",")}},
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _api(apigateway: Any, api_id: str, name: str) -> bool:
+    """Make sure the private API with this id exists (one GET method, so it can be deployed); True if created."""
     from botocore.exceptions import ClientError  # noqa: PLC0415 - see the note on imports
 
-    cfn = _session(argv).client("cloudformation")
+    try:
+        apigateway.get_rest_api(restApiId=api_id)
+    except ClientError:
+        apigateway.create_rest_api(
+            name=f"{name}-api", tags={"_custom_id_": api_id}, endpointConfiguration={"types": ["PRIVATE"]}
+        )
+        root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+        apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="AWS_IAM")
+        apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+        return True
+    return False
+
+
+def deploy_api(session: boto3.Session, name: str, outputs: dict[str, str], parameters: dict[str, str]) -> None:
+    """What the provider template does to its API on each deploy: the resource policy from the grants and, with
+    AlwaysDeploy, a new deployment of the stage."""
+    control = _control()
+    apigateway: Any = session.client("apigateway")
+    api_id = outputs["APIGatewayID"]
+    created = _api(apigateway, api_id, name)
+    grants = _CLOSED if control.get("policy_ignores_parameters") else {**_CLOSED, **parameters}
+    account = session.client("sts").get_caller_identity()["Account"]
+    policy = resource_policy(grants, session.region_name or "", account, api_id)
+    apigateway.update_rest_api(
+        restApiId=api_id, patchOperations=[{"op": "replace", "path": "/policy", "value": policy}]
+    )
+    if created or not control.get("stale_deployment"):
+        apigateway.create_deployment(restApiId=api_id, stageName=outputs.get("APIStageName", "Prod"))
+
+
+def deploy(argv: list[str], record: dict[str, Any]) -> int:
+    """Create or update the stand-in stack as sam deploy does: no change (same parameters and template, and no
+    AlwaysDeploy API) is an empty change set; a stack that rolls back fails the deploy."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - see the note on imports
+
+    session = _session(argv)
+    cfn: Any = session.client("cloudformation")
     name = option(argv, "--stack-name")
     if "CAPABILITY_AUTO_EXPAND" not in option_list(argv, "--capabilities"):
         print("Error: Requires capabilities : [CAPABILITY_AUTO_EXPAND]", file=sys.stderr)
         return 1
-    template_hash = hashlib.sha256(Path(option(argv, "--template-file")).read_bytes()).hexdigest()
+    template = Path(option(argv, "--template-file"))
+    always = always_deploys(template)
+    template_hash = hashlib.sha256(template.read_bytes()).hexdigest()
     current: dict[str, Any] = {}
     with contextlib.suppress(ClientError):  # no such stack yet: sam deploy creates it
         current = dict(cfn.describe_stacks(StackName=name)["Stacks"][0])
+    if current and current["StackStatus"] in _UNUPDATABLE:
+        print(f"Error: Stack {name} is in {current['StackStatus']} state and can not be updated.", file=sys.stderr)
+        return 1
     previous = {item["ParameterKey"]: item["ParameterValue"] for item in current.get("Parameters", [])}
     overrides = dict(token.split("=", 1) for token in option_list(argv, "--parameter-overrides"))
     parameters = {**previous, **overrides}  # sam deploy: UsePreviousValue for everything not given
+    record["parameters"] = parameters  # what CloudFormation receives, previous values included
     tags = {tag["Key"]: tag["Value"] for tag in current.get("Tags", [])}
-    if current and parameters == previous and tags.get(TEMPLATE_TAG) == template_hash:
+    unchanged = parameters == previous and tags.get(TEMPLATE_TAG) == template_hash
+    if current and unchanged and not always:
         print(f"No changes to deploy. Stack {name} is up to date")
         return 0 if "--no-fail-on-empty-changeset" in argv else 1
+    outputs = _control().get("outputs", {}).get(name, {})
     request: dict[str, Any] = {
         "StackName": name,
-        "TemplateBody": _stand_in(parameters, _control().get("outputs", {}).get(name, {})),
+        "TemplateBody": stand_in_template(parameters, outputs, uuid.uuid4().hex[:10] if always else ""),
         "Parameters": [{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
         "Capabilities": option_list(argv, "--capabilities"),
         "Tags": [{"Key": TEMPLATE_TAG, "Value": template_hash}],
     }
-    if current:
-        cfn.update_stack(**request)
-    else:
-        cfn.create_stack(**request)
+    stack_id = (cfn.update_stack if current else cfn.create_stack)(**request)["StackId"]
+    status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        verb, waiter = ("update", "StackUpdateComplete") if current else ("create", "StackCreateComplete")
+        print(f"Error: Failed to {verb} the stack: {name}, Waiter {waiter} failed", file=sys.stderr)
+        return 1
+    if "APIGatewayID" in outputs:
+        deploy_api(session, name, outputs, parameters)
     print(f"Successfully created/updated stack - {name} in {cfn.meta.region_name}")
     return 0
 
 
 def main(argv: list[str]) -> int:
     """Run and record one sam call."""
+    # Marks this process's AWS requests (User-Agent app/recorded-sam), so tests can tell them from the workflow's.
+    os.environ["AWS_SDK_UA_APP_ID"] = "recorded-sam"
     command = argv[0] if argv else ""
+    record: dict[str, Any] = {}
     if command == "package":
         status = package(argv)
     elif command == "deploy":
-        status = deploy(argv)
+        status = deploy(argv, record)
     else:
         print(f"recorded sam: unsupported call {argv}", file=sys.stderr)
         status = 2
     log = os.environ.get("RECORDED_SAM_LOG")
     if log:
-        entry = {"argv": argv, "exit": status, "telemetry": os.environ.get("SAM_CLI_TELEMETRY")}
+        entry = {"argv": argv, "exit": status, "telemetry": os.environ.get("SAM_CLI_TELEMETRY"), **record}
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
     return status

@@ -1,0 +1,503 @@
+"""deploy-all.sh: build, deploy and connect both sides of the private API in two accounts.
+
+Provider (letting in the consumer stack's current role and endpoint, or nobody) -> consumer pointed at the provider's
+API -> provider updated to let the consumer in, when that changed -> check that the live stage serves the new resource
+policy. Safe to re-run: the consumer is unchanged, the provider gets one new API deployment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from workflow import build, quotas, sam, stacks
+from workflow.aws import caller_account, client, error_text, require_profiles, resolve_region
+from workflow.buckets import artifact_bucket_name, ensure_artifact_bucket
+from workflow.options import (
+    BACKEND_SIDE,
+    CLIENT_SIDE,
+    DEFAULT_POWERTOOLS_LAYER,
+    DEFAULT_STACK_PREFIX,
+    backend_stack_name,
+    client_stack_name,
+    parse,
+    validate_powertools_layer,
+    validate_region,
+    validate_stack_prefix,
+)
+from workflow.output import EXIT_USAGE, Fatal, Output, Steps, UsageError, run
+
+__all__ = ["Grants", "Settings", "main", "parse_settings", "usage"]
+
+TOTAL_STEPS = 8
+NO_LAYER = "None"
+# IAM is eventually consistent: AWS::ApiGateway::Account can reject a role created moments earlier in the same stack
+# with this reason. deploy_stack retries that failure once, after DEPLOY_RETRY_DELAY_SECONDS (tests set 0).
+IAM_PROPAGATION_REASON = "The role ARN does not have required permissions set to API Gateway"
+DEFAULT_RETRY_DELAY = "60"
+DEPLOY_ATTEMPTS = 2
+# Statuses in which the consumer stack's outputs are those of a finished deploy.
+_COMPLETE = (
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "IMPORT_COMPLETE",
+    "IMPORT_ROLLBACK_COMPLETE",
+)
+_PREFIX_LIST = re.compile(r"pl-[0-9a-f]+")
+QUOTAS_TOOL = sam.REPO_ROOT / "workflow" / "quotas.py"
+
+
+def retry_delay_setting() -> str:
+    """DEPLOY_RETRY_DELAY_SECONDS as given (checked where it is used, like the script did)."""
+    return os.environ.get("DEPLOY_RETRY_DELAY_SECONDS") or DEFAULT_RETRY_DELAY
+
+
+def usage() -> str:
+    """The help text."""
+    delay = retry_delay_setting()
+    return f"""\
+Usage: deploy-all.sh [options] <consumer-profile> <provider-profile>
+
+Build, deploy and connect both sides of the private API:
+  provider account (profile 2): stack <prefix>-backend from {BACKEND_SIDE}/vpc-{BACKEND_SIDE}.yaml
+  consumer account (profile 1): stack <prefix>-client  from {CLIENT_SIDE}/vpc-{CLIENT_SIDE}.yaml
+
+Options:
+  --region REGION       region for both accounts (default: the profiles' region, which must match)
+  --stack-prefix NAME   prefix of stack and bucket names (default: {DEFAULT_STACK_PREFIX})
+  --bundle-powertools   put Powertools into the code zips and deploy without the layer (regions where
+                        Powertools publishes no layer parameter; see docs/regions-and-powertools.md)
+  --powertools-layer V  SSM parameter name or layer version ARN of the Powertools layer
+                        (default: {DEFAULT_POWERTOOLS_LAYER})
+  -h, --help            show this help
+
+Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.
+
+Environment:
+  DEPLOY_RETRY_DELAY_SECONDS ({delay}) before the one retry of a deploy that failed while IAM propagated.
+"""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A valid command line."""
+
+    consumer: str
+    provider: str
+    region_flag: str
+    prefix: str
+    bundle_powertools: bool
+    powertools_layer: str
+
+
+def parse_settings(argv: Sequence[str]) -> Settings:
+    """The command line, validated in the script's order; any problem is a UsageError."""
+    parsed = parse(argv, values=("--region", "--stack-prefix", "--powertools-layer"), flags=("--bundle-powertools",))
+    if len(parsed.positional) != 2:
+        raise UsageError("expected two arguments: <consumer-profile> <provider-profile>")
+    prefix = validate_stack_prefix(parsed.value("--stack-prefix", DEFAULT_STACK_PREFIX))
+    region_flag = parsed.value("--region")
+    if region_flag:
+        validate_region(region_flag)
+    bundle = "--bundle-powertools" in parsed.flags
+    layer = parsed.value("--powertools-layer")
+    if bundle:
+        if layer:
+            raise UsageError("pass either --bundle-powertools or --powertools-layer, not both")
+        layer = NO_LAYER
+    elif layer:
+        validate_powertools_layer(layer)
+    else:
+        layer = DEFAULT_POWERTOOLS_LAYER
+    consumer, provider = parsed.positional
+    return Settings(consumer, provider, region_flag, prefix, bundle, layer)
+
+
+@dataclass
+class Grants:
+    """Who the provider lets in (pTrustedPrincipals, pAPIAccessList, pAllowedVPCEndpoints); closed by default."""
+
+    principals: str = "Nobody"
+    access: str = "None"
+    endpoints: str = "None"
+
+    def parameters(self) -> list[str]:
+        """The three as sam deploy parameter overrides."""
+        return [
+            f"pTrustedPrincipals={self.principals}",
+            f"pAPIAccessList={self.access}",
+            f"pAllowedVPCEndpoints={self.endpoints}",
+        ]
+
+
+@dataclass
+class Provider:
+    """What the consumer needs from the provider stack's outputs."""
+
+    host: str
+    role: str
+    api_id: str
+    stage: str
+
+
+@dataclass
+class Consumer:
+    """What the provider needs from the consumer stack's outputs."""
+
+    endpoint: str
+    role: str
+
+
+@dataclass
+class Side:
+    """One account's part of the run."""
+
+    profile: str
+    account: str
+    stack: str
+    bucket: str = ""
+
+
+class Deployment:
+    """One run of deploy-all: the settings, the region and both accounts, and what each step hands to the next."""
+
+    def __init__(self, out: Output, settings: Settings, region: str, consumer: Side, provider: Side) -> None:
+        self.out = out
+        self.settings = settings
+        self.region = region
+        self.consumer = consumer
+        self.provider = provider
+        self.layer = f"pPowertoolsLayerArn={settings.powertools_layer}"
+
+    def client(self, side: Side, service: str) -> Any:
+        """A client of one account in the run's region."""
+        return client(side.profile, self.region, service)
+
+    def template(self, side: str) -> Any:
+        """The packaged vpc- template of a side."""
+        return sam.REPO_ROOT / side / f"vpc-{side}-deploy.yaml"
+
+    # ----------------------------------------------------------------------------------------------------- deploying
+    def deploy_stack(self, side: Side, source: str, parameters: list[str]) -> None:
+        """sam deploy; on failure print the failed events' reasons and stop, except IAM propagation: retried once."""
+        delay = retry_delay_setting()
+        if not delay.isdigit():
+            raise Fatal(f"DEPLOY_RETRY_DELAY_SECONDS must be a whole number of seconds, got '{delay}'")
+        cfn = self.client(side, "cloudformation")
+        for attempt in range(1, DEPLOY_ATTEMPTS + 1):
+            started = time.time()
+            status = stacks.require_deployable_stack(cfn, side.stack, side.profile, self.region)
+            self.out.flush()
+            if (
+                sam.deploy(
+                    self.template(source),
+                    side.stack,
+                    bucket=side.bucket,
+                    s3_prefix=source,
+                    profile=side.profile,
+                    region=self.region,
+                    parameters=parameters,
+                )
+                == 0
+            ):
+                return
+            reasons = stacks.print_failed_events(self.out, cfn, side.stack, started - stacks.EVENT_CLOCK_SLACK_SECONDS)
+            if attempt == DEPLOY_ATTEMPTS or not any(IAM_PROPAGATION_REASON in line for line in reasons):
+                break
+            self.out.warn(
+                f"stack {side.stack} failed while IAM propagates a new role ('{IAM_PROPAGATION_REASON}'): IAM is "
+                f"eventually consistent, so deploying once more in {delay}s"
+            )
+            if status == stacks.NO_STACK and stacks.stack_status(cfn, side.stack) == "ROLLBACK_COMPLETE":
+                stacks.delete_failed_create(self.out, cfn, side.stack)
+            time.sleep(int(delay))
+        raise Fatal(f"sam deploy of stack {side.stack} failed (reasons above)")
+
+    def dynamodb_prefix_list(self) -> str:
+        """The AWS-managed DynamoDB prefix list of the region: the backend function's only egress, which
+        CloudFormation cannot look up, so the template takes it as a parameter."""
+        name = f"com.amazonaws.{self.region}.dynamodb"
+        found = self.client(self.provider, "ec2").describe_managed_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": [name]}]
+        )["PrefixLists"]
+        ident = str(found[0]["PrefixListId"]) if found else "None"
+        if not _PREFIX_LIST.fullmatch(ident):
+            raise Fatal(f"no AWS-managed prefix list {name} in {self.region} (got '{ident}')")
+        return ident
+
+    def consumer_grants(self) -> Grants:
+        """The grants for the consumer stack's CURRENT outputs when it exists complete, else the closed ones. Every
+        provider deploy names all three: sam deploy would resubmit (UsePreviousValue) a role or endpoint of a
+        consumer stack deleted since."""
+        stack = self.consumer.stack
+        cfn = self.client(self.consumer, "cloudformation")
+        status = stacks.stack_status(cfn, stack)
+        if status not in _COMPLETE:
+            shown = "not deployed" if status == stacks.NO_STACK else status
+            self.out.info(f"consumer stack {stack}: {shown}, so the API accepts nobody until step 7")
+            return Grants()
+        outputs = stacks.stack_outputs(cfn, stack)
+        role = stacks.optional_output(outputs, "DirectAuthClientRole")
+        endpoint = stacks.optional_output(outputs, "APIGatewayEndpointID")
+        if not role or not endpoint:
+            self.out.info(
+                f"consumer stack {stack} lacks DirectAuthClientRole or APIGatewayEndpointID, so the API accepts "
+                "nobody until step 7"
+            )
+            return Grants()
+        self.out.info(f"consumer stack {stack} exists: allowing its current role {role} through endpoint {endpoint}")
+        return Grants(self.consumer.account, role, endpoint)
+
+    def deploy_provider(self, grants: Grants) -> Provider:
+        """Provider stack with the looked-up prefix list and the grants; then its outputs for the next steps."""
+        prefix_list = self.dynamodb_prefix_list()
+        self.deploy_stack(
+            self.provider, BACKEND_SIDE, [f"pDynamoDBPrefixListID={prefix_list}", *grants.parameters(), self.layer]
+        )
+        stack = self.provider.stack
+        outputs = stacks.stack_outputs(self.client(self.provider, "cloudformation"), stack)
+        provider = Provider(
+            host=stacks.required_output(outputs, "APIGatewayFQDN", stack),
+            role=stacks.required_output(outputs, "APIAccessRole", stack),
+            api_id=stacks.required_output(outputs, "APIGatewayID", stack),
+            stage=stacks.optional_output(outputs, "APIStageName") or "Prod",
+        )
+        self.out.info(f"API host {provider.host}, stage {provider.stage}, access role {provider.role}")
+        return provider
+
+    def deploy_consumer(self, provider: Provider) -> Consumer:
+        """Consumer stack pointed at the provider's API; then the ids the provider must allow."""
+        self.deploy_stack(
+            self.consumer,
+            CLIENT_SIDE,
+            [
+                f"pAPIHost={provider.host}",
+                f"pAPIPrefix=/{provider.stage}",
+                f"pAPIAccountID={self.provider.account}",
+                f"pAPIRoleARN={provider.role}",
+                self.layer,
+            ],
+        )
+        stack = self.consumer.stack
+        outputs = stacks.stack_outputs(self.client(self.consumer, "cloudformation"), stack)
+        consumer = Consumer(
+            endpoint=stacks.required_output(outputs, "APIGatewayEndpointID", stack),
+            role=stacks.required_output(outputs, "DirectAuthClientRole", stack),
+        )
+        self.out.info(f"endpoint {consumer.endpoint}, client role {consumer.role}")
+        return consumer
+
+    def authorize_consumer(self, deployed: Grants, consumer: Consumer) -> None:
+        """Deploy the provider letting the consumer in, unless step 5 already did: another deploy would only make
+        another API deployment (AlwaysDeploy)."""
+        wanted = Grants(self.consumer.account, consumer.role, consumer.endpoint)
+        if wanted == deployed:
+            self.out.info(
+                f"consumer already authorized: {consumer.role} through {consumer.endpoint} unchanged since step 5, "
+                "no second deploy"
+            )
+            return
+        self.deploy_stack(self.provider, BACKEND_SIDE, [*wanted.parameters(), self.layer])
+
+    def verify_live_stage(self, provider: Provider, consumer: Consumer) -> None:
+        """The stage must serve a deployment made after the policy changed; AlwaysDeploy on the API makes that so."""
+        apigateway = self.client(self.provider, "apigateway")
+        stack, api = self.provider.stack, provider.api_id
+        policy = str(apigateway.get_rest_api(restApiId=api).get("policy", ""))
+        if consumer.endpoint not in policy:
+            raise Fatal(
+                f"the resource policy of API {api} does not mention endpoint {consumer.endpoint}; check "
+                f"pAllowedVPCEndpoints on stack {stack}"
+            )
+        self.out.info(f"resource policy of {api} allows endpoint {consumer.endpoint}")
+        deployment_id = apigateway.get_stage(restApiId=api, stageName=provider.stage)["deploymentId"]
+        deployed: datetime = apigateway.get_deployment(restApiId=api, deploymentId=deployment_id)["createdDate"]
+        described = self.client(self.provider, "cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        changed: datetime = described.get("LastUpdatedTime") or described["CreationTime"]
+        if deployed < changed:
+            print(
+                f"stage deployment {_iso(deployed)} is older than the stack change {_iso(changed)}",
+                file=self.out.stderr,
+            )
+            raise Fatal(
+                f"stage {provider.stage} still serves deployment {deployment_id}, made before the policy change, so "
+                "the old policy is live. The API needs 'AlwaysDeploy: true' in the template; meanwhile: aws "
+                f"apigateway create-deployment --rest-api-id {api} --stage-name {provider.stage} --profile "
+                f"{self.provider.profile} --region {self.region}"
+            )
+        self.out.info(f"stage deployment {_iso(deployed)} is not older than the change {_iso(changed)}")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------------------------------------- preflight
+def check_quotas(out: Output, region: str, consumer: Side, provider: Side) -> None:
+    """Size quotas (docs/quotas.md) of what the run will send, measured before any bucket or stack is touched."""
+    argv = [
+        "deploy-all",
+        "--backend-stack",
+        provider.stack,
+        "--client-stack",
+        consumer.stack,
+        "--provider-account",
+        provider.account,
+        "--consumer-account",
+        consumer.account,
+        "--region",
+        region,
+    ]
+    # The report comes back on stdout, indented here like every detail; reasons go straight to stderr.
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        try:
+            status = quotas.main(argv)
+        except SystemExit as refused:  # argparse's answer to an argument it rejects
+            status = refused.code if isinstance(refused.code, int) else EXIT_USAGE
+    for line in report.getvalue().splitlines():
+        if line:
+            out.info(line)
+    if status == EXIT_USAGE:
+        raise Fatal(f"the quota check could not run ({QUOTAS_TOOL} exited 2, reason above)")
+    if status != 0:
+        raise Fatal("a size quota would be exceeded (reasons above); nothing was deployed. See docs/quotas.md")
+
+
+def check_powertools_layer(out: Output, layer: str, profile: str, region: str) -> None:
+    """Stop before any stack operation when the functions' Powertools layer cannot exist in the region."""
+    fix = (
+        f"rerun with --bundle-powertools (Powertools goes into the code zips), or with --powertools-layer <ARN of a "
+        f"Powertools layer published in {region}>; see docs/regions-and-powertools.md"
+    )
+    if layer == NO_LAYER:
+        out.info("Powertools: bundled into the code zips, no layer")
+        return
+    if layer.startswith("arn:"):
+        layer_region = layer.split(":")[3]
+        # Lambda attaches only layers of the function's own region.
+        if layer_region != region:
+            raise Fatal(f"Powertools layer {layer} is in {layer_region}, not {region}; {fix}")
+        out.info(f"Powertools layer {layer}")
+        return
+    try:
+        value = client(profile, region, "ssm").get_parameter(Name=layer)["Parameter"]["Value"]
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code == "ParameterNotFound":
+            raise Fatal(
+                f"SSM parameter {layer} does not exist in {region} (Powertools publishes its layer parameters only "
+                f"in the regions of its release workflow); {fix}"
+            ) from error
+        if "AccessDenied" in code or "not authorized" in str(error):
+            raise Fatal(
+                f"cannot check SSM parameter {layer} in {region}: access denied for profile '{profile}' "
+                "(CloudFormation reads it with the deploying credentials, which need ssm:GetParameters): "
+                f"{error_text(error)}"
+            ) from error
+        raise Fatal(f"cannot check SSM parameter {layer} in {region}: {error_text(error)}") from error
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as error:
+        raise Fatal(
+            f"could not connect to SSM in {region} to check parameter {layer} (network, proxy, or a region not "
+            f"enabled for the account): {error_text(error)}"
+        ) from error
+    except BotoCoreError as error:
+        raise Fatal(f"cannot check SSM parameter {layer} in {region}: {error_text(error)}") from error
+    out.info(f"Powertools layer {value} (SSM parameter {layer})")
+
+
+def preflight(out: Output, settings: Settings) -> Deployment:
+    """Step 1: tools, profiles, one region, both accounts, the size quotas and the Powertools layer."""
+    sam.require_commands(["sam"])
+    require_profiles([settings.consumer, settings.provider])
+    region = resolve_region(settings.region_flag, [settings.consumer, settings.provider])
+    consumer = Side(settings.consumer, caller_account(settings.consumer, region), client_stack_name(settings.prefix))
+    provider = Side(settings.provider, caller_account(settings.provider, region), backend_stack_name(settings.prefix))
+    out.info(f"consumer '{consumer.profile}': account {consumer.account}, stack {consumer.stack}")
+    out.info(f"provider '{provider.profile}': account {provider.account}, stack {provider.stack}")
+    out.info(f"region {region}")
+    check_quotas(out, region, consumer, provider)
+    check_powertools_layer(out, settings.powertools_layer, provider.profile, region)
+    if consumer.account == provider.account:
+        out.warn(
+            f"both profiles are account {consumer.account}: this works, but same-account IAM evaluation differs "
+            "from the cross-account case this kit demonstrates (see docs/provider.md, Who gets in)"
+        )
+    return Deployment(out, settings, region, consumer, provider)
+
+
+def build_side(out: Output, deployment: Deployment, side: str, account: Side) -> None:
+    """Build and package one side into its account's bucket, as build-backend.sh / build-client.sh do."""
+    out.heading(f"Building {side}")
+    build.build_side(
+        out,
+        side,
+        root=sam.REPO_ROOT,
+        bucket=account.bucket,
+        profile=account.profile,
+        region=deployment.region,
+        bundle_powertools=deployment.settings.bundle_powertools,
+    )
+
+
+def deploy_all(out: Output, settings: Settings) -> int:
+    """The eight steps."""
+    steps = Steps(out, TOTAL_STEPS)
+    steps.start("Preflight: tools, credentials, region")
+    run_ = preflight(out, settings)
+    consumer, provider = run_.consumer, run_.provider
+
+    steps.start("Artifact buckets")
+    provider.bucket = artifact_bucket_name(settings.prefix, provider.account, run_.region)
+    consumer.bucket = artifact_bucket_name(settings.prefix, consumer.account, run_.region)
+    for side in (provider, consumer):
+        ensure_artifact_bucket(
+            out, run_.client(side, "s3"), side.bucket, account=side.account, region=run_.region, profile=side.profile
+        )
+
+    steps.start(f"Build and package {BACKEND_SIDE}")
+    build_side(out, run_, BACKEND_SIDE, provider)
+    steps.start(f"Build and package {CLIENT_SIDE}")
+    build_side(out, run_, CLIENT_SIDE, consumer)
+
+    steps.start(f"Deploy provider stack {provider.stack} (account {provider.account})")
+    grants = run_.consumer_grants()
+    api = run_.deploy_provider(grants)
+
+    steps.start(f"Deploy consumer stack {consumer.stack} (account {consumer.account})")
+    endpoint = run_.deploy_consumer(api)
+
+    steps.start(f"Authorize the consumer on {provider.stack}")
+    run_.authorize_consumer(grants, endpoint)
+
+    steps.start("Verify the live stage serves the new policy")
+    run_.verify_live_stage(api, endpoint)
+
+    out.done()
+    out.info(f"API: https://{api.host}/{api.stage} (private: reachable through endpoint {endpoint.endpoint})")
+    out.info(
+        f"next: {sam.REPO_ROOT}/invoke.sh {settings.consumer} --region {run_.region} --stack-prefix {settings.prefix}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    """deploy-all.sh's command line; 0 done, 1 failed (the step named), 2 usage error."""
+    out = Output()
+    return run(out, usage, lambda: deploy_all(out, parse_settings(argv)))
