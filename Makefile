@@ -117,6 +117,6 @@ docs: $(STAMP) ## Regenerate the parameter and output tables in docs/ from the f
 
 clean: ## Remove the venvs, caches and build output: every file .gitignore lists
 	rm -rf $(VENV) .venv-* build dist .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis moto_recording \
-	  bench/results*.json
+	  bench/results*.json .samlocal
 	find . -path ./.git -prune -o \( -type d \( -name __pycache__ -o -name .aws-sam \) -prune -exec rm -rf {} + \) \
 	  -o \( -type f \( -name '*.pyc' -o -name '*-deploy.yaml' \) -exec rm -f {} + \)

@@ -88,6 +88,7 @@ _GENERATED = [
     "api-client/vpc-api-client-deploy.yaml",
     "bench/results.json",
     "bench/results-strict.json",
+    ".samlocal/sam-backend.log",
     "emulation/__pycache__/demo.cpython-311.pyc",
     "tests/unit/__pycache__/test_x.cpython-311.pyc",
     "api-client/src/client/__pycache__/invoke.cpython-311.pyc",
