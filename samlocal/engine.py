@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import subprocess
+import subprocess  # nosec B404 - runs docker, dockerd, apt-get, debootstrap, tar, pip and sam with arguments built here
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,7 @@ class Engine:
 
 
 def _run(*argv: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=timeout)  # noqa: S603
+    return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=timeout)  # noqa: S603  # nosec B603
 
 
 def _engine_answers() -> bool:
@@ -76,7 +76,7 @@ def _install_packages(log: Path) -> None:
             ["apt-get", "update", "-qq"],
             ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
         ):
-            subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=True, env=env, timeout=900)  # noqa: S603
+            subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=True, env=env, timeout=900)  # noqa: S603  # nosec B603
 
 
 def _arm64_enabled() -> bool:
@@ -97,7 +97,7 @@ def _start_dockerd(state: Path) -> None:
         log = state / f"dockerd-{driver}.log"
         with log.open("w") as out:
             # The engine outlives this run on purpose, like the service it stands in for.
-            process = subprocess.Popen(  # noqa: S603
+            process = subprocess.Popen(  # noqa: S603  # nosec B603 B607
                 ["dockerd", f"--storage-driver={driver}", "--iptables=false", f"--data-root=/var/lib/docker-{driver}"],  # noqa: S607
                 stdout=out,
                 stderr=subprocess.STDOUT,

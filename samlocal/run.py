@@ -18,7 +18,7 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
+import subprocess  # nosec B404 - runs docker, dockerd, apt-get, debootstrap, tar, pip and sam with arguments built here
 import sys
 import tempfile
 import time
@@ -72,7 +72,7 @@ def _stage(side: Path, into: Path, platform: Platform, extra_files: Mapping[str,
     target = into / side.name
     shutil.copytree(side / "src", target / "src", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(side / f"{side.name}.yaml", target / f"{side.name}.yaml")
-    subprocess.run(  # noqa: S603
+    subprocess.run(  # noqa: S603  # nosec B603
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
             "--target", str(target / "src"), "--only-binary=:all:", "--implementation", "cp",
@@ -106,14 +106,14 @@ def _start_lambda(site: Site, *, port: int, image: str, hosts: list[str], scratc
     environ = {**os.environ, **site.credentials, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
     environ.pop("AWS_PROFILE", None)
     log = (STATE / f"sam-{site.label}.log").open("w")
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environ, start_new_session=True)  # noqa: S603
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environ, start_new_session=True)  # noqa: S603  # nosec B603
     try:
         client = boto3.client(
             "lambda",
             endpoint_url=f"http://127.0.0.1:{port}",
             region_name="us-east-1",
             aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - SAM's local endpoint checks no signature
+            aws_secret_access_key="local",  # noqa: S106 - SAM's local endpoint checks no signature  # nosec B106 - not a secret
             config=Config(read_timeout=120, retries={"max_attempts": 0}),
         )
         deadline = time.monotonic() + START_SECONDS
@@ -140,7 +140,7 @@ def _wait_for_runtime(function_id: str, deadline: float) -> None:
     (the emulator starts under qemu), not the function's behaviour, so it is waited out here, not retried."""
     label = f"label=sam.cli.function.name={function_id}"
     while time.monotonic() < deadline:
-        ports = subprocess.run(  # noqa: S603
+        ports = subprocess.run(  # noqa: S603  # nosec B603 B607
             ["docker", "ps", "--filter", label, "--format", "{{.Ports}}"],  # noqa: S607
             capture_output=True, text=True, check=False,
         ).stdout  # fmt: skip
@@ -166,7 +166,7 @@ def _seed_item(env: TwoAccounts) -> None:
     fields = ItemFields("seeded item", "the item the fixed-id events act on", ["demo"])
     caller = Caller(identity["accountId"], identity["userArn"])
     seed_id = event["pathParameters"]["id"]
-    repository.create_item(table, caller, fields, token="samlocal-seed", item_id=seed_id)  # noqa: S106 - not a secret
+    repository.create_item(table, caller, fields, token="samlocal-seed", item_id=seed_id)  # noqa: S106 - not a secret  # nosec B106 - not a secret
 
 
 def _credentials(keys: Any) -> dict[str, str]:
