@@ -36,7 +36,7 @@ from backend import repository
 from backend.identity import Caller
 from backend.table import Table
 from backend.validation import ItemFields
-from cfnrender.stacks import FunctionView, Stack
+from cfnrender.stacks import FunctionView
 from client.names import ClientKind
 from emulation.accounts.two_accounts import MAIN, PROVIDER, TwoAccounts
 from samlocal.cases import BACKEND_EVENTS, CASES, Case, Outcome, check
@@ -85,12 +85,6 @@ def _stage(side: Path, into: Path, platform: Platform, extra_files: Mapping[str,
     for name, content in extra_files.items():
         (target / "src" / name).write_bytes(content)
     return target / f"{side.name}.yaml"
-
-
-def _declared(function: FunctionView, stack: Stack) -> Mapping[str, str]:
-    """The function's environment as CloudFormation deployed it (the emulated stack's resolved variables)."""
-    del stack
-    return dict(function.environment)
 
 
 @contextmanager
@@ -192,7 +186,7 @@ def _sites(
             backend_template,
             backend,
             _credentials(env.role_credentials(backend.role_arn, backend.name)),
-            {**_declared(backend, provider), "AWS_ENDPOINT_URL_DYNAMODB": f"http://{gateway}:{ports['moto']}"},
+            {**backend.environment, "AWS_ENDPOINT_URL_DYNAMODB": f"http://{gateway}:{ports['moto']}"},
             (LAYER_OFF,),
         )
     ]
@@ -208,7 +202,7 @@ def _sites(
                 function,
                 _credentials(env.lambda_credentials(MAIN, kind)),
                 {
-                    **_declared(function, consumer),
+                    **function.environment,
                     "API_ENDPOINT": f"https://{endpoint_name}:{ports['api']}",
                     "API_CA_BUNDLE": "/var/task/emulation-ca.pem",
                     "AWS_CA_BUNDLE": "/var/task/emulation-ca.pem",
