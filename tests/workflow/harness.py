@@ -46,6 +46,15 @@ REGION = "us-east-1"
 SETUP_KEY = "AKIAWORKFLOWSETUP000"
 
 
+@dataclass
+class Result:
+    """What one workflow command run in-process returned and printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def admin_client(url: str, service: str, account: str, region: str = REGION) -> Any:
     """A client acting in `account` regardless of its key (setup and inspection only)."""
     client = boto3.client(  # type: ignore[call-overload]

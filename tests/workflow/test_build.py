@@ -6,25 +6,15 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.workflow.harness import CONSUMER, PROVIDER, REPO_ROOT, Kit
+from tests.workflow.harness import CONSUMER, PROVIDER, REPO_ROOT, Kit, Result
 from workflow import build
 from workflow.artifacts import local_artifact_references, rewrite_code_uri
 
 ZIP = "build/api-backend/api-backend-code.zip"
-
-
-@dataclass
-class Result:
-    """What one build printed and returned."""
-
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.models import default_user_config
 
-from tests.workflow.harness import CONSUMER, Kit
+from tests.workflow.harness import CONSUMER, Kit, Result
 from workflow import aws, invoke
 
 DIRECT_FUNCTION = "private-api-client-DirectAuthClient-AAAA"
@@ -45,15 +45,6 @@ class Behaviour:
     log: str | None = None
     duration: float = 0.0
     payloads: list[bytes] = field(default_factory=list)
-
-
-@dataclass
-class Result:
-    """What one invoke printed and returned."""
-
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @pytest.fixture
