@@ -107,15 +107,20 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-# mock_aws drops boto3's default session, so each test's cold import would parse the service models again (most of
-# a backend test's time); one shared loader hands every session the same read-only models.
-_LOADER = botocore.loaders.create_loader()
+# mock_aws drops boto3's default session, so each test's cold import would build a session and parse the service
+# models again (most of a backend test's time). The function's cold start builds its clients anew (fresh_import); the
+# session under them, with its read-only models and event handlers (moto's stubber among them), is built once per
+# worker: every test sets the same offline credentials and region.
+_SESSION: boto3.Session | None = None
 
 
 def _default_session_sharing_models() -> None:
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _LOADER)
-    boto3.setup_default_session(botocore_session=core)
+    global _SESSION  # noqa: PLW0603 - one per worker process, built on first use
+    if _SESSION is None:
+        core = botocore.session.get_session()
+        core.register_component("data_loader", botocore.loaders.create_loader())
+        _SESSION = boto3.Session(botocore_session=core)
+    boto3.DEFAULT_SESSION = _SESSION
 
 
 def fresh_import(name: str) -> ModuleType:
