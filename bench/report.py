@@ -321,7 +321,9 @@ def backend_cold_import_table(backend: Mapping[str, Any]) -> list[str]:
         *lines,
         "",
         "backend import: backend.app (the provider's handler module, from its zip) and the sample-style backend",
-        "(bench/baseline/reference_backend: boto3.resource, no Powertools); vs base, instr vs base: to the latter",
+        "(bench/baseline/reference_backend: boto3.resource, no Powertools); vs base, instr vs base: to the latter;",
+        "backend_floor (bench/floor/backend_floor): Powertools Logger, Metrics and event handler and one botocore",
+        "client, nothing else: the least any backend keeping them can import",
     ]
 
 

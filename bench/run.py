@@ -172,6 +172,8 @@ def _cold_subjects(client_zip: PackageSize, backend_zip: PackageSize) -> list[co
         # The provider's function (issue 18): ours against one written the public sample's way.
         coldstart.ImportSubject("backend", code / "backend", ("backend.app",)),
         coldstart.ImportSubject("backend_baseline", code / "baseline", ("reference_backend",)),
+        # The least a backend keeping Powertools' Logger, Metrics and event handler can import (bench/floor).
+        coldstart.ImportSubject("backend_floor", code / "floor", ("backend_floor",)),
     ]
 
 
@@ -282,7 +284,9 @@ def _compose(
         },
         "clients": clients,
         "cold_import_reference": {"floor+powertools": cold("floor+powertools")},
-        "backend_cold_import": {key: cold(key, "backend_baseline") for key in ("backend", "backend_baseline")},
+        "backend_cold_import": {
+            key: cold(key, "backend_baseline") for key in ("backend", "backend_baseline", "backend_floor")
+        },
         "cold_import_instructions": _instruction_runs(instructions),
         "packages": {
             side: {"zip": _shown(size.zip_path), "zip_bytes": size.zip_bytes, "unzipped_bytes": size.unzipped_bytes}

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +111,32 @@ def test_reference_backend_stores_the_request_context_and_echoes_the_identity(mo
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"]) == event["requestContext"]["identity"]
     assert [item["id"] for item in stored] == [event["requestContext"]["requestId"]]
+
+
+def test_backend_floor_builds_powertools_and_a_botocore_client_without_boto3() -> None:
+    # GIVEN the backend floor module, imported in a fresh interpreter as a cold start would
+    probe = (
+        "import sys, backend_floor; "
+        "print(sys.modules.get('boto3') is None, type(backend_floor.app).__name__, "
+        "backend_floor.dynamodb.meta.service_model.service_name)"
+    )
+    # Lambda sets both region variables; botocore reads AWS_DEFAULT_REGION.
+    env = {
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    # WHEN it is imported
+    completed = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).parents[2] / "bench" / "floor",
+        env={**env, "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # THEN it has Powertools' REST resolver and a DynamoDB client, and boto3 was never imported
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["True", "APIGatewayRestResolver", "dynamodb"]
