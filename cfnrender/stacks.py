@@ -144,7 +144,58 @@ def _named_ids(names: _Names, logical_id: str, kind: str, properties: Mapping[st
     return name, attributes
 
 
+def _elb_ids(names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Load balancing resources: Ref is the ARN (ELB names are at most 32 characters)."""
+    name = names.cfn_name(logical_id, 32)
+    suffix = names.pick(_HEX, 16)
+    if kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":
+        short = "net" if properties.get("Type") == "network" else "app"
+        arn = names.arn("elasticloadbalancing", f"loadbalancer/{short}/{name}/{suffix}")
+        region = names.region
+        dns = f"internal-{name}-{names.pick(string.digits, 10)}.{region}.elb.amazonaws.com"
+        attributes: dict[str, Any] = {
+            "DNSName": dns,
+            "LoadBalancerArn": arn,
+            "LoadBalancerFullName": f"{short}/{name}/{suffix}",
+            "LoadBalancerName": name,
+            "CanonicalHostedZoneID": "Z" + names.pick(_UPPER_ALNUM, 13),
+        }
+        return arn, attributes
+    if kind == "AWS::ElasticLoadBalancingV2::TargetGroup":
+        arn = names.arn("elasticloadbalancing", f"targetgroup/{name}/{suffix}")
+        return arn, {
+            "TargetGroupArn": arn,
+            "TargetGroupFullName": f"targetgroup/{name}/{suffix}",
+            "TargetGroupName": name,
+        }
+    if kind == "AWS::ElasticLoadBalancingV2::TrustStore":
+        arn = names.arn("elasticloadbalancing", f"truststore/{name}/{suffix}")
+        return arn, {"TrustStoreArn": arn, "Status": "ACTIVE", "NumberOfCaCertificates": 1}
+    if kind == "AWS::ElasticLoadBalancingV2::ListenerRule":
+        arn = names.arn("elasticloadbalancing", f"listener-rule/app/{name}/{suffix}/{names.pick(_HEX, 16)}/{suffix}")
+        return arn, {"RuleArn": arn, "IsDefault": False}
+    if kind == "AWS::ElasticLoadBalancingV2::TrustStoreRevocation":
+        revocation = str(int(suffix[:8], 16))
+        return f"{revocation}|{name}", {"RevocationId": revocation, "TrustStoreRevocations": []}
+    arn = names.arn("elasticloadbalancing", f"listener/app/{name}/{suffix}/{names.pick(_HEX, 16)}")
+    return arn, {"ListenerArn": arn}
+
+
+def _endpoint_service_ids(
+    names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    service = "vpce-svc-0" + names.pick(_HEX, 16)
+    return service, {"ServiceId": service}
+
+
 _ID_FACTORIES: dict[str, IdFactory] = {
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": _elb_ids,
+    "AWS::ElasticLoadBalancingV2::TargetGroup": _elb_ids,
+    "AWS::ElasticLoadBalancingV2::Listener": _elb_ids,
+    "AWS::ElasticLoadBalancingV2::ListenerRule": _elb_ids,
+    "AWS::ElasticLoadBalancingV2::TrustStore": _elb_ids,
+    "AWS::ElasticLoadBalancingV2::TrustStoreRevocation": _elb_ids,
+    "AWS::EC2::VPCEndpointService": _endpoint_service_ids,
     "AWS::Serverless::Api": _rest_api_ids,
     "AWS::ApiGateway::RestApi": _rest_api_ids,
     "AWS::EC2::VPCEndpoint": _endpoint_ids,

@@ -49,6 +49,8 @@ BACKEND_DEFAULTS = {
     "pAllowedPrincipalPatterns": "None",
     "pAllowedOrgID": "None",
     "pAllowedVPCEndpoints": "None",
+    "pVPCID": "",
+    "pEnableMtls": "No",
 }
 CLIENT_DEFAULTS = {"pAPIPrefix": "/Prod", "pAPIAccountID": "Local", "pAPIRoleARN": "None", "pCreateSTSEndpoint": "Yes"}
 
@@ -58,6 +60,7 @@ _STACK = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _PARAMETER = re.compile(r"^([A-Za-z0-9]{1,255})=(.*)$", re.DOTALL)
 
 _INVOKE = {"Action": "execute-api:Invoke", "Resource": "execute-api:/*"}
+_MTLS_INVOKE = {"Action": "execute-api:Invoke", "Resource": ["execute-api:/*/*/mtls", "execute-api:/*/*/mtls/*"]}
 
 
 class UsageError(ValueError):
@@ -75,9 +78,16 @@ def _items(value: str) -> list[str]:
     return value.split(",")
 
 
-def resource_policy(values: Mapping[str, str], access_role_arn: str) -> dict[str, Any]:
-    """BackendApi's x-amazon-apigateway-policy as api-backend.yaml renders it (a mirror of the template)."""
+def resource_policy(
+    values: Mapping[str, str], access_role_arn: str, mtls_endpoint_id: str = VPCE_ID_PLACEHOLDER
+) -> dict[str, Any]:
+    """BackendApi's x-amazon-apigateway-policy as api-backend.yaml renders it (a mirror of the template).
+
+    mtls_endpoint_id stands for MtlsApiEndpoint, which does not exist before the stack does (longest id by default).
+    """
     v = {**BACKEND_DEFAULTS, **values}
+    # IsMtlsEnabled: the template also needs the subnets, which its rules require with pVPCID.
+    mtls = v["pEnableMtls"] == "Yes" and v["pVPCID"] != ""
     statements: list[dict[str, Any]] = [
         {"Sid": "AllowAccessRole", "Effect": "Allow", "Principal": {"AWS": access_role_arn}, **_INVOKE}
     ]
@@ -97,7 +107,8 @@ def resource_policy(values: Mapping[str, str], access_role_arn: str) -> dict[str
             {"Sid": "AllowOrganization", "Effect": "Allow", "Principal": "*", **_INVOKE, "Condition": condition}
         )
     if v["pAllowedVPCEndpoints"] != "None":
-        condition = {"StringNotEquals": {"aws:SourceVpce": _items(v["pAllowedVPCEndpoints"])}}
+        endpoints = _items(v["pAllowedVPCEndpoints"]) + ([mtls_endpoint_id] if mtls else [])
+        condition = {"StringNotEquals": {"aws:SourceVpce": endpoints}}
         statements.append(
             {
                 "Sid": "DenyOutsideAllowedVPCEndpoints",
@@ -107,6 +118,15 @@ def resource_policy(values: Mapping[str, str], access_role_arn: str) -> dict[str
                 "Condition": condition,
             }
         )
+    if mtls:
+        condition = {"StringEquals": {"aws:SourceVpce": mtls_endpoint_id}}
+        statements.append(
+            {"Sid": "AllowCertificatePath", "Effect": "Allow", "Principal": "*", **_MTLS_INVOKE, "Condition": condition}
+        )
+    deny: dict[str, Any] = {"Sid": "DenyCertificatePathElsewhere", "Effect": "Deny", "Principal": "*", **_MTLS_INVOKE}
+    if mtls:
+        deny["Condition"] = {"StringNotEquals": {"aws:SourceVpce": mtls_endpoint_id}}
+    statements.append(deny)
     return {"Version": "2012-10-17", "Statement": statements}
 
 

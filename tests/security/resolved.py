@@ -38,6 +38,53 @@ CLIENT_ROLE = f"arn:aws:iam::{CONSUMER}:role/private-api-client-rPythonDirectAut
 OUTSIDER_ROLE = f"arn:aws:iam::{OUTSIDER}:role/caller"
 VPCE_A, VPCE_B = "vpce-0a1b2c3d4e5f60718", "vpce-0f1e2d3c4b5a69788"
 SUBNET_A, SUBNET_B = "subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"
+SUBNET_C = "subnet-0c1c2c3c4c5c6c7c8"
+
+
+# The certificate (mTLS) path. Its conditions reach the resource policy, the function and the VPC resources, so as
+# ordinary samples it would join every group into one product (tens of thousands of sets). Its parameters therefore
+# keep their defaults in the grouped sets (mTLS off: exactly the sets without the feature) and come on in overlays.
+MTLS_DEFAULTS: dict[str, Sequence[str]] = {
+    "pEnableMtls": ["No"],
+    "pMtlsTrustStoreBucket": [""],
+    "pMtlsCABundleKey": [""],
+    "pMtlsRevocationListKey": ["None"],
+    "pMtlsServerCertificateArn": [""],
+    "pMtlsAllowedPrincipals": ["None"],
+    "pMtlsAcceptanceRequired": ["No"],
+    "pMtlsAllowedClients": ["None"],
+}
+MTLS_ON = {
+    "pEnableMtls": "Yes",
+    "pMtlsTrustStoreBucket": "provider-artifacts",
+    "pMtlsCABundleKey": "mtls/ca.pem",
+    "pMtlsServerCertificateArn": f"arn:aws:acm:{REGION}:{PROVIDER}:certificate/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+    "pMtlsAllowedPrincipals": f"arn:aws:iam::{CONSUMER}:root,arn:aws:iam::{OUTSIDER}:role/caller",
+    "pMtlsAllowedClients": "acme:CN=client.acme.example,O=Acme;beta:CN=svc,O=Beta\\, Inc.",
+}
+# on x (CRL, no CRL) x (acceptance, none), alternating two and three subnets (AZs; the ALB needs two or more).
+MTLS_OVERLAYS_BACKEND: list[dict[str, str]] = [
+    {
+        **MTLS_ON,
+        "pVPCID": "vpc-0a1b2c3d4e5f60718",
+        "pLambdaSubnetIDs": subnets,
+        "pDynamoDBPrefixListID": "pl-02cd2c6b",
+        "pMtlsRevocationListKey": crl,
+        "pMtlsAcceptanceRequired": acceptance,
+    }
+    for (crl, acceptance), subnets in zip(
+        itertools.product(["None", "mtls/crl.pem"], ["No", "Yes"]),
+        itertools.cycle([f"{SUBNET_A},{SUBNET_B}", f"{SUBNET_A},{SUBNET_B},{SUBNET_C}"]),
+        strict=False,
+    )
+]
+MTLS_CONDITIONS = frozenset({"IsMtlsEnabled", "HasMtlsRevocationList", "IsMtlsAcceptanceRequired"})
+MTLS_OVERLAYS_VPC: list[dict[str, str]] = [
+    {**MTLS_ON, "pMtlsRevocationListKey": crl, "pMtlsAcceptanceRequired": acceptance, "pSubnetCount": count}
+    for (crl, acceptance), count in zip(
+        itertools.product(["None", "mtls/crl.pem"], ["No", "Yes"]), itertools.cycle(["3", "2"]), strict=False
+    )
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +94,12 @@ class TemplateSpec:
     path: str
     account: str
     samples: Mapping[str, Sequence[str]]
+    # Laid over the grouped sets, one per set in turn, as extra sets (a feature whose product with every group
+    # would explode); each must be accepted with every grouped set.
+    overlays: Sequence[Mapping[str, str]] = ()
+    # Conditions that are constant (false) in the grouped sets because the overlaid switch is off there: they
+    # join no parameters into a group.
+    constant_conditions: frozenset[str] = frozenset()
 
 
 # Sample values: every AllowedValue, None/empty and several items for lists (one item too where a list becomes a
@@ -79,7 +132,10 @@ SPECS: dict[str, TemplateSpec] = {
             "pDynamoDBPrefixListID": ["", "pl-02cd2c6b"],
             "pDNSServerCIDR": ["169.254.169.253/32", "10.0.0.0/16"],
             "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
+            **MTLS_DEFAULTS,
         },
+        MTLS_OVERLAYS_BACKEND,
+        MTLS_CONDITIONS,
     ),
     "api-backend/vpc-api-backend.yaml": TemplateSpec(
         "api-backend/vpc-api-backend.yaml",
@@ -102,7 +158,10 @@ SPECS: dict[str, TemplateSpec] = {
             "pSubnetCount": ["2", "3"],
             "pDynamoDBPrefixListID": ["pl-02cd2c6b"],
             "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
+            **MTLS_DEFAULTS,
         },
+        MTLS_OVERLAYS_VPC,
+        MTLS_CONDITIONS,
     ),
     "api-client/api-client.yaml": TemplateSpec(
         "api-client/api-client.yaml",
@@ -197,10 +256,10 @@ def _condition_parameters(template: Mapping[str, Any]) -> dict[str, set[str]]:
     return {name: reach(name, frozenset()) for name in conditions}
 
 
-def parameter_groups(template: Mapping[str, Any]) -> list[frozenset[str]]:
+def parameter_groups(template: Mapping[str, Any], constant: frozenset[str] = frozenset()) -> list[frozenset[str]]:
     """Parameters that must vary together (see the module docstring); singletons for the rest."""
     parameters = set(template.get("Parameters") or {})
-    by_condition = _condition_parameters(template)
+    by_condition = {c: set() if c in constant else p for c, p in _condition_parameters(template).items()}
     conditions = set(by_condition)
     globals_section = template.get("Globals") or {}
     units: list[set[str]] = []
@@ -271,7 +330,7 @@ def combinations(spec: TemplateSpec) -> Combinations:
     if missing:
         raise AssertionError(f"{spec.path}: choose sample values for {sorted(missing)}")
     defaults = {name: values[0] for name, values in spec.samples.items()}
-    groups = parameter_groups(template)
+    groups = parameter_groups(template, spec.constant_conditions)
     per_group: list[list[dict[str, str]]] = []
     for group in groups:
         names = sorted(group)
@@ -282,6 +341,11 @@ def combinations(spec: TemplateSpec) -> Combinations:
         per_group.append(accepted)
     count = max(len(a) for a in per_group)
     parameter_sets = [{k: v for a in per_group for k, v in a[i % len(a)].items()} for i in range(count)]
+    overlaid = [{**s, **spec.overlays[i % len(spec.overlays)]} for i, s in enumerate(parameter_sets) if spec.overlays]
+    refused = [s for s in overlaid if not _accepted(template, s)]
+    if refused:
+        raise AssertionError(f"{spec.path}: an overlay is refused by the template: {refused[0]}")
+    parameter_sets += overlaid
     return Combinations(spec, groups, per_group, parameter_sets)
 
 

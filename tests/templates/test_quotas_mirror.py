@@ -64,6 +64,23 @@ BACKEND_SETS: dict[str, dict[str, str]] = {
         "pAllowedVPCEndpoints": "vpce-0123456789abcdef0",
     },
 }
+# The certificate path adds statements naming the provider's own endpoint (MtlsApiEndpoint).
+MTLS = {
+    "pVPCID": "vpc-0a1b2c3d4e5f60718",
+    "pLambdaSubnetIDs": "subnet-0a1b2c3d4e5f60718,subnet-1a1b2c3d4e5f60718",
+    "pDynamoDBPrefixListID": "pl-02cd2c6b",
+    "pEnableMtls": "Yes",
+    "pMtlsTrustStoreBucket": "artifacts-bucket",
+    "pMtlsCABundleKey": "mtls/ca.pem",
+    "pMtlsServerCertificateArn": "arn:aws:acm:us-east-1:222222222222:certificate/0a1b2c3d-ffff",
+    "pMtlsAllowedPrincipals": "arn:aws:iam::111111111111:root",
+    "pMtlsAllowedClients": "acme:CN=client,O=Acme",
+}
+MTLS_SETS: dict[str, dict[str, str]] = {
+    "mtls-any-endpoint": MTLS,
+    "mtls-endpoints": {**MTLS, "pAllowedVPCEndpoints": "vpce-0a1b2c3d4e5f60718,vpce-11112222"},
+    "mtls-off-in-vpc": {**MTLS, "pEnableMtls": "No", "pAllowedVPCEndpoints": "vpce-0a1b2c3d4e5f60718"},
+}
 CLIENT_SETS: dict[str, dict[str, str]] = {
     "defaults": {},
     "cross-account-assume-role": {
@@ -125,6 +142,30 @@ def test_quotas_backend_policies_equal_the_rendered_template(name: str, region: 
     # THEN quotas.py builds the same documents, so it measures what CloudFormation would create
     assert quotas.resource_policy(parameters, role_arn) == policy
     assert quotas.trust_policy(parameters, partition=partition, account=ACCOUNT) == trust
+
+
+@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("name", sorted(MTLS_SETS))
+def test_quotas_backend_policy_with_certificate_path_equals_the_rendered_template(name: str, region: str) -> None:
+    # GIVEN a parameter set with the certificate path on (or off in a VPC) in a region of each partition
+    partition = quotas.partition_of(region)
+    parameters = with_partition(MTLS_SETS[name], partition)
+    rng = random.Random(len(name))
+    ids = generate_ids(BACKEND, stack="private-api-backend", account=ACCOUNT, region=region, rng=rng)
+    # WHEN the real template is rendered with realistic physical ids
+    rendered = render_template(
+        copy.deepcopy(source(BACKEND)),
+        parameters,
+        account_id=ACCOUNT,
+        region=region,
+        stack_name="private-api-backend",
+        physical_ids=ids.physical_ids,
+        attributes=ids.attributes,
+    )
+    policy = rendered.resources["BackendApi"]["Properties"]["Body"]["x-amazon-apigateway-policy"]
+    # THEN quotas.py builds the same document once it knows the provider endpoint's id
+    role_arn = ids.attributes["ApiAccessRole.Arn"]
+    assert quotas.resource_policy(parameters, role_arn, ids.physical_ids["MtlsApiEndpoint"]) == policy
 
 
 @pytest.mark.parametrize("region", REGIONS)
