@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = {
     "backend",
+    "endpoint_targets",
     "client",
     "iampolicy",
     "cfnrender",
@@ -24,6 +25,7 @@ FIRST_PARTY = {
 # The most specific folder wins. Must match the table at the top of CONTRIBUTING.md.
 ALLOWED: dict[str, set[str]] = {
     "api-backend/src/backend": {"backend"},
+    "api-backend/src/endpoint_targets": {"endpoint_targets"},
     "api-client/src/client": {"client"},
     "iampolicy": {"iampolicy"},
     "cfnrender": {"cfnrender"},

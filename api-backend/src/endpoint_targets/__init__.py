@@ -1,0 +1,1 @@
+"""CloudFormation custom resource: an interface endpoint's addresses as targets of an IP target group (issue 16)."""
