@@ -10,12 +10,14 @@ function reads them (DescribeVpcEndpoints, DescribeNetworkInterfaces) and regist
 - Delete: deregister, tolerating a missing target group or endpoint, and always answer SUCCESS (a rollback or stack
   deletion never gets stuck on it).
 
-The answer to CloudFormation is always sent, before the function's timeout: the work has a deadline that leaves
-time for the response, and every failure becomes FAILED with its reason. Standard library and boto3 only.
+The answer to CloudFormation is always sent, before the function's timeout: the work runs in a thread with a
+budget that leaves time for the response (a hanging AWS call is cut off), and every failure becomes FAILED with its
+reason. Standard library and boto3 only.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import time
@@ -202,14 +204,30 @@ def send(url: str, body: bytes, timeout: float = RESPONSE_TIMEOUT_SECONDS) -> in
     if urllib.parse.urlsplit(url).scheme not in {"https", "http"}:
         raise ValueError(f"ResponseURL must be http(s): {url[:40]}")
     request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310 - scheme checked
+    # The scheme is checked above (no file: or custom schemes).
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
         return int(response.status)
+
+
+def _within(event: Mapping[str, Any], clients_factory: Callable[[], Clients], budget: float) -> Outcome:
+    """respond_to, cut off after `budget` seconds (an AWS call can hang past the polling deadline)."""
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    future = executor.submit(respond_to, event, clients_factory, time.monotonic() + budget)
+    try:
+        return future.result(timeout=budget)
+    except concurrent.futures.TimeoutError:
+        request = str(event.get("RequestType", ""))
+        LOGGER.error("%s did not finish within %.0f s", request, budget)
+        fallback_id = str(event.get("PhysicalResourceId") or f"failed-{event.get('LogicalResourceId', 'resource')}")
+        reason = f"{request} did not finish within {budget:.0f} s (an AWS call did not answer in time)"
+        return Outcome("SUCCESS" if request == "Delete" else "FAILED", fallback_id, reason=reason)
+    finally:
+        executor.shutdown(wait=False)
 
 
 def handler(event: dict[str, Any], context: Any, clients_factory: Callable[[], Clients] = Clients.create) -> None:
     remaining = context.get_remaining_time_in_millis() / 1000.0
-    deadline = time.monotonic() + max(0.0, remaining - RESPONSE_RESERVE_SECONDS)
-    outcome = respond_to(event, clients_factory, deadline)
+    outcome = _within(event, clients_factory, max(0.0, remaining - RESPONSE_RESERVE_SECONDS))
     LOGGER.info("answering %s %s: %s", event.get("RequestType"), outcome.status, outcome.reason)
     try:
         send(str(event["ResponseURL"]), response_body(event, outcome, getattr(context, "log_stream_name", "")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -329,3 +330,31 @@ def test_unreachable_response_url_is_logged_not_raised(caplog: pytest.LogCapture
     app.handler(unreachable, Context(), broken)
     # THEN the function returns normally and the log says why CloudFormation got nothing
     assert "could not send the response to CloudFormation" in caplog.text
+
+
+class HangingEc2:
+    """An AWS call that does not answer (longer than the function may wait)."""
+
+    def describe_vpc_endpoints(self, **_: Any) -> dict[str, Any]:
+        time.sleep(3)
+        return {"VpcEndpoints": [{"State": "available", "NetworkInterfaceIds": ["eni-0"]}]}
+
+
+@pytest.mark.parametrize(("request_type", "status"), [("Create", "FAILED"), ("Delete", "SUCCESS")])
+def test_hanging_aws_call_is_cut_off_and_answered_before_the_timeout(
+    cloudformation: CloudFormation, request_type: str, status: str
+) -> None:
+    # GIVEN an AWS call that hangs and a function with half a second left beyond the response reserve
+    clients = app.Clients(ec2=HangingEc2(), elbv2=None)
+    properties = props("vpce-0123456789abcdef0", "arn:aws:elasticloadbalancing:us-east-1:2:targetgroup/x/1")
+    remaining_ms = int((app.RESPONSE_RESERVE_SECONDS + 0.5) * 1000)
+    started = time.monotonic()
+    # WHEN CloudFormation sends the request
+    app.handler(
+        event(cloudformation, request_type, properties, physical_id="p"), Context(remaining_ms), lambda: clients
+    )
+    # THEN the answer arrives after about the budget (not after the hanging call), saying why
+    assert time.monotonic() - started < 2.5
+    answer = cloudformation.answers[-1]
+    assert answer["Status"] == status
+    assert "did not finish within" in answer["Reason"]
