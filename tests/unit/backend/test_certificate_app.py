@@ -181,3 +181,31 @@ def test_tenant_isolation_between_accounts_and_certificate_tenants(start, shippe
     assert other_tenant_list.body["items"] == []
     assert (tenant_reads_account.status, account_reads_tenant.status) == (404, 404)
     assert by_tenant.body["createdBy"] == "cert:partner-a/serial/5A1C0FFEE0DDF00D"
+
+
+@pytest.mark.parametrize(
+    ("path", "resource"), [("/mtls", "/mtls"), ("/mtls/", "/mtls"), ("/mtls/items", "/mtls/items")]
+)
+def test_mtls_prefix_is_stripped_by_the_pinned_powertools(start, shipped_event, path, resource):
+    # GIVEN /mtls requests as API Gateway passes them (path as sent, resource as matched)
+    invoke = start()
+    event = shipped_event("mtls-whoami.json")
+    event.update(path=path, resource=resource)
+
+    # WHEN the resolver (APIGatewayRestResolver(strip_prefixes=["/mtls"])) routes them
+    response = invoke(event)
+
+    # THEN they reach the IAM routes' handlers: GET / (who am I) or GET /items (a page of items), never the 404
+    assert response.status == 200
+    assert ("accountId" in response.body) == (path != "/mtls/items")
+    assert ("items" in response.body) == (path == "/mtls/items")
+
+
+def test_mtls_lookalike_prefix_is_not_stripped(start, shipped_event):
+    # GIVEN a path that only starts with the letters of the prefix (no such route exists)
+    invoke = start()
+    event = shipped_event("mtls-whoami.json")
+    event.update(path="/mtlsitems", resource="/mtlsitems")
+
+    # WHEN / THEN it is not taken for /mtls + items: 404
+    assert invoke(event).status == 404
