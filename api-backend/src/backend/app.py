@@ -1,4 +1,5 @@
-"""Lambda entry point: routes of the private REST API (API Gateway proxy events, IAM-authorized)."""
+"""Lambda entry point: routes of the private REST API (API Gateway proxy events, IAM-authorized, and the same routes
+under /mtls for certificate callers admitted by the provider's ALB: backend.certificate)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from backend import attempts, config, deadline, idempotency, identity, repository, validation
+from backend import attempts, certificate, config, deadline, idempotency, identity, repository, validation
 from backend.errors import ApiError, StoreUnavailableError
 from backend.table import Table
 
@@ -28,7 +29,9 @@ logger = Logger()
 metrics = Metrics()
 # Read-only routes publish no business metric (API Gateway already counts requests): that is not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
-app = APIGatewayRestResolver()
+# The /mtls routes are the same routes for certificate callers: served once, the prefix stripped (GET /mtls -> /);
+# who the caller is depends on the matched route (_caller), never on the path the client wrote.
+app = APIGatewayRestResolver(strip_prefixes=[certificate.PREFIX])
 
 # Built once per container and reused by warm invocations. Short timeouts, few attempts in total, and no attempt
 # started that could not end before the invocation's deadline (backend.deadline): an unreachable or stuck DynamoDB
@@ -48,12 +51,19 @@ deadline.guard(table.meta.client, _ITEM_ATTEMPT_S + _RECORD_ATTEMPT_S)
 attempts.watch(table.meta.client)
 deadline.guard(_records, _RECORD_ATTEMPT_S)
 keyed_writes = idempotency.KeyedWrites(config.required_env("IDEMPOTENCY_TABLE_NAME"), _records)
+# Read once; a malformed allow-list is logged here and answers 500 on /mtls only, so the IAM routes keep working.
+certificates = certificate.settings_from_env()
+if certificates.problem:
+    logger.error("Certificate path misconfigured", extra={"reason": certificates.problem})
 
 
 @app.get("/")
 def who_am_i() -> dict[str, Any]:
-    """Echo the caller's identity as API Gateway saw it."""
-    return identity.describe(app.current_event.raw_event)
+    """Echo the caller's identity as API Gateway saw it (on /mtls: the certificate caller, checked first)."""
+    event = app.current_event.raw_event
+    if certificate.is_certificate_route(event):
+        return certificate.describe(event, _caller())
+    return identity.describe(event)
 
 
 @app.post("/items")
@@ -155,7 +165,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _caller() -> identity.Caller:
-    caller = identity.caller_of(app.current_event.raw_event)
+    event = app.current_event.raw_event
+    if certificate.is_certificate_route(event):
+        caller = certificate.caller_of(event, certificates)
+    else:
+        caller = identity.caller_of(event)
     logger.append_keys(callerAccount=caller.account_id, callerArn=caller.principal_arn)
     return caller
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from client.names import DEFAULT_SESSION_NAME, role_session_name
 from client.transport import DEFAULT_IDLE_TIMEOUT, PRIVATELINK_IDLE_TIMEOUT
 
-__all__ = ["ClientConfig", "ConfigError", "load_config"]
+__all__ = ["ClientConfig", "ConfigError", "base_url", "load_config"]
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
@@ -105,10 +105,10 @@ def _endpoint(raw: str, api_host: str) -> str:
     value = raw.strip().rstrip("/")
     if not value:
         return f"https://{api_host}"
-    return _base_url("API_ENDPOINT", value, example="https://vpce-123.example.com", plain_http=False)
+    return base_url("API_ENDPOINT", value, example="https://vpce-123.example.com", plain_http=False)
 
 
-def _base_url(name: str, value: str, *, example: str, plain_http: bool) -> str:
+def base_url(name: str, value: str, *, example: str, plain_http: bool) -> str:
     """``value`` if it is scheme and host (and port) only: https://, or http:// to loopback when ``plain_http``."""
     parts = urlsplit(value)
     local_http = plain_http and parts.scheme == "http" and parts.hostname in _LOOPBACK
@@ -152,7 +152,7 @@ def _sts_endpoint(env: Mapping[str, str], region: str) -> str:
         if value:
             # The answer carries the role's secret key: plain HTTP only to a local emulator on this machine.
             example = "https://sts.us-east-1.amazonaws.com"
-            return _base_url(name, value, example=example, plain_http=True)
+            return base_url(name, value, example=example, plain_http=True)
     if region.startswith(_ISOLATED_PREFIXES):
         raise ConfigError(
             f"AWS_ENDPOINT_URL_STS is not set: set it to the STS endpoint of {region} (the client derives it only in "

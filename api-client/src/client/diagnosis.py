@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from client.credentials import StsError, StsUnreachable
 from client.transport import IDEMPOTENT_METHODS, TransportError, TransportFailure
 
+if TYPE_CHECKING:  # the certificate module stays off the signing clients' cold path
+    from client.client_cert import CertificateError
+
 __all__ = [
     "Failure",
+    "certificate_failure",
     "credentials_failure",
     "forbidden_hint",
     "maybe_applied",
@@ -18,6 +23,16 @@ __all__ = [
     "status_hint",
     "transport_failure",
 ]
+
+# The /mtls backend's own 403s (api-backend/src/backend/certificate.py), checked first.
+_CERTIFICATE_FORBIDDEN: tuple[tuple[str, str], ...] = (
+    ("subject not allowed", "Add tenant:<subject> (as shown) to the provider's pMtlsAllowedClients"),
+    ("path is not enabled", "The provider's certificate path is off (pEnableMtls=No)"),
+    ("provider's load balancer", "Certificate requests must go through the provider's endpoint service"),
+    ("ambiguous client cert", "Do not send X-Amzn-Mtls-Clientcert-* headers: the load balancer sets them"),
+)
+# On /mtls an explicit deny is the resource policy's DenyCertificatePathElsewhere.
+_CERTIFICATE_DENY = "Explicit deny on /mtls: certificate requests must go through the provider's endpoint service"
 
 # Checked in order; the first phrase found in API Gateway's 403 message decides the hint.
 _FORBIDDEN_HINTS: tuple[tuple[str, str], ...] = (
@@ -101,9 +116,14 @@ class Failure:
         return {"statusCode": self.status, "headers": {}, "body": "", "error": self.error, "hint": self.hint}
 
 
-def forbidden_hint(body: str, headers: Mapping[str, str]) -> str:
-    """Classify an API Gateway 403 from its message and x-amzn-ErrorType header."""
+def forbidden_hint(body: str, headers: Mapping[str, str], *, certificate_path: bool = False) -> str:
+    """Classify an API Gateway 403 from its message and x-amzn-ErrorType header (and the /mtls backend's 403s)."""
     message = _message(body).lower()
+    for phrase, hint in _CERTIFICATE_FORBIDDEN:
+        if phrase in message:
+            return hint
+    if certificate_path and "explicit deny" in message:
+        return _CERTIFICATE_DENY
     for phrase, hint in _FORBIDDEN_HINTS:
         if phrase in message:
             return hint
@@ -155,11 +175,52 @@ def retried_hint(method: str, status: int, attempts: int) -> str | None:
     )
 
 
-def transport_failure(error: TransportError, *, custom_endpoint: bool) -> Failure:
-    """Explain a network-level failure reaching the API."""
+def transport_failure(error: TransportError, *, custom_endpoint: bool, client_certificate: bool = False) -> Failure:
+    """Explain a network-level failure reaching the API (or the TLS alert refusing a client certificate)."""
     attempts = f" ({error.attempts} attempts)" if error.attempts > 1 else ""
     status = 504 if error.kind.timed_out else 502
+    refused = _certificate_refusal(error.detail, error.kind) if client_certificate else None
+    if refused:
+        hint = f"TLS refused by the provider's load balancer: {refused}; check the certificate chain/expiry/CRL"
+        return Failure(status, error.detail + attempts, hint)
     return Failure(status, error.detail + attempts, _TRANSPORT_HINTS[error.kind](custom_endpoint))
+
+
+# OpenSSL's words for the alert refusing a client certificate. Under TLS 1.3 it follows the handshake and can be lost
+# to the server's close.
+_CERTIFICATE_ALERTS: tuple[tuple[str, str], ...] = (
+    ("certificate required", "no client certificate was sent"),
+    ("unknown ca", "its trust store lacks the certificate's CA"),
+    ("certificate expired", "the certificate expired"),
+    ("certificate revoked", "the certificate is revoked"),
+    ("bad certificate", "the certificate was rejected"),
+    ("handshake failure", "handshake failure"),
+)
+
+
+def _certificate_refusal(detail: str, kind: TransportFailure) -> str | None:
+    lowered = detail.lower()
+    why = next((why for alert, why in _CERTIFICATE_ALERTS if alert in lowered), None)
+    if why is None and kind is TransportFailure.CONNECTION and "closed the connection" in lowered:
+        return "probably (under TLS 1.3 a refusal can show as a closed connection)"
+    return why
+
+
+def certificate_failure(error: CertificateError) -> Failure:
+    """Explain why the client certificate could not be loaded from Secrets Manager."""
+    return Failure(
+        502, f"client certificate unavailable ({error.kind}): {error.detail}", _CERTIFICATE_HINTS[error.kind]
+    )
+
+
+_CERTIFICATE_HINTS: dict[str, str] = {
+    "missing-secret": "No such secret: check pMtlsCertificateSecretArn (ARN, Region, not deleted)",
+    "access-denied": "The role needs secretsmanager:GetSecretValue on the secret (kms:Decrypt for a CMK)",
+    "malformed-pem": 'The secret must be JSON {"certificate": PEM, "privateKey": unencrypted PEM, "chain"?: PEM}',
+    "key-mismatch": "privateKey is not the key of certificate: store the pair issued together",
+    "unreachable": "No path to Secrets Manager: add its interface endpoint (private DNS) to the VPC",
+    "secret-error": "Secrets Manager refused the read: see the error",
+}
 
 
 def credentials_failure(error: Exception, role_arn: str | None) -> Failure:

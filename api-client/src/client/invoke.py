@@ -1,4 +1,4 @@
-"""One API call per invocation: event -> signed HTTPS request -> result; every failure becomes an explained result."""
+"""One API call per invocation: event -> signed (or client-certificate) HTTPS request -> result, failures explained."""
 
 from __future__ import annotations
 
@@ -96,12 +96,15 @@ class ApiRequest:
 
 
 class Invoker:
-    """Calls the configured API with one credential source; built once per process, used by every invocation."""
+    """Calls the configured API with one credential source; built once per process, used by every invocation.
+
+    ``credentials`` None: no SigV4, the ``pool`` presents a client certificate.
+    """
 
     def __init__(
         self,
         config: ClientConfig,
-        credentials: CredentialSource,
+        credentials: CredentialSource | None,
         *,
         pool: urllib3.HTTPConnectionPool | None = None,
         retry: RetryPolicy | None = None,
@@ -120,20 +123,25 @@ class Invoker:
         except EventError as error:
             return Failure(400, str(error), "Fix the invocation event; every key is optional").result()
         deadline = _deadline(context)
-        deadline_token = INVOCATION_DEADLINE.set(deadline)  # bounds an STS call made by the refresh below
-        try:
-            # Read once per invocation: refreshable credentials keep >= 10 minutes of validity after this.
-            frozen = self.credentials.get_frozen_credentials()
-        # RuntimeError: botocore's refresh gives up on stale credentials; botocore errors: a local profile's chain.
-        except (CredentialsError, BotoCoreError, ClientError, RuntimeError) as error:
-            failure = credentials_failure(error, self.config.role_arn)
-            logger.warning("no credentials to sign with", extra={"error": failure.error, "hint": failure.hint})
-            return failure.result()
-        finally:
-            INVOCATION_DEADLINE.reset(deadline_token)
+        frozen = None
+        if self.credentials is not None:
+            deadline_token = INVOCATION_DEADLINE.set(deadline)  # bounds an STS call made by the refresh below
+            try:
+                # Read once per invocation: refreshable credentials keep >= 10 minutes of validity after this.
+                frozen = self.credentials.get_frozen_credentials()
+            # RuntimeError: botocore's refresh gives up on stale credentials; botocore errors: a local profile's chain.
+            except (CredentialsError, BotoCoreError, ClientError, RuntimeError) as error:
+                failure = credentials_failure(error, self.config.role_arn)
+                logger.warning("no credentials to sign with", extra={"error": failure.error, "hint": failure.hint})
+                return failure.result()
+            finally:
+                INVOCATION_DEADLINE.reset(deadline_token)
         target = canonical_target(self.config.api_prefix + request.path, request.query)
 
         def sign() -> dict[str, str]:
+            if frozen is None:
+                # Unsigned: Host still names the API (the provider's load balancer and API Gateway route on it).
+                return {"Host": self.config.api_host, **(request.headers or {})}
             return sign_request(
                 method=request.method,
                 host=self.config.api_host,
@@ -160,7 +168,9 @@ class Invoker:
             )
         except TransportError as error:
             failure = transport_failure(
-                error, custom_endpoint=self.config.endpoint != f"https://{self.config.api_host}"
+                error,
+                custom_endpoint=self.config.endpoint != f"https://{self.config.api_host}",
+                client_certificate=self.credentials is None,
             )
             note = maybe_applied(request.method, transport_kind=error.kind, key=key)
             if note:
@@ -178,7 +188,11 @@ class Invoker:
             return result
         tries = f" after {answer.attempts} attempts" if answer.attempts > 1 else ""
         result["error"] = f"{self.config.api_host} answered {answer.status}{tries}"
-        hint = forbidden_hint(body, answer.headers) if answer.status == 403 else status_hint(answer.status)
+        certificate_path = "mtls" in target.partition("?")[0].split("/")
+        if answer.status == 403:
+            hint: str | None = forbidden_hint(body, answer.headers, certificate_path=certificate_path)
+        else:
+            hint = status_hint(answer.status)
         hint = retried_hint(request.method, answer.status, answer.attempts) or hint
         note = maybe_applied(request.method, status=answer.status, key=key)
         if note:

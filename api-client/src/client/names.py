@@ -1,4 +1,4 @@
-"""Names shared by the client and the tools that reason about it: the two client kinds and the STS session name."""
+"""Names shared by the client and the tools that reason about it: the client kinds and the STS session name."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ DEFAULT_SESSION_NAME = "api-client"  # when the function name leaves fewer than 
 
 
 class ClientKind(StrEnum):
-    """One of the two client functions; its value is how diagnose's report and JSON spell it."""
+    """One of the client functions; its value is how diagnose's report and JSON spell it."""
 
     DIRECT = "direct"
     ASSUME_ROLE = "assume-role"
+    CERTIFICATE = "certificate"  # mutual TLS, no SigV4 (docs/mtls.md)
 
     @property
     def module(self) -> str:
-        """The handler module's name inside the client package ('direct_auth' or 'assume_role')."""
+        """The handler module's name inside the client package ('direct_auth', 'assume_role' or 'certificate')."""
         return _MODULES[self]
 
     @property
@@ -40,7 +41,11 @@ class ClientKind(StrEnum):
         raise ValueError(f"{name!r} is not a client kind: expected one of {choices}")
 
 
-_MODULES = {ClientKind.DIRECT: "direct_auth", ClientKind.ASSUME_ROLE: "assume_role"}
+_MODULES = {
+    ClientKind.DIRECT: "direct_auth",
+    ClientKind.ASSUME_ROLE: "assume_role",
+    ClientKind.CERTIFICATE: "certificate",
+}
 
 
 def role_session_name(function_name: str) -> str:

@@ -38,3 +38,25 @@ def test_assume_role_handler_cold_import_loads_refreshable_credentials_but_no_bo
     # THEN botocore's refreshable credentials are there, but no session or client (STS is one signed POST)
     assert {"botocore.auth", "botocore.credentials", "client.sts"} <= loaded
     assert {"boto3", "botocore.session", "botocore.client", "botocore.loaders"}.isdisjoint(loaded)
+
+
+def test_signing_handlers_cold_import_leaves_the_certificate_modules_out():
+    # GIVEN fresh processes with the signing clients' environment
+    # WHEN each handler module is imported
+    # THEN neither loads the certificate client's modules (its cost stays off their cold path)
+    for module in ("client.direct_auth", "client.assume_role"):
+        assert {"client.certificate", "client.client_cert"}.isdisjoint(_loaded_after_import(module))
+
+
+def test_certificate_handler_cold_import_loads_no_boto3_botocore_client_or_sts():
+    # GIVEN the certificate client's environment, Secrets Manager unreachable (a closed loopback port: fails at once)
+    env = {
+        **ENV,
+        "CLIENT_CERTIFICATE_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:222222222222:secret:client-AbCdEf",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:9",
+    }
+    # WHEN the handler module is imported (the secret read fails and is kept as the invocations' answer, no crash)
+    loaded = loaded_after_import(SRC, "client.certificate", env)
+    # THEN Secrets Manager was called on the client's own signing path: no boto3, botocore session, client or STS
+    assert {"client.client_cert", "botocore.auth"} <= loaded
+    assert {"boto3", "botocore.session", "botocore.client", "botocore.credentials", "client.sts"}.isdisjoint(loaded)

@@ -44,6 +44,7 @@ def test_default_session_name_is_itself_valid_for_sts() -> None:
         ("direct_auth", ClientKind.DIRECT),
         ("assume-role", ClientKind.ASSUME_ROLE),
         ("assume_role", ClientKind.ASSUME_ROLE),
+        ("certificate", ClientKind.CERTIFICATE),
     ],
 )
 def test_client_kind_of_value_or_handler_module_gives_the_kind(name: str, expected: ClientKind) -> None:
@@ -65,7 +66,11 @@ def test_client_kind_of_unknown_name_raises_naming_the_choices(name: str) -> Non
 
 
 def test_client_kind_values_and_handlers_match_the_users_spellings() -> None:
-    # GIVEN the two kinds
+    # GIVEN the three kinds (the certificate client of issue 16 is the third)
     # THEN their values are diagnose's output spellings, and their handlers the client template's Handler settings
-    assert [str(kind) for kind in ClientKind] == ["direct", "assume-role"]
-    assert [kind.handler for kind in ClientKind] == ["client.direct_auth.handler", "client.assume_role.handler"]
+    assert [str(kind) for kind in ClientKind] == ["direct", "assume-role", "certificate"]
+    assert [kind.handler for kind in ClientKind] == [
+        "client.direct_auth.handler",
+        "client.assume_role.handler",
+        "client.certificate.handler",
+    ]

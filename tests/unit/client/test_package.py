@@ -34,3 +34,16 @@ def test_package_zip_is_well_under_100_kb() -> None:
             archive.write(path, path.relative_to(SOURCE).as_posix())
     # THEN it is far below 100 KB
     assert len(buffer.getvalue()) < 50_000
+
+
+def test_package_with_the_certificate_client_zips_to_at_most_32_kib() -> None:
+    # GIVEN the package files, the certificate client's modules among them
+    names = [p.relative_to(SOURCE).as_posix() for p in _package_files()]
+    assert {"client/certificate.py", "client/client_cert.py"} <= set(names)
+    buffer = io.BytesIO()
+    # WHEN zipped like a Lambda deployment package
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in _package_files():
+            archive.write(path, path.relative_to(SOURCE).as_posix())
+    # THEN it stays within 32 KiB (issue 16's budget for the third client)
+    assert len(buffer.getvalue()) <= 32 * 1024
