@@ -34,7 +34,10 @@ ISSUER = "X-Amzn-Mtls-Clientcert-Issuer"
 SERIAL = "X-Amzn-Mtls-Clientcert-Serial-Number"
 VALIDITY = "X-Amzn-Mtls-Clientcert-Validity"
 LEAF = "X-Amzn-Mtls-Clientcert-Leaf"
-ALB_IDLE_TIMEOUT = 60.0  # seconds: an ALB's default connection idle timeout; it then closes the connection
+# An ALB closes a client connection idle (nothing sent or received) for its connection idle timeout, 60 s by default
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html): a close,
+# unlike the endpoint hop's silent blackhole (emulation/gateway/server.py).
+ALB_IDLE_TIMEOUT = 60.0
 _HANDSHAKE_TIMEOUT = 10.0
 _MAX_BODY = 10 * 1024 * 1024
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te"})

@@ -3,6 +3,7 @@ gateway through the provider's own endpoint with the verified certificate's head
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import ssl
@@ -278,3 +279,39 @@ def test_mtls_listener_chunked_body_is_framed_and_the_connection_stays_usable(al
     follow_up = pool.request("GET", alb.listener.url + "/Prod/mtls/items", headers={"Host": API_HOST})
     assert follow_up.status == 200
     assert pool.connection_from_url(alb.listener.url).num_connections == 1
+
+
+def test_mtls_listener_idle_connection_is_closed_after_its_timeout(
+    pki: TestPki, gateway: Gateway, tls: TlsMaterial, tmp_path: Path
+) -> None:
+    # GIVEN a listener with a short idle timeout and a valid client that answered one request on a kept connection
+    (tmp_path / "ca.pem").write_text(pki.ca_bundle_pem)
+    server_ca = trustme.CA()
+    server_ca.cert_pem.write_to_path(str(tmp_path / "server-ca.pem"))
+    cert, key = pki.valid.write(tmp_path, "valid")
+    listener = MtlsListener(
+        trust=TrustConfig(tmp_path / "ca.pem"),
+        server_cert=server_ca.issue_cert("127.0.0.1"),
+        upstream_url=gateway.url(MTLS_VPCE),
+        upstream_ca=tls.ca_bundle,
+        api_host=API_HOST,
+        stage="Prod",
+        idle_timeout=0.3,
+    )
+    context = ssl.create_default_context(cafile=str(tmp_path / "server-ca.pem"))
+    context.load_cert_chain(str(cert), str(key))
+    request = f"GET /Prod/mtls/items HTTP/1.1\r\nHost: {API_HOST}\r\n\r\n".encode()
+    with (
+        listener,
+        socket.create_connection(("127.0.0.1", listener.port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as conn,
+    ):
+        conn.sendall(request)
+        answer = http.client.HTTPResponse(conn)  # type: ignore[arg-type]
+        answer.begin()
+        assert (answer.status, answer.will_close) == (200, False)
+        answer.read()
+        # WHEN the client stays silent past the timeout
+        time.sleep(0.6)
+        # THEN the load balancer has closed the connection (end of stream, not a read timeout)
+        assert conn.recv(1) == b""
