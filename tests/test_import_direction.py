@@ -32,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "emulation/gateway": {"emulation.gateway", "iampolicy"},
     "emulation/sts": {"emulation.sts", "emulation.gateway", "iampolicy"},
     "emulation/lambdas": {"emulation.lambdas"},
+    "emulation/alb": {"emulation.alb"},
     "emulation/accounts": {
         "emulation.accounts",
         "emulation.gateway",

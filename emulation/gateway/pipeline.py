@@ -2,11 +2,13 @@
 
 1. the Host (or x-apigw-api-id) selects the API; unknown: 403 Forbidden
 2. the path must start with the stage and name a resource and method; otherwise: Missing Authentication Token
-3. a SigV4 Authorization header is verified (unknown key, bad signature, stale date answered as API Gateway does)
-   and resolved to a principal; no header: the caller is anonymous
+3. on an AWS_IAM method, a SigV4 Authorization header is verified (unknown key, bad signature, stale date answered
+   as API Gateway does) and resolved to a principal; no header: the caller is anonymous. On a method with
+   authorization NONE nothing is verified: the caller is anonymous whatever it sent
 4. the VPC endpoint policy, for that principal (AWS evaluates it first, with the identity from the signature)
 5. an anonymous caller of an AWS_IAM method: Missing Authentication Token
-6. resource policy + identity policies, per AWS's same-account and cross-account tables
+6. resource policy (+ identity policies for a signed caller), per AWS's same-account and cross-account tables: an
+   anonymous caller of a NONE method needs an Allow to Principal "*" and no explicit Deny
 7. the Lambda proxy integration: event in, result out (errors and malformed results: 502)
 """
 
@@ -32,7 +34,7 @@ from emulation.gateway.proxy import (
     json_body,
     read_result,
 )
-from emulation.gateway.routes import Route, RouteMatch, match_route, routes_from_openapi
+from emulation.gateway.routes import NONE, Route, RouteMatch, match_route, routes_from_openapi
 from emulation.gateway.validation import RequestParts, validate_request
 from iampolicy import authz
 from iampolicy.authz import ANONYMOUS, Decision, Principal
@@ -275,9 +277,16 @@ class Pipeline:
         log.update({"domainName": incoming.header("host"), "domainPrefix": deployment.api_id})
         try:
             route, path = _route(incoming, api, log)
-            principal = self._authenticate(incoming, deployment, alternate_hosts, log)
+            iam_method = route.route.authorization_of(route.method) != NONE
+            principal = self._authenticate(incoming, deployment, alternate_hosts, log) if iam_method else ANONYMOUS
             decision = self._authorize(
-                incoming=incoming, endpoint=endpoint, api=api, path=path, principal=principal, log=log
+                incoming=incoming,
+                endpoint=endpoint,
+                api=api,
+                path=path,
+                principal=principal,
+                iam_method=iam_method,
+                log=log,
             )
         except _Reject as rejected:
             return rejected.outcome
@@ -350,6 +359,7 @@ class Pipeline:
         api: LiveApi,
         path: str,
         principal: Principal,
+        iam_method: bool,
         log: dict[str, object],
     ) -> Decision:
         deployment = api.deployment
@@ -368,15 +378,15 @@ class Pipeline:
         )
         if not endpoint_decision.allowed:
             raise _Reject(_denied(endpoint_decision, log))
-        if principal.is_anonymous:
-            # Every method of this API uses AWS_IAM: an unsigned call stops here, after the endpoint policy.
+        if principal.is_anonymous and iam_method:
+            # An unsigned call of an AWS_IAM method stops here, after the endpoint policy.
             raise _Reject(_missing_token(log))
         started = time.monotonic()
         decision = authz.decide_invoke(
             principal=principal,
             resource_arn=resource_arn,
             resource_policy=api.policy,
-            identity_policies=self.callbacks.identity_policies(principal),
+            identity_policies=None if principal.is_anonymous else self.callbacks.identity_policies(principal),
             api_account=deployment.account,
             context=context,
         )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+AWS_IAM = "AWS_IAM"
+NONE = "NONE"
+_SIGV4 = "awssigv4"  # x-amazon-apigateway-authtype of an IAM scheme, compared lowercased
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,12 @@ class Route:
     resource: str
     methods: frozenset[str]
     segments: tuple[str, ...]
+    # Method (or ANY) -> AWS_IAM or NONE, as the rendered definition's `security` entries say.
+    authorization: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def authorization_of(self, method: str) -> str:
+        """How a method of this resource authorizes callers: AWS_IAM (SigV4) or NONE."""
+        return self.authorization.get(method.upper(), self.authorization.get("ANY", AWS_IAM))
 
     @property
     def literal_count(self) -> int:
@@ -43,16 +52,55 @@ def _segments(path: str) -> tuple[str, ...]:
     return tuple(s for s in path.strip("/").split("/") if s)
 
 
-def routes_from_openapi(definition: Mapping[str, Any]) -> tuple[Route, ...]:
-    """Build the route table from `paths` of an OpenAPI (or Swagger 2) definition."""
+def _sigv4_schemes(definition: Mapping[str, Any]) -> frozenset[str]:
+    """Names of the security schemes API Gateway reads as IAM (SigV4) authorization."""
+    schemes = (definition.get("components") or {}).get("securitySchemes") or definition.get("securityDefinitions")
+    return frozenset(
+        name
+        for name, scheme in (schemes or {}).items()
+        if isinstance(scheme, Mapping) and str(scheme.get("x-amazon-apigateway-authtype", "")).lower() == _SIGV4
+    )
+
+
+def _authorization(operation: Any, default: Any, sigv4: frozenset[str], fallback: str) -> str:
+    """AWS_IAM when the operation's security (or the definition's) names a SigV4 scheme; NONE when it names others.
+
+    SAM renders `Authorizer: NONE` with `OverrideApiAuth` as `security: [{"NONE": []}]` (a name with no scheme),
+    and DefaultAuthorizer AWS_IAM as `security: [{"AWS_IAM": []}]` on every other method. A definition with no
+    security entry at all (hand-written test definitions) gets `fallback`.
+    """
+    security = operation.get("security") if isinstance(operation, Mapping) else None
+    if security is None:
+        security = default
+    if security is None:
+        return fallback
+    names = {name for requirement in security if isinstance(requirement, Mapping) for name in requirement}
+    return AWS_IAM if names & sigv4 else NONE
+
+
+def routes_from_openapi(definition: Mapping[str, Any], *, fallback: str = AWS_IAM) -> tuple[Route, ...]:
+    """Build the route table from `paths` of an OpenAPI (or Swagger 2) definition, with each method's authorization."""
     routes = []
+    sigv4 = _sigv4_schemes(definition)
+    default = definition.get("security")
     for resource, operations in (definition.get("paths") or {}).items():
         if not isinstance(operations, Mapping):
             continue
-        methods = {m.upper() for m in operations if m.lower() in _METHODS}
+        authorization = {
+            m.upper(): _authorization(operation, default, sigv4, fallback)
+            for m, operation in operations.items()
+            if m.lower() in _METHODS
+        }
         if ANY_METHOD in operations:
-            methods.add("ANY")
-        routes.append(Route(resource=resource, methods=frozenset(methods), segments=_segments(resource)))
+            authorization["ANY"] = _authorization(operations[ANY_METHOD], default, sigv4, fallback)
+        routes.append(
+            Route(
+                resource=resource,
+                methods=frozenset(authorization),
+                segments=_segments(resource),
+                authorization=authorization,
+            )
+        )
     return tuple(routes)
 
 
