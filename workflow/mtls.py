@@ -35,6 +35,7 @@ __all__ = [
     "endpoint_state",
     "load_balancer_health",
     "parse_mtls",
+    "pem_ders",
     "provider_parameters",
     "trust_file_key",
     "unhealthy",
@@ -80,7 +81,7 @@ class MtlsSettings:
     acceptance_required: bool = False
 
 
-def _pem_blocks(path: Path, option: str, label: str) -> list[bytes]:
+def pem_ders(path: Path, option: str, label: str) -> list[bytes]:
     """The DER of every PEM block of that label in the file; UsageError when it holds none or a broken one."""
     try:
         text = path.read_text(encoding="ascii")
@@ -146,10 +147,10 @@ def parse_mtls(parsed: Parsed) -> MtlsSettings:
     if missing:
         raise UsageError(f"{FLAG} needs {', '.join(missing)}")
     ca_bundle = Path(parsed.value(CA_BUNDLE))
-    _pem_blocks(ca_bundle, CA_BUNDLE, "CERTIFICATE")
+    pem_ders(ca_bundle, CA_BUNDLE, "CERTIFICATE")
     crl = Path(parsed.value(CRL)) if parsed.value(CRL) else None
     if crl is not None:
-        _pem_blocks(crl, CRL, "X509 CRL")
+        pem_ders(crl, CRL, "X509 CRL")
     server_cert = parsed.value(SERVER_CERT)
     if not _ACM_ARN.fullmatch(server_cert):
         raise UsageError(f"invalid {SERVER_CERT} '{server_cert}' (expected arn:aws:acm:REGION:ACCOUNT:certificate/ID)")
