@@ -37,7 +37,7 @@ SERVICE_OUTPUT = "MtlsEndpointServiceId"
 ENDPOINT_OUTPUT = "MtlsServiceEndpointID"
 CLIENT_OUTPUT = "PythonCertificateClient"
 ROLE_OUTPUT = "CertificateClientRole"
-SECRET_ENV = "CLIENT_CERTIFICATE_SECRET_ARN"  # noqa: S105 - an environment variable name
+SECRET_ENV = "CLIENT_CERTIFICATE_SECRET_ARN"  # noqa: S105  # nosec B105 - an environment variable name
 _ALLOWED_CLIENTS = "pMtlsAllowedClients"
 # What the certificate client puts in its answer for each failure kind (api-client/src/client/diagnosis.py).
 _CLIENT_FAILURES: tuple[tuple[str, re.Pattern[str]], ...] = (

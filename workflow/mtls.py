@@ -49,7 +49,7 @@ CA_BUNDLE = "--mtls-ca-bundle"
 CRL = "--mtls-crl"
 SERVER_CERT = "--mtls-server-cert-arn"
 DNS_NAME = "--mtls-dns-name"
-CLIENT_SECRET = "--mtls-client-secret-arn"  # noqa: S105 - an option name, not a secret
+CLIENT_SECRET = "--mtls-client-secret-arn"  # noqa: S105  # nosec B105 - an option name, not a secret
 ALLOWED_CLIENTS = "--mtls-allowed-clients"
 VALUES = (CA_BUNDLE, CRL, SERVER_CERT, DNS_NAME, CLIENT_SECRET, ALLOWED_CLIENTS)
 _REQUIRED = (CA_BUNDLE, SERVER_CERT, DNS_NAME, CLIENT_SECRET, ALLOWED_CLIENTS)
@@ -208,7 +208,8 @@ def trust_file_key(path: Path, name: str) -> str:
 
 def upload_trust_files(out: Output, s3: Any, bucket: str, account: str, settings: MtlsSettings) -> TrustKeys:
     """Put the CA bundle (and CRL) into the provider's artifact bucket under mtls/; their keys."""
-    assert settings.ca_bundle is not None  # noqa: S101 - parse_mtls guarantees it when enabled
+    if settings.ca_bundle is None:
+        raise Fatal(f"{FLAG} without {CA_BUNDLE}")  # parse_mtls refuses that: a programming error if reached
     uploads = [(settings.ca_bundle, trust_file_key(settings.ca_bundle, "ca-bundle"))]
     if settings.crl is not None:
         uploads.append((settings.crl, trust_file_key(settings.crl, "crl")))
