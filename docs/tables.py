@@ -6,9 +6,10 @@ A docs page asks for a table with a marker pair, e.g.::
     <!-- end generated -->
 
 and this tool replaces what lies between them with a Markdown table built from the template's own Parameters
-(Type, Default, ConstraintDescription, Description) or Outputs (Condition, Description). The templates are the
-one source: to change a row, change the template and run `make docs`. `tests/test_docs.py` fails when a committed
-table differs from what this tool writes.
+(Type, Default, ConstraintDescription, Description) or Outputs (Condition, Description). An optional last word is a
+regular expression the names must match, for a page about one feature (docs/mtls.md: `^p(EnableMtls|Mtls)`).
+The templates are the one source: to change a row, change the template and run `make docs`. `tests/test_docs.py`
+fails when a committed table differs from what this tool writes.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ TEMPLATES = (
     "api-client/vpc-api-client.yaml",
 )
 MARKER = re.compile(
-    r"(<!-- generated: (parameters|outputs) (\S+) -->\n)(.*?)(<!-- end generated -->)",
+    r"(<!-- generated: (parameters|outputs) (\S+)(?: (\S+))? -->\n)(.*?)(<!-- end generated -->)",
     flags=re.DOTALL,
 )
 
@@ -55,9 +56,14 @@ def _code(text: object) -> str:
     return f"`{_cell(text)}`"
 
 
-def parameters_table(template: dict[str, Any]) -> str:
+def _selected(section: dict[str, Any], names: str | None) -> list[tuple[str, Any]]:
+    """The section's entries in template order, only those whose name matches `names` when given."""
+    return [(name, spec) for name, spec in section.items() if names is None or re.search(names, name)]
+
+
+def parameters_table(template: dict[str, Any], names: str | None = None) -> str:
     rows = ["| Parameter | Type | Default | Allowed | Description |", "|---|---|---|---|---|"]
-    for name, spec in template.get("Parameters", {}).items():
+    for name, spec in _selected(template.get("Parameters", {}), names):
         if "Default" not in spec:
             default = "(required)"
         elif spec["Default"] == "":
@@ -71,9 +77,9 @@ def parameters_table(template: dict[str, Any]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def outputs_table(template: dict[str, Any]) -> str:
+def outputs_table(template: dict[str, Any], names: str | None = None) -> str:
     rows = ["| Output | Exists | Description |", "|---|---|---|"]
-    for name, spec in template.get("Outputs", {}).items():
+    for name, spec in _selected(template.get("Outputs", {}), names):
         condition = spec.get("Condition")
         exists = f"when `{condition}`" if condition else "always"
         rows.append(f"| {_code(name)} | {exists} | {_cell(spec.get('Description', ''))} |")
@@ -84,12 +90,12 @@ def render(text: str, where: str) -> str:
     """The page with every generated block rewritten from its template."""
 
     def block(match: re.Match[str]) -> str:
-        kind, template = match.group(2), match.group(3)
+        kind, template, names = match.group(2), match.group(3), match.group(4)
         if template not in TEMPLATES:
             raise SystemExit(f"{where}: unknown template {template!r} in a generated marker")
         loaded = load(template)
-        table = parameters_table(loaded) if kind == "parameters" else outputs_table(loaded)
-        return f"{match.group(1)}{table}{match.group(5)}"
+        table = parameters_table(loaded, names) if kind == "parameters" else outputs_table(loaded, names)
+        return f"{match.group(1)}{table}{match.group(6)}"
 
     return MARKER.sub(block, text)
 

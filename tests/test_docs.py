@@ -69,3 +69,20 @@ def test_docs_links_land() -> None:
             if not dest.exists() or missing_anchor:
                 broken.append(f"{page.name}: {target}")
     assert broken == []
+
+
+def test_generated_table_with_a_name_pattern_lists_only_matching_names() -> None:
+    # GIVEN a marker naming a pattern (docs/mtls.md lists only the certificate path's parameters)
+    sys.path.insert(0, str(DOCS))
+    import tables  # noqa: PLC0415 - docs/ is not a package
+
+    marker = "<!-- generated: parameters api-backend/api-backend.yaml ^pAPI(StageName|AccessList)$ -->"
+    page = f"{marker}\nold\n<!-- end generated -->"
+    # WHEN the table is rendered
+    rendered = tables.render(page, "test")
+    # THEN its rows are exactly the matching parameters of the template, in template order
+    names = list(tables.load(TEMPLATES[0])["Parameters"])
+    expected = [name for name in names if name in ("pAPIStageName", "pAPIAccessList")]
+    assert expected, "the template names at least one of them"
+    assert re.findall(r"^\| `(\w+)`", rendered, flags=re.M) == expected
+    assert "old" not in rendered

@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,9 +25,10 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from workflow import build, quotas, sam, stacks
+from workflow import build, mtls, quotas, sam, stacks
 from workflow.aws import caller_account, client, error_text, require_profiles, resolve_region
 from workflow.buckets import artifact_bucket_name, ensure_artifact_bucket
+from workflow.invoke import CERTIFICATE_OUTPUT, invoke_client
 from workflow.options import (
     BACKEND_SIDE,
     CLIENT_SIDE,
@@ -45,6 +46,12 @@ from workflow.output import EXIT_USAGE, Fatal, Output, Steps, UsageError, run
 __all__ = ["Grants", "Settings", "main", "parse_settings", "usage"]
 
 TOTAL_STEPS = 8
+# With --mtls, a ninth step checks the certificate path end to end.
+MTLS_TOTAL_STEPS = 9
+# How long step 9 waits for both target groups to report healthy (tests set it low), and between looks.
+DEFAULT_HEALTH_WAIT = "600"
+HEALTH_POLL_SECONDS = 15
+CERTIFICATE_PAYLOAD = b'{"method": "GET", "path": "/"}'
 NO_LAYER = "None"
 # IAM is eventually consistent: AWS::ApiGateway::Account can reject a role created moments earlier in the same stack
 # with this reason. deploy_stack retries that failure once, after DEPLOY_RETRY_DELAY_SECONDS (tests set 0).
@@ -68,6 +75,11 @@ def retry_delay_setting() -> str:
     return os.environ.get("DEPLOY_RETRY_DELAY_SECONDS") or DEFAULT_RETRY_DELAY
 
 
+def health_wait_setting() -> str:
+    """DEPLOY_MTLS_HEALTH_WAIT_SECONDS as given (checked where it is used)."""
+    return os.environ.get("DEPLOY_MTLS_HEALTH_WAIT_SECONDS") or DEFAULT_HEALTH_WAIT
+
+
 def usage() -> str:
     """The help text."""
     delay = retry_delay_setting()
@@ -87,10 +99,25 @@ Options:
                         (default: {DEFAULT_POWERTOOLS_LAYER})
   -h, --help            show this help
 
+Certificate (mTLS) access path, off unless --mtls (docs/mtls.md):
+  --mtls                        also deploy the certificate path: provider NLB -> ALB (mutual TLS) -> API under
+                                /mtls, endpoint service for the consumer, consumer certificate client
+  --mtls-ca-bundle PATH         PEM file of the CA certificates that issue client certificates (required)
+  --mtls-crl PATH               PEM certificate revocation list of that CA (optional)
+  --mtls-server-cert-arn ARN    ACM certificate of the ALB for the DNS name, in the region (required)
+  --mtls-dns-name NAME          DNS name the consumer calls, e.g. api.example.internal (required)
+  --mtls-client-secret-arn ARN  consumer secret with the client certificate and key, JSON keys certificate,
+                                privateKey (required)
+  --mtls-allowed-clients TEXT   'tenant:SUBJECT-DN;tenant:SUBJECT-DN' the API admits, e.g.
+                                'orders:CN=orders,O=Example' (required; write a ';' inside a DN as '\\;')
+  --mtls-acceptance-required    the provider must accept the consumer's endpoint connection (printed, not run)
+  The CA bundle and CRL go to the provider's artifact bucket under {mtls.KEY_PREFIX}/.
+
 Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.
 
 Environment:
   DEPLOY_RETRY_DELAY_SECONDS ({delay}) before the one retry of a deploy that failed while IAM propagated.
+  DEPLOY_MTLS_HEALTH_WAIT_SECONDS ({health_wait_setting()}) how long --mtls waits for healthy load balancer targets.
 """
 
 
@@ -104,11 +131,16 @@ class Settings:
     prefix: str
     bundle_powertools: bool
     powertools_layer: str
+    mtls: mtls.MtlsSettings = field(default_factory=mtls.MtlsSettings)
 
 
 def parse_settings(argv: Sequence[str]) -> Settings:
     """The command line, validated in the script's order; any problem is a UsageError."""
-    parsed = parse(argv, values=("--region", "--stack-prefix", "--powertools-layer"), flags=("--bundle-powertools",))
+    parsed = parse(
+        argv,
+        values=("--region", "--stack-prefix", "--powertools-layer", *mtls.VALUES),
+        flags=("--bundle-powertools", *mtls.FLAGS),
+    )
     if len(parsed.positional) != 2:
         raise UsageError("expected two arguments: <consumer-profile> <provider-profile>")
     prefix = validate_stack_prefix(parsed.value("--stack-prefix", DEFAULT_STACK_PREFIX))
@@ -125,8 +157,9 @@ def parse_settings(argv: Sequence[str]) -> Settings:
         validate_powertools_layer(layer)
     else:
         layer = DEFAULT_POWERTOOLS_LAYER
+    certificate_path = mtls.parse_mtls(parsed)
     consumer, provider = parsed.positional
-    return Settings(consumer, provider, region_flag, prefix, bundle, layer)
+    return Settings(consumer, provider, region_flag, prefix, bundle, layer, certificate_path)
 
 
 @dataclass
@@ -154,6 +187,9 @@ class Provider:
     role: str
     api_id: str
     stage: str
+    # The certificate path's endpoint service (--mtls only).
+    service_id: str = ""
+    service_name: str = ""
 
 
 @dataclass
@@ -162,6 +198,9 @@ class Consumer:
 
     endpoint: str
     role: str
+    # The certificate path (--mtls only): the endpoint to the provider's service and the client function.
+    mtls_endpoint: str = ""
+    certificate_client: str = ""
 
 
 @dataclass
@@ -184,6 +223,7 @@ class Deployment:
         self.consumer = consumer
         self.provider = provider
         self.layer = f"pPowertoolsLayerArn={settings.powertools_layer}"
+        self.trust_keys: mtls.TrustKeys | None = None
 
     def client(self, side: Side, service: str) -> Any:
         """A client of one account in the run's region."""
@@ -267,8 +307,11 @@ class Deployment:
     def deploy_provider(self, grants: Grants) -> Provider:
         """Provider stack with the looked-up prefix list and the grants; then its outputs for the next steps."""
         prefix_list = self.dynamodb_prefix_list()
+        certificate_path = mtls.provider_parameters(self.settings.mtls, self.trust_keys, self.consumer.account)
         self.deploy_stack(
-            self.provider, BACKEND_SIDE, [f"pDynamoDBPrefixListID={prefix_list}", *grants.parameters(), self.layer]
+            self.provider,
+            BACKEND_SIDE,
+            [f"pDynamoDBPrefixListID={prefix_list}", *grants.parameters(), self.layer, *certificate_path],
         )
         stack = self.provider.stack
         outputs = stacks.stack_outputs(self.client(self.provider, "cloudformation"), stack)
@@ -279,6 +322,10 @@ class Deployment:
             stage=stacks.optional_output(outputs, "APIStageName") or "Prod",
         )
         self.out.info(f"API host {provider.host}, stage {provider.stage}, access role {provider.role}")
+        if self.settings.mtls.enabled:
+            ec2 = self.client(self.provider, "ec2")
+            provider.service_id, provider.service_name = mtls.endpoint_service_name(ec2, outputs, stack)
+            self.out.info(f"certificate path: endpoint service {provider.service_name}")
         return provider
 
     def deploy_consumer(self, provider: Provider) -> Consumer:
@@ -292,6 +339,7 @@ class Deployment:
                 f"pAPIAccountID={self.provider.account}",
                 f"pAPIRoleARN={provider.role}",
                 self.layer,
+                *mtls.consumer_parameters(self.settings.mtls, provider.service_name),
             ],
         )
         stack = self.consumer.stack
@@ -301,6 +349,10 @@ class Deployment:
             role=stacks.required_output(outputs, "DirectAuthClientRole", stack),
         )
         self.out.info(f"endpoint {consumer.endpoint}, client role {consumer.role}")
+        if self.settings.mtls.enabled:
+            consumer.mtls_endpoint = stacks.required_output(outputs, "MtlsServiceEndpointID", stack)
+            consumer.certificate_client = stacks.required_output(outputs, CERTIFICATE_OUTPUT, stack)
+            self.out.info(f"certificate path: endpoint {consumer.mtls_endpoint}, client {consumer.certificate_client}")
         return consumer
 
     def authorize_consumer(self, deployed: Grants, consumer: Consumer) -> None:
@@ -342,6 +394,67 @@ class Deployment:
                 f"{self.provider.profile} --region {self.region}"
             )
         self.out.info(f"stage deployment {_iso(deployed)} is not older than the change {_iso(changed)}")
+
+    def verify_certificate_path(self, provider: Provider, consumer: Consumer) -> None:
+        """Step 9 (--mtls): the consumer's connection is accepted, every load balancer target is healthy, and the
+        certificate client gets a 2xx for GET /."""
+        state = mtls.endpoint_state(self.client(self.consumer, "ec2"), consumer.mtls_endpoint)
+        self.out.info(f"endpoint connection {consumer.mtls_endpoint} -> {provider.service_id}: {state or 'not seen'}")
+        if state == "pendingAcceptance":
+            accept = (
+                f"aws ec2 accept-vpc-endpoint-connections --service-id {provider.service_id} --vpc-endpoint-ids "
+                f"{consumer.mtls_endpoint} --profile {self.provider.profile} --region {self.region}"
+            )
+            if not self.settings.mtls.acceptance_required:
+                raise Fatal(f"endpoint connection {consumer.mtls_endpoint} awaits acceptance, unexpectedly; {accept}")
+            # Asked for: accepting is the provider's decision, so it is printed, not run; nothing to verify before.
+            self.out.warn(
+                f"the certificate path is deployed but not verified: the provider must accept the consumer's endpoint "
+                f"connection (--mtls-acceptance-required). Run: {accept}; then {sam.REPO_ROOT}/invoke.sh "
+                f"{self.settings.consumer} --region {self.region} --stack-prefix {self.settings.prefix}"
+            )
+            return
+        if state != "available":
+            raise Fatal(
+                f"endpoint connection {consumer.mtls_endpoint} is '{state or 'absent'}', not available; see "
+                f"./diagnose.sh {self.settings.consumer} {self.settings.provider}"
+            )
+        self.wait_for_healthy_targets(provider.service_id)
+        if not invoke_client(
+            self.out,
+            self.consumer.profile,
+            self.region,
+            label=CERTIFICATE_OUTPUT,
+            function_name=consumer.certificate_client,
+            payload=CERTIFICATE_PAYLOAD,
+        ):
+            raise Fatal(
+                f"the certificate client did not get a 2xx answer (above); run ./diagnose.sh {self.settings.consumer} "
+                f"{self.settings.provider}"
+            )
+
+    def wait_for_healthy_targets(self, service_id: str) -> None:
+        """Poll both target groups until every target is healthy; stop naming the others after the wait."""
+        wait = health_wait_setting()
+        if not wait.isdigit():
+            raise Fatal(f"DEPLOY_MTLS_HEALTH_WAIT_SECONDS must be a whole number of seconds, got '{wait}'")
+        ec2, elbv2 = self.client(self.provider, "ec2"), self.client(self.provider, "elbv2")
+        deadline = time.monotonic() + int(wait)
+        while True:
+            health = mtls.load_balancer_health(ec2, elbv2, service_id)
+            waiting = mtls.unhealthy(health)
+            if health and not waiting:
+                self.out.info(f"{len(health)} load balancer target(s) healthy")
+                return
+            if time.monotonic() >= deadline:
+                for target in waiting:
+                    print(
+                        f"  {target.target} in {target.target_group}: {target.state} {target.reason}".rstrip(),
+                        file=self.out.stderr,
+                    )
+                shown = "no targets registered" if not health else f"{len(waiting)} target(s) not healthy (above)"
+                raise Fatal(f"after {wait}s: {shown}; see docs/mtls.md, Troubleshooting")
+            time.sleep(min(HEALTH_POLL_SECONDS, int(wait)))
 
 
 def _iso(moment: datetime) -> str:
@@ -434,6 +547,7 @@ def preflight(out: Output, settings: Settings) -> Deployment:
     out.info(f"region {region}")
     check_quotas(out, region, consumer, provider)
     check_powertools_layer(out, settings.powertools_layer, provider.profile, region)
+    mtls.check_regions(settings.mtls, region)
     if consumer.account == provider.account:
         out.warn(
             f"both profiles are account {consumer.account}: this works, but same-account IAM evaluation differs "
@@ -457,8 +571,9 @@ def build_side(out: Output, deployment: Deployment, side: str, account: Side) ->
 
 
 def deploy_all(out: Output, settings: Settings) -> int:
-    """The eight steps."""
-    steps = Steps(out, TOTAL_STEPS)
+    """The eight steps (nine with --mtls)."""
+    certificate_path = settings.mtls.enabled
+    steps = Steps(out, MTLS_TOTAL_STEPS if certificate_path else TOTAL_STEPS)
     steps.start("Preflight: tools, credentials, region")
     run_ = preflight(out, settings)
     consumer, provider = run_.consumer, run_.provider
@@ -470,6 +585,9 @@ def deploy_all(out: Output, settings: Settings) -> int:
         ensure_artifact_bucket(
             out, run_.client(side, "s3"), side.bucket, account=side.account, region=run_.region, profile=side.profile
         )
+    if certificate_path:
+        s3 = run_.client(provider, "s3")
+        run_.trust_keys = mtls.upload_trust_files(out, s3, provider.bucket, provider.account, settings.mtls)
 
     steps.start(f"Build and package {BACKEND_SIDE}")
     build_side(out, run_, BACKEND_SIDE, provider)
@@ -488,6 +606,10 @@ def deploy_all(out: Output, settings: Settings) -> int:
 
     steps.start("Verify the live stage serves the new policy")
     run_.verify_live_stage(api, endpoint)
+
+    if certificate_path:
+        steps.start("Verify the certificate path (endpoint connection, target health, certificate client)")
+        run_.verify_certificate_path(api, endpoint)
 
     out.done()
     out.info(f"API: https://{api.host}/{api.stage} (private: reachable through endpoint {endpoint.endpoint})")

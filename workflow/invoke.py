@@ -21,6 +21,8 @@ __all__ = ["main", "render_result", "usage"]
 DEFAULT_PAYLOAD = "{}"
 DIRECT_OUTPUT = "PythonDirectAuthClient"
 ASSUME_ROLE_OUTPUT = "PythonAssumeRoleClient"
+# Only a consumer stack deployed with pEnableMtlsClient=Yes has it (the certificate path, docs/mtls.md).
+CERTIFICATE_OUTPUT = "PythonCertificateClient"
 # The client must wait longer than the function can run: on a read timeout it would re-send Invoke, running it again.
 # The margin covers a cold start's init phase (not part of the function timeout) and the network.
 READ_TIMEOUT_MARGIN_SECONDS = 60
@@ -34,7 +36,8 @@ def usage() -> str:
     return f"""\
 Usage: invoke.sh [options] <consumer-profile>
 
-Invoke the client functions of stack <prefix>-client and show what the private API answered.
+Invoke the client functions of stack <prefix>-client and show what the private API answered
+(the certificate client too, when the stack has one: deployed with deploy-all.sh --mtls).
 Exits non-zero when any invoked client did not get a 2xx answer.
 
 Options:
@@ -164,6 +167,12 @@ def main(argv: Sequence[str]) -> int:
                 f"not deployed (stack {stack} has no {ASSUME_ROLE_OUTPUT} output: it was deployed without "
                 "pAPIRoleARN); skipped"
             )
+        certificate = stacks.optional_output(outputs, CERTIFICATE_OUTPUT)
+        # Without the certificate path nothing is printed, so the output of a stack without it is as before.
+        if certificate and not invoke_client(
+            out, profile, region, label=CERTIFICATE_OUTPUT, function_name=certificate, payload=payload
+        ):
+            failures += 1
         if failures:
             out.line()
             out.error(f"{failures} client invocation(s) failed")

@@ -64,6 +64,12 @@ def option_list(argv: list[str], name: str) -> list[str]:
     return values
 
 
+def unquote(value: str) -> str:
+    """An override's value as sam deploy reads it (samcli/cli/types.py `_unquote_wrapped_quotes`): wrapping double
+    quotes removed, so a value with spaces survives."""
+    return value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value
+
+
 def _session(argv: list[str]) -> boto3.Session:
     import boto3  # noqa: PLC0415 - see the note on imports
 
@@ -278,7 +284,10 @@ def deploy(argv: list[str], record: dict[str, Any]) -> int:
         print(f"Error: Stack {name} is in {current['StackStatus']} state and can not be updated.", file=sys.stderr)
         return 1
     previous = {item["ParameterKey"]: item["ParameterValue"] for item in current.get("Parameters", [])}
-    overrides = dict(token.split("=", 1) for token in option_list(argv, "--parameter-overrides"))
+    overrides = {
+        key: unquote(value)
+        for key, value in (token.split("=", 1) for token in option_list(argv, "--parameter-overrides"))
+    }
     parameters = {**previous, **overrides}  # sam deploy: UsePreviousValue for everything not given
     record["parameters"] = parameters  # what CloudFormation receives, previous values included
     tags = {tag["Key"]: tag["Value"] for tag in current.get("Tags", [])}

@@ -423,3 +423,80 @@ def test_render_result_without_status_code_fails_showing_error() -> None:
     assert "error: connection refused" in lines
     assert "hint: is the endpoint in this VPC?" in lines
     assert "no integer statusCode" in "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The certificate client (issue 16): invoked only when the consumer stack has it
+# ---------------------------------------------------------------------------------------------------------------------
+CERTIFICATE_FUNCTION = "private-api-client-CertificateClient-CCCC"
+SUBJECT_NOT_ALLOWED = {
+    "statusCode": 403,
+    "body": '{"message": "Certificate subject not allowed: CN=other,O=Example"}',
+    "error": "the provider refused the certificate subject",
+    "hint": "add tenant:CN=other,O=Example to pMtlsAllowedClients",
+}
+
+
+@pytest.fixture
+def certificate_kit(kit: Kit, functions: dict[str, Behaviour]) -> Kit:
+    """A consumer stack deployed with the certificate path: a third client function and its output."""
+    functions[CERTIFICATE_FUNCTION] = Behaviour()
+    role = kit.cloud.client("iam", CONSUMER).get_role(RoleName="client")["Role"]["Arn"]
+    kit.cloud.client("lambda", CONSUMER).create_function(
+        FunctionName=CERTIFICATE_FUNCTION,
+        Runtime="python3.12",
+        Role=role,
+        Handler="client.certificate.handler",
+        Code={"ZipFile": b"PK"},
+        Timeout=60,
+    )
+    outputs = {
+        "PythonDirectAuthClient": DIRECT_FUNCTION,
+        "PythonAssumeRoleClient": ASSUME_FUNCTION,
+        invoke.CERTIFICATE_OUTPUT: CERTIFICATE_FUNCTION,
+    }
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    kit.cloud.client("cloudformation", CONSUMER).create_stack(StackName=CLIENT_STACK, TemplateBody=json.dumps(template))
+    return kit
+
+
+def test_invoke_certificate_client_output_present_invokes_it_third(
+    certificate_kit: Kit, functions: dict[str, Behaviour], run_invoke: Callable[..., Result]
+) -> None:
+    # GIVEN a consumer stack with PythonCertificateClient
+    # WHEN invoke.sh runs with a payload
+    result = run_invoke("--payload", '{"path": "/"}')
+    # THEN all three clients ran with that payload, the certificate one last, and the run succeeded
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"== PythonCertificateClient: {CERTIFICATE_FUNCTION} ==" in result.stdout
+    assert result.stdout.endswith("SUCCESS PythonCertificateClient\n")
+    assert functions[CERTIFICATE_FUNCTION].payloads == [b'{"path": "/"}']
+
+
+def test_invoke_certificate_client_refused_subject_prints_failed_with_hint_and_exits_1(
+    certificate_kit: Kit, functions: dict[str, Behaviour], run_invoke: Callable[..., Result]
+) -> None:
+    # GIVEN the provider refuses the certificate's subject while the IAM clients succeed
+    functions[CERTIFICATE_FUNCTION].response = SUBJECT_NOT_ALLOWED
+    # WHEN invoke.sh runs
+    result = run_invoke()
+    # THEN the certificate client is FAILED with the client's hint, and the run exits 1
+    assert result.returncode == 1
+    assert "SUCCESS PythonDirectAuthClient" in result.stdout
+    assert "FAILED PythonCertificateClient" in result.stdout
+    assert "hint: add tenant:CN=other,O=Example to pMtlsAllowedClients" in result.stdout
+    assert "1 client invocation(s) failed" in result.stderr
+
+
+def test_invoke_without_certificate_client_output_prints_nothing_about_it(
+    consumer_kit: Kit, run_invoke: Callable[..., Result]
+) -> None:
+    # GIVEN a consumer stack deployed without the certificate path
+    # WHEN invoke.sh runs
+    result = run_invoke()
+    # THEN the output does not mention the certificate client at all (unchanged from before issue 16)
+    assert result.returncode == 0
+    assert "Certificate" not in result.stdout + result.stderr
