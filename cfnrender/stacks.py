@@ -188,7 +188,16 @@ def _endpoint_service_ids(
     return service, {"ServiceId": service}
 
 
+def _hosted_zone_ids(
+    names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Route 53 hosted zones: Ref is the zone id (Z and up to 31 upper-case letters and digits), not a name."""
+    zone = "Z" + names.pick(_UPPER_ALNUM, 20)
+    return zone, {"Id": zone, "NameServers": []}
+
+
 _ID_FACTORIES: dict[str, IdFactory] = {
+    "AWS::Route53::HostedZone": _hosted_zone_ids,
     "AWS::ElasticLoadBalancingV2::LoadBalancer": _elb_ids,
     "AWS::ElasticLoadBalancingV2::TargetGroup": _elb_ids,
     "AWS::ElasticLoadBalancingV2::Listener": _elb_ids,

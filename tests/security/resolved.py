@@ -86,6 +86,31 @@ MTLS_OVERLAYS_VPC: list[dict[str, str]] = [
     )
 ]
 
+# The consumer's certificate client, the same way: off in the grouped sets, on in overlays (hosted zone and Secrets
+# Manager endpoint each on and off).
+MTLS_CLIENT_DEFAULTS: dict[str, Sequence[str]] = {
+    "pEnableMtlsClient": ["No"],
+    "pMtlsServiceName": ["None"],
+    "pMtlsServiceDNSName": ["None"],
+    "pMtlsCertificateSecretArn": ["None"],
+    "pCreateMtlsHostedZone": ["Yes"],
+    "pCreateSecretsManagerEndpoint": ["Yes"],
+}
+MTLS_CLIENT_OVERLAYS: list[dict[str, str]] = [
+    {
+        "pEnableMtlsClient": "Yes",
+        "pMtlsServiceName": f"com.amazonaws.vpce.{REGION}.vpce-svc-0a1b2c3d4e5f60718",
+        "pMtlsServiceDNSName": "api.partner.example.com",
+        "pMtlsCertificateSecretArn": f"arn:aws:secretsmanager:{REGION}:{CONSUMER}:secret:api/client-cert-AbCdEf",
+        "pCreateMtlsHostedZone": zone,
+        "pCreateSecretsManagerEndpoint": endpoint,
+    }
+    for zone, endpoint in itertools.product(["Yes", "No"], ["Yes", "No"])
+]
+MTLS_CLIENT_CONDITIONS = frozenset(
+    {"IsMtlsClientEnabled", "ShouldCreateMtlsHostedZone", "ShouldCreateSecretsManagerEndpoint"}
+)
+
 
 @dataclass(frozen=True)
 class TemplateSpec:
@@ -179,7 +204,10 @@ SPECS: dict[str, TemplateSpec] = {
             "pEnablePrivateDNS": ["True", "False"],
             "pDNSServerCIDR": ["10.1.0.2/32"],
             "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
+            **MTLS_CLIENT_DEFAULTS,
         },
+        MTLS_CLIENT_OVERLAYS,
+        MTLS_CLIENT_CONDITIONS,
     ),
     "api-client/vpc-api-client.yaml": TemplateSpec(
         "api-client/vpc-api-client.yaml",
@@ -196,7 +224,10 @@ SPECS: dict[str, TemplateSpec] = {
             "pCreateSTSEndpoint": ["Yes", "No"],
             "pEnablePrivateDNS": ["True", "False"],
             "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
+            **MTLS_CLIENT_DEFAULTS,
         },
+        MTLS_CLIENT_OVERLAYS,
+        MTLS_CLIENT_CONDITIONS,
     ),
 }
 
