@@ -21,6 +21,9 @@ from moto import mock_aws
 
 from endpoint_targets import app
 
+# moto builds an EC2 backend (default VPC, subnets, prefix lists) for every test's account: about a second each.
+pytestmark = pytest.mark.slow
+
 REGION = "us-east-1"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
 
