@@ -30,6 +30,8 @@ from typing import Any
 
 import urllib3
 
+from tests.https_server import SHUTDOWN_POLL_SECONDS
+
 _STATUS_BODIES = {
     429: {"message": "Too Many Requests"},
     502: {"message": "Internal server error"},
@@ -86,7 +88,9 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self._http = urllib3.PoolManager(ca_certs=str(ca_bundle) if ca_bundle else None, retries=False)
         self._server = _ProxyServer(self, tls)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, daemon=True
+        )
         self._lock = threading.Lock()
         self._scripts: dict[str, deque[str]] = {}
         self.seen: list[str] = []  # "METHOD path" or the DynamoDB operation, per request received

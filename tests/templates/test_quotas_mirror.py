@@ -192,7 +192,12 @@ def test_quotas_client_endpoint_policies_equal_the_rendered_template(name: str, 
 @pytest.mark.parametrize("stack", ["b", "private-api-backend", "private-api-backend-BackendStack-1A2B3C4D5E6F7"])
 def test_quotas_generated_role_arn_is_never_shorter_than_cloudformations(stack: str, region: str) -> None:
     # GIVEN role ARNs generated the way CloudFormation names unnamed roles (a nested stack's long name too)
-    generated = [render_backend({}, region, stack, ids_seed=seed)[2] for seed in range(2)]
+    generated = [
+        generate_ids(BACKEND, stack=stack, account=ACCOUNT, region=region, rng=random.Random(seed)).attributes[
+            "ApiAccessRole.Arn"
+        ]
+        for seed in range(2)
+    ]
     # WHEN quotas.py builds its placeholder for the same stack
     placeholder = quotas.generated_role_arn(
         partition=quotas.partition_of(region), account=ACCOUNT, stack=stack, logical_id="ApiAccessRole"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import json
 import sys
@@ -69,8 +70,13 @@ def caller() -> dict[str, str]:
     return {"account": identity["accountId"], "arn": identity["userArn"]}
 
 
+@functools.cache
+def _rendered_resources() -> dict[str, Any]:
+    return render_template(TEMPLATE).resources  # both tables' definitions from one SAM transform per worker
+
+
 def _definition(logical_id: str) -> dict[str, Any]:
-    table = render_template(TEMPLATE).resources[logical_id]["Properties"]
+    table = copy.deepcopy(_rendered_resources()[logical_id]["Properties"])
     return {key: table[key] for key in ("KeySchema", "AttributeDefinitions", "BillingMode")}
 
 

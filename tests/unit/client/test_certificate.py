@@ -6,7 +6,6 @@ import contextlib
 import json
 import ssl
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from client.config import load_config
 from client.credentials import Keys
 from client.invoke import Invoker
 from client.transport import new_pool
+from tests.https_server import serving
 from tests.unit.client.support import ACCESS_KEY, API_HOST, REGION, SECRET_KEY, Reply, ScriptedHTTPSServer
 
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:222222222222:secret:mtls-client-AbCdEf"
@@ -67,13 +67,8 @@ def mtls_server(
 @contextlib.contextmanager
 def running(context: ssl.SSLContext) -> Iterator[ScriptedHTTPSServer]:
     server = ScriptedHTTPSServer(context)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
