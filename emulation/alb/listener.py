@@ -39,6 +39,7 @@ LEAF = "X-Amzn-Mtls-Clientcert-Leaf"
 # unlike the endpoint hop's silent blackhole (emulation/gateway/server.py).
 ALB_IDLE_TIMEOUT = 60.0
 _HANDSHAKE_TIMEOUT = 10.0
+_LINGER = 2.0  # seconds a refused connection is drained before it is closed
 _MAX_BODY = 10 * 1024 * 1024
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te"})
 _NOT_FOUND = (404, [("Content-Type", "text/plain; charset=utf-8")], b"Not Found")
@@ -163,6 +164,21 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the default stderr log."""
 
 
+def _linger(conn: socket.socket) -> None:
+    """Close a refused connection without destroying the alert already sent.
+
+    Under TLS 1.3 the client's handshake ends before the server has checked its certificate, so the client may
+    already be sending its request. Closing with that request unread makes the kernel send a reset, which can discard
+    the alert before the client reads it (it then sees only a closed connection). Reading until the client closes,
+    or briefly, lets the alert arrive first, as a server with a lingering close does.
+    """
+    with contextlib.suppress(OSError):
+        conn.settimeout(_LINGER)
+        conn.shutdown(socket.SHUT_WR)
+        while conn.recv(65536):
+            pass
+
+
 class _AlbServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
@@ -175,11 +191,16 @@ class _AlbServer(ThreadingHTTPServer):
         """The handshake in the connection's own thread: a refused certificate ends the connection there."""
         conn: socket.socket = request
         conn.settimeout(_HANDSHAKE_TIMEOUT)
+        # A second descriptor of the connection: a refused handshake closes the TLS socket's own at once.
+        spare = conn.dup()
         try:
             tls = self.listener.context.wrap_socket(conn, server_side=True)
         except (ssl.SSLError, OSError):
             self.listener.count_refusal()
+            _linger(spare)
             return
+        finally:
+            spare.close()
         try:
             super().finish_request(tls, client_address)
         finally:
