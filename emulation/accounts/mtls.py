@@ -31,6 +31,7 @@ __all__ = [
     "provider_parameters",
     "service_names",
     "start_listener",
+    "trust_store",
 ]
 
 # The name the provider's server certificate covers (ACM in AWS; here issued by the emulation's CA).
@@ -113,17 +114,20 @@ def provider_endpoint_id(provider: Stack) -> str | None:
     return str(value) if value else None
 
 
+def trust_store(provider: Stack, material: MtlsMaterial) -> TrustConfig:
+    """The trust store as the stack deploys it: the CA bundle, and the CRL only with a TrustStoreRevocation."""
+    has_crl = bool(provider.rendered.of_type("AWS::ElasticLoadBalancingV2::TrustStoreRevocation"))
+    return TrustConfig(material.trust.ca_bundle, material.trust.crl if has_crl else None)
+
+
 def start_listener(provider: Stack, gateway: Gateway, tls: TlsMaterial, material: MtlsMaterial) -> MtlsListener:
     """The ALB's verify-mode listener, trusting the stack's trust store, forwarding to the provider's own endpoint."""
     vpce = provider_endpoint_id(provider)
     if vpce is None:
         raise ValueError("the provider stack has no MtlsApiEndpoint (pEnableMtls=No?)")
-    # The revocation list applies only when the stack has a TrustStoreRevocation (pMtlsRevocationListKey set).
-    has_crl = bool(provider.rendered.of_type("AWS::ElasticLoadBalancingV2::TrustStoreRevocation"))
-    trust = TrustConfig(material.trust.ca_bundle, material.trust.crl if has_crl else None)
     api = provider.api()
     return MtlsListener(
-        trust=trust,
+        trust=trust_store(provider, material),
         server_cert=tls.issue(SERVICE_DNS_NAME, "127.0.0.1"),
         upstream_url=gateway.url(vpce),
         upstream_ca=tls.ca_bundle,

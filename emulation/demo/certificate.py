@@ -20,7 +20,7 @@ from client.invoke import logger as client_logger
 from client.names import ClientKind
 from emulation.accounts.mtls import SERVICE_DNS_NAME
 from emulation.accounts.two_accounts import MAIN, TwoAccounts
-from emulation.alb.pki import ALLOWED_TENANTS, VALID_SUBJECT
+from emulation.alb.pki import VALID_SUBJECT
 from emulation.demo.scenario import Case, Expected, Observed, observe_invocation
 from emulation.lambdas.sandbox import InvokeResult
 
@@ -36,7 +36,7 @@ __all__ = [
 # A caller holding tenant-b's certificate claims tenant-a's subject in the load balancer's own header.
 FORGED_SUBJECT = {"X-Amzn-Mtls-Clientcert-Subject": VALID_SUBJECT, "X-Amzn-Mtls-Clientcert-Serial-Number": "01"}
 _TLS_REFUSED = "TLS refused by the provider's load balancer: "
-HEADING = "Certificate path (mTLS): the load balancer refuses bad certificates at the handshake, the API the rest"
+HEADING = "Certificate path (mTLS): the certificate client, then what the load balancer or the API must refuse"
 # The test certificates the rows below run the certificate client with (each its own function configuration).
 _VARIANTS = ("tenant-b", "unknown-ca", "expired", "revoked", "not-allowed")
 
@@ -171,10 +171,7 @@ def _forged_through_endpoint(env: TwoAccounts) -> Observed:
 
 
 def describe() -> list[str]:
-    """Step 1's lines about the certificate path (its values are fixed before anything starts)."""
+    """Step 1's line about the certificate path (its values are fixed before anything starts)."""
     return [
-        "   certificate path: pEnableMtls=Yes, trust store = a test CA + its CRL, load balancer name "
-        f"{SERVICE_DNS_NAME}",
-        f"     pMtlsAllowedClients={ALLOWED_TENANTS}",
-        "     main consumer: pEnableMtlsClient=Yes, its certificate (tenant-a) in the consumer's Secrets Manager",
+        f"   certificate path: pEnableMtls=Yes, a test CA + CRL, allowed tenant-a and tenant-b, name {SERVICE_DNS_NAME}"
     ]

@@ -242,9 +242,10 @@ def _run_requests(
     """Steps 3 on: the clients, the checks (IAM, then the certificate path), the access log; the outcomes and the
     last step's number."""
     cases = build_cases(settings, env.names)
-    if args.mtls:
-        cases.insert(2, certificate.certificate_client_case())
-    certificate_checks = certificate.build_certificate_cases() if args.mtls else []
+    # The certificate path's rows, its client first, come after the IAM path's: the first screen stays the IAM path.
+    certificate_cases = (
+        [certificate.certificate_client_case(), *certificate.build_certificate_cases()] if args.mtls else []
+    )
     # The refusals' clients are separate function configurations: start their sandboxes together.
     refusals = [(*case.client, None) for case in cases if case.client is not None and case.client_label is None]
     env.warm_client_configs([*refusals, *(certificate.warm_configs(env) if args.mtls else [])])
@@ -260,10 +261,14 @@ def _run_requests(
     step = 4
     out.step(step, _checks_heading(checks))
     results += [_run_case(out, env, case, f"{step}.{number}") for number, case in enumerate(checks, start=1)]
-    if certificate_checks:
+    if certificate_cases:
         step += 1
         out.step(step, certificate.HEADING)
-        results += [_run_case(out, env, case, f"{step}.{n}") for n, case in enumerate(certificate_checks, start=1)]
+        for number, case in enumerate(certificate_cases, start=1):
+            results.append(_run_case(out, env, case, f"{step}.{number}", full=args.show_responses))
+            if args.show_function_logs and case.client is not None:
+                for line in env.function_logs(case.client[0], MAIN):
+                    out.line(f"   log: {line}")
     log = env.access_log
     lines = log.lines if log is not None else []
     step += 1
