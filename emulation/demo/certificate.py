@@ -68,7 +68,8 @@ def _isolation(env: TwoAccounts) -> Observed:
     """tenant-a creates an item; tenant-b asks for it by id. The backend keys items by caller, so: not found."""
     created = env.invoke_client(ClientKind.CERTIFICATE, {"method": "POST", "path": "/items", "body": {"name": "a"}})
     if created.status != 201:
-        return observe_invocation(created)
+        failed = observe_invocation(created)  # no status: a failed write must not pass as the isolation's 404
+        return Observed(None, failed.text, f"tenant-a could not create its item: {failed.summary}", failed.shown)
     item = json.loads(created.body)["id"]
     secret = {"CLIENT_CERTIFICATE_SECRET_ARN": env.certificate_secret("tenant-b")}
     read = observe_invocation(env.invoke_client(ClientKind.CERTIFICATE, {"path": f"/items/{item}"}, env=secret))
