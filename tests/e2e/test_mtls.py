@@ -22,7 +22,8 @@ from cfnrender.render import load_template
 from emulation.accounts.mtls import CLIENT_SECRET, SERVICE_DNS_NAME
 from emulation.accounts.two_accounts import TwoAccounts
 from emulation.alb.pki import ALLOWED_TENANTS, NOT_ALLOWED_SUBJECT, Issued
-from emulation.demo.scenario import Settings
+from emulation.demo.certificate import build_certificate_cases, certificate_client_case
+from emulation.demo.scenario import Case, Settings
 from tests.e2e.conftest import SEED
 from tests.e2e.helpers import call, session_arn_prefix
 
@@ -255,3 +256,36 @@ def test_mtls_on_service_name_resolves_only_in_the_main_consumer_vpc(mtls_env: T
     for site in ("other", "outsider"):
         assert SERVICE_DNS_NAME not in mtls_env.dns_view(mtls_env.names.vpcs[site])
         assert mtls_env.consumer(site).function_by_handler("client.certificate.handler") is None
+
+
+CERTIFICATE_CASE_KEYS = (
+    "certificate-client",
+    "tenant-isolation",
+    "no-certificate",
+    "unknown-ca",
+    "expired",
+    "revoked",
+    "not-allowed",
+    "forged-through-alb",
+    "forged-through-endpoint",
+)
+
+
+def _certificate_cases() -> dict[str, Case]:
+    return {case.key: case for case in [certificate_client_case(), *build_certificate_cases()]}
+
+
+def test_demo_certificate_cases_are_the_listed_ones() -> None:
+    # GIVEN the demo's certificate rows WHEN listed THEN they are exactly the ones tested below (a new one needs a test)
+    assert tuple(_certificate_cases()) == CERTIFICATE_CASE_KEYS
+
+
+@pytest.mark.parametrize("key", CERTIFICATE_CASE_KEYS)
+def test_demo_certificate_case_outcome_is_the_documented_one(mtls_env: TwoAccounts, key: str) -> None:
+    # GIVEN one of the demo's certificate rows
+    case = _certificate_cases()[key]
+    # WHEN it runs against the deployment with the certificate path
+    observed = case.run(mtls_env)
+    # THEN status and phrase are the expected ones
+    assert observed.status == case.expected.status, observed.summary
+    assert case.expected.phrase in observed.text, observed.summary
