@@ -8,12 +8,21 @@ from cfnrender.stacks import EndpointView, Stack
 from emulation.gateway.server import Gateway
 from iampolicy.execute_api import ExecuteApiHost
 
-__all__ = ["all_endpoints", "dns_view", "listener_ports", "site_endpoint"]
+__all__ = ["all_endpoints", "dns_view", "listener_ports", "provider_endpoints", "site_endpoint"]
 
 
 def all_endpoints(consumers: Mapping[str, Stack]) -> list[EndpointView]:
     """Every execute-api VPC endpoint of every consumer stack."""
     return [endpoint for stack in consumers.values() for endpoint in stack.endpoints()]
+
+
+def provider_endpoints(provider: Stack) -> list[EndpointView]:
+    """The provider's own execute-api endpoints: MtlsApiEndpoint with the certificate path, else none.
+
+    Private DNS is off on it and only the load balancer's security group reaches it, so no consumer VPC resolves or
+    reaches it: it gets a gateway listener, and only the mTLS listener sends requests there.
+    """
+    return provider.endpoints()
 
 
 def site_endpoint(consumers: Mapping[str, Stack], site: str) -> EndpointView:
@@ -22,9 +31,10 @@ def site_endpoint(consumers: Mapping[str, Stack], site: str) -> EndpointView:
     return endpoint
 
 
-def listener_ports(gateway: Gateway, consumers: Mapping[str, Stack]) -> dict[str, int]:
-    """The 127.0.0.1 port of each endpoint's gateway listener, by endpoint id."""
-    return {endpoint.vpce_id: gateway.stats(endpoint.vpce_id).port for endpoint in all_endpoints(consumers)}
+def listener_ports(gateway: Gateway, consumers: Mapping[str, Stack], provider: Stack | None = None) -> dict[str, int]:
+    """The 127.0.0.1 port of each endpoint's gateway listener (the consumers', then the provider's own), by id."""
+    endpoints = [*all_endpoints(consumers), *(provider_endpoints(provider) if provider is not None else [])]
+    return {endpoint.vpce_id: gateway.stats(endpoint.vpce_id).port for endpoint in endpoints}
 
 
 def dns_view(

@@ -25,6 +25,18 @@ PROVIDER_STACK = "private-api-backend"
 CLIENT_STACK = "private-api-client"
 # Parameters that describe where a consumer stack lives; every other consumer parameter is shared by all sites.
 NETWORK_PARAMETERS = ("pVPCID", "pLambdaSubnetIDs", "pEndpointSubnetIDs", "pDNSServerCIDR")
+# The certificate client's parameters: given to `main` only (deploy-all.sh --mtls sets up one consumer stack).
+MTLS_CLIENT_PARAMETERS = (
+    "pEnableMtlsClient",
+    "pMtlsServiceName",
+    "pMtlsServiceDNSName",
+    "pMtlsCertificateSecretArn",
+    "pCreateMtlsHostedZone",
+    "pCreateSecretsManagerEndpoint",
+)
+MAIN_ONLY_PARAMETERS = (*NETWORK_PARAMETERS, *MTLS_CLIENT_PARAMETERS)
+# us-east-1's com.amazonaws.us-east-1.dynamodb prefix list id shape; the emulation routes nothing by it.
+DYNAMODB_PREFIX_LIST = "pl-02cd2c6b"
 _HEX = "0123456789abcdef"
 
 
@@ -104,6 +116,22 @@ def place_sites(rng: random.Random) -> dict[str, Site]:
     return sites
 
 
+@dataclass(frozen=True)
+class ProviderNetwork:
+    """The provider VPC, used only when the provider stack is VPC-attached (the certificate path needs it)."""
+
+    vpc_id: str
+    subnets: tuple[str, ...]
+
+    def parameters(self) -> dict[str, str]:
+        """The provider template's VPC parameters: the backend, the load balancers and its own endpoint run there."""
+        return {
+            "pVPCID": self.vpc_id,
+            "pLambdaSubnetIDs": ",".join(self.subnets),
+            "pDynamoDBPrefixListID": DYNAMODB_PREFIX_LIST,
+        }
+
+
 def consumer_defaults(provider: Stack) -> dict[str, str]:
     """What the seed README passes the consumer stacks from the provider stack's outputs."""
     outputs = provider.outputs
@@ -146,6 +174,10 @@ class Plan:
             key: generate_ids(CLIENT_TEMPLATE, stack=site.stack_name, account=site.account, region=region, rng=rng)
             for key, site in self.sites.items()
         }
+        # Drawn last, so every id above stays what a given seed gave before the provider had a network.
+        self.provider_network = ProviderNetwork(
+            _random_id(rng, "vpc-0"), (_random_id(rng, "subnet-0"), _random_id(rng, "subnet-0"))
+        )
 
     def render_provider(self, params: Mapping[str, str]) -> Stack:
         """The provider stack deployed with these parameters."""
@@ -159,9 +191,9 @@ class Plan:
         )
 
     def render_site(self, key: str, defaults: Mapping[str, str], params: Mapping[str, str]) -> Stack:
-        """A site's consumer stack; network parameters among `params` apply to `main` only."""
+        """A site's consumer stack; network and certificate-client parameters among `params` apply to `main` only."""
         site = self.sites[key]
-        shared = {k: v for k, v in params.items() if k not in NETWORK_PARAMETERS or key == MAIN}
+        shared = {k: v for k, v in params.items() if k not in MAIN_ONLY_PARAMETERS or key == MAIN}
         return Stack.deploy(
             CLIENT_TEMPLATE,
             name=site.stack_name,

@@ -20,9 +20,17 @@ from emulation.accounts.functions import Functions
 from emulation.accounts.https import HttpsClient
 from emulation.accounts.moto_identity import MotoIdentity
 from emulation.accounts.moto_server import MotoServer
-from emulation.accounts.network import all_endpoints, listener_ports
-from emulation.accounts.plan import Plan, backend_function
+from emulation.accounts.mtls import (
+    MtlsMaterial,
+    consumer_parameters,
+    make_material,
+    provider_parameters,
+    start_listener,
+)
+from emulation.accounts.network import all_endpoints, listener_ports, provider_endpoints
+from emulation.accounts.plan import CONSUMER, Plan, backend_function
 from emulation.accounts.provisioning import create_roles, create_tables
+from emulation.alb.listener import MtlsListener
 from emulation.gateway.access_log import AccessLog
 from emulation.gateway.pipeline import ApiDeployment, Endpoint
 from emulation.gateway.server import Gateway
@@ -39,6 +47,7 @@ class Options:
     org_ids: Mapping[str, str]
     max_concurrency: int
     endpoint_idle_timeout: float
+    mtls: bool = False  # deploy the certificate path (provider pEnableMtls=Yes, main consumer pEnableMtlsClient=Yes)
 
 
 @dataclass
@@ -55,6 +64,8 @@ class Running:
     access_log: AccessLog
     gateway: Gateway
     teardown: ExitStack = field(repr=False)
+    mtls: MtlsMaterial | None = None
+    alb: MtlsListener | None = None  # the certificate path's load balancer listener, when deployed
 
     def stop(self) -> None:
         """Stop gateway, STS front, sandboxes and moto; close every socket; remove the temporary files."""
@@ -63,7 +74,9 @@ class Running:
     def listening_ports(self) -> dict[str, int]:
         """Every 127.0.0.1 port the deployment listens on, by what listens there."""
         ports = {"moto": self.moto.port, "sts": int(self.sts.url.rsplit(":", 1)[1])}
-        return {**ports, **listener_ports(self.gateway, self.consumers)}
+        if self.alb is not None:
+            ports["mtls-alb"] = self.alb.port
+        return {**ports, **listener_ports(self.gateway, self.consumers, self.provider)}
 
 
 def api_deployment(
@@ -97,7 +110,13 @@ def start(
         teardown.callback(shutil.rmtree, workdir, ignore_errors=True)
         moto = MotoServer(region)
         teardown.callback(moto.stop)
+        mtls = make_material(workdir, moto.client("secretsmanager", CONSUMER)) if options.mtls else None
+        if mtls is not None:
+            # The caller's own parameters win, so a test can deploy a variant (e.g. without the CRL).
+            provider_params = {**provider_parameters(plan.provider_network, mtls, region), **provider_params}
         provider = plan.render_provider(provider_params)
+        if mtls is not None:
+            consumer_params = {**consumer_parameters(provider, mtls), **consumer_params}
         consumers = plan.render_consumers(provider, consumer_params)
         for stack in (provider, *consumers.values()):
             create_roles(moto.client("iam", stack.account), stack)
@@ -123,11 +142,20 @@ def start(
         # A stage without a format of its own gets AWS's documented CLF example (access_log.DEFAULT_FORMAT).
         access_log = AccessLog(log_format, log_path) if log_format else AccessLog(path=log_path)
         gateway = Gateway(
-            endpoints=[Endpoint(e.vpce_id, e.vpc_id, e.policy) for e in all_endpoints(consumers)],
+            endpoints=[
+                Endpoint(e.vpce_id, e.vpc_id, e.policy)
+                for e in [*all_endpoints(consumers), *provider_endpoints(provider)]
+            ],
             apis=[api_deployment(provider, region, access_log, functions.invoke_backend)],
             callbacks=identity.callbacks(),
             tls=tls,
             idle_timeout=options.endpoint_idle_timeout,
         ).start()
         teardown.callback(gateway.stop)
-        return Running(moto, provider, consumers, tls, http, sts, functions, access_log, gateway, teardown.pop_all())
+        alb = None
+        if mtls is not None and provider.outputs.get("MtlsApiEndpointID"):
+            alb = start_listener(provider, gateway, tls, mtls)
+            teardown.callback(alb.stop)  # stopped first: it forwards to the gateway
+        return Running(
+            moto, provider, consumers, tls, http, sts, functions, access_log, gateway, teardown.pop_all(), mtls, alb
+        )

@@ -29,7 +29,7 @@ from typing import Any
 
 from cfnrender.stacks import Stack
 from client.names import ClientKind
-from emulation.accounts import functions, network, redeploy
+from emulation.accounts import functions, mtls, network, redeploy
 from emulation.accounts.functions import BACKEND, ClientKey
 from emulation.accounts.https import HttpReply
 from emulation.accounts.plan import (
@@ -47,6 +47,8 @@ from emulation.accounts.plan import (
     default_provider_params,
 )
 from emulation.accounts.running import Options, Running, start
+from emulation.alb.listener import MtlsListener
+from emulation.alb.pki import TestPki
 from emulation.gateway.access_log import AccessLog
 from emulation.gateway.server import PRIVATELINK_IDLE_TIMEOUT, Gateway
 from emulation.gateway.sigv4 import SigningCredentials
@@ -102,12 +104,18 @@ class TwoAccounts:
         consumer_params: Mapping[str, str] | None = None,
         *,
         warm: bool = True,
+        mtls: bool = False,
     ) -> TwoAccounts:
-        """Deploy everything; params override the defaults (consumer network parameters apply to `main` only)."""
+        """Deploy everything; params override the defaults (consumer network parameters apply to `main` only).
+
+        `mtls`: also the certificate path, as deploy-all.sh --mtls deploys it (emulation/accounts/mtls.py): the
+        provider VPC-attached with pEnableMtls=Yes and a CRL, `main` with the certificate client, the test PKI's
+        certificates in the consumer account's Secrets Manager, the load balancer listening.
+        """
         if self._running is not None:
             raise RuntimeError("already started: stop() first")
         parameters = {**default_provider_params(self.names), **(provider_params or {})}
-        self._running = start(self._plan, parameters, consumer_params or {}, self._options)
+        self._running = start(self._plan, parameters, consumer_params or {}, replace(self._options, mtls=mtls))
         if warm:
             try:
                 main = self._running.consumers[MAIN]
@@ -174,6 +182,29 @@ class TwoAccounts:
         return self._state().access_log
 
     @property
+    def mtls_listener(self) -> MtlsListener:
+        """The certificate path's load balancer listener (start(mtls=True) only)."""
+        alb = self._state().alb
+        if alb is None:
+            raise RuntimeError("the certificate path is not deployed: start(mtls=True)")
+        return alb
+
+    @property
+    def pki(self) -> TestPki:
+        """The test PKI behind the certificate path (start(mtls=True) only)."""
+        material = self._state().mtls
+        if material is None:
+            raise RuntimeError("the certificate path is not deployed: start(mtls=True)")
+        return material.pki
+
+    def certificate_secret(self, name: str = mtls.CLIENT_SECRET) -> str:
+        """ARN of the consumer-account secret holding one test certificate (mtls.CERTIFICATES names them)."""
+        material = self._state().mtls
+        if material is None:
+            raise RuntimeError("the certificate path is not deployed: start(mtls=True)")
+        return material.secrets[name]
+
+    @property
     def moto_url(self) -> str:
         """http://127.0.0.1:port of moto (IAM, STS, DynamoDB of every account)."""
         return self._state().moto.url
@@ -216,6 +247,9 @@ class TwoAccounts:
         def extra() -> dict[str, str]:
             now = self._state()
             values = {"API_CA_BUNDLE": str(now.tls.ca_bundle), "AWS_ENDPOINT_URL_STS": now.sts.url}
+            if kind is ClientKind.CERTIFICATE:
+                # Secrets Manager is moto (plain http on loopback, which the client allows only there).
+                values["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = now.moto.url
             if via is not None:
                 # As if the function were configured with another endpoint's DNS name (e.g. a peered VPC's).
                 values["API_ENDPOINT"] = f"https://{network.site_endpoint(now.consumers, via).dns_names[0]}"
@@ -258,7 +292,13 @@ class TwoAccounts:
 
     def warm_clients(self, clients: Iterable[tuple[str, str, str | None]], count: int = 1) -> None:
         """Start `count` sandboxes per (kind, site, via) client configuration, in parallel, before its first call."""
-        functions.warm([self._client_pool(kind, site, via, None) for kind, site, via in clients], count)
+        self.warm_client_configs([(kind, site, via, None) for kind, site, via in clients], count)
+
+    def warm_client_configs(
+        self, configs: Iterable[tuple[str, str, str | None, Mapping[str, str] | None]], count: int = 1
+    ) -> None:
+        """Like warm_clients, each configuration with its `env` overrides (as invoke_client's `env`)."""
+        functions.warm([self._client_pool(kind, site, via, env) for kind, site, via, env in configs], count)
 
     @contextmanager
     def backend_dynamodb_through(self, url: str) -> Iterator[None]:
@@ -289,9 +329,12 @@ class TwoAccounts:
         running = self._running
         if running is None:
             return {}
-        return network.dns_view(
+        view = network.dns_view(
             running.gateway, running.consumers, api_id=self.names.api_id, region=self.region, vpc_id=vpc_id
         )
+        if running.alb is not None:
+            view.update(mtls.service_names(running.provider, running.consumers, running.alb.port, vpc_id))
+        return view
 
     # ------------------------------------------------------------------------------------------ stack updates
     def redeploy_provider(self, changes: Mapping[str, str], *, replace_all: bool = False) -> bool:

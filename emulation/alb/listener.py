@@ -39,6 +39,7 @@ LEAF = "X-Amzn-Mtls-Clientcert-Leaf"
 # unlike the endpoint hop's silent blackhole (emulation/gateway/server.py).
 ALB_IDLE_TIMEOUT = 60.0
 _HANDSHAKE_TIMEOUT = 10.0
+_LINGER = 2.0  # seconds a refused connection is drained before it is closed
 _MAX_BODY = 10 * 1024 * 1024
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te"})
 _NOT_FOUND = (404, [("Content-Type", "text/plain; charset=utf-8")], b"Not Found")
@@ -148,7 +149,14 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
 
     def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.send_response(status)
+        # The target's own Server and Date pass through; the listener adds them only to its own answers (404, 400).
+        self.log_request(status)
+        self.send_response_only(status)
+        names = {name.lower() for name, _ in headers}
+        if "server" not in names:
+            self.send_header("Server", self.version_string())
+        if "date" not in names:
+            self.send_header("Date", self.date_time_string())
         for name, value in headers:
             if name.lower() not in _HOP_BY_HOP:
                 self.send_header(name, value)
@@ -163,6 +171,21 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence the default stderr log."""
 
 
+def _linger(conn: socket.socket) -> None:
+    """Close a refused connection without destroying the alert already sent.
+
+    Under TLS 1.3 the client's handshake ends before the server has checked its certificate, so the client may
+    already be sending its request. Closing with that request unread makes the kernel send a reset, which can discard
+    the alert before the client reads it (it then sees only a closed connection). Reading until the client closes,
+    or briefly, lets the alert arrive first, as a server with a lingering close does.
+    """
+    with contextlib.suppress(OSError):
+        conn.settimeout(_LINGER)
+        conn.shutdown(socket.SHUT_WR)
+        while conn.recv(65536):
+            pass
+
+
 class _AlbServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
@@ -175,11 +198,16 @@ class _AlbServer(ThreadingHTTPServer):
         """The handshake in the connection's own thread: a refused certificate ends the connection there."""
         conn: socket.socket = request
         conn.settimeout(_HANDSHAKE_TIMEOUT)
+        # A second descriptor of the connection: a refused handshake closes the TLS socket's own at once.
+        spare = conn.dup()
         try:
             tls = self.listener.context.wrap_socket(conn, server_side=True)
         except (ssl.SSLError, OSError):
             self.listener.count_refusal()
+            _linger(spare)
             return
+        finally:
+            spare.close()
         try:
             super().finish_request(tls, client_address)
         finally:

@@ -18,10 +18,13 @@ CA_SUBJECT = "CN=Example Tenants Test CA,O=Example Provider"
 UNKNOWN_CA_SUBJECT = "CN=Unknown Test CA,O=Somebody Else"
 # Client subjects (RFC 4514, as the load balancer forwards them and MTLS_ALLOWED_CLIENTS lists them).
 VALID_SUBJECT = "CN=tenant-a client,O=Tenant A"
+TENANT_B_SUBJECT = "CN=tenant-b client,O=Tenant B"  # a second allowed tenant, to show isolation between tenants
 EXPIRED_SUBJECT = "CN=tenant-a expired,O=Tenant A"
 REVOKED_SUBJECT = "CN=tenant-a revoked,O=Tenant A"
 NOT_ALLOWED_SUBJECT = "CN=tenant-z client,O=Tenant Z"
 UNKNOWN_CA_CLIENT_SUBJECT = "CN=tenant-a client,O=Tenant A"  # same subject, wrong issuer
+# MTLS_ALLOWED_CLIENTS with both tenants, to show items isolated per tenant; tenant-z is absent.
+ALLOWED_TENANTS = f"tenant-a:{VALID_SUBJECT};tenant-b:{TENANT_B_SUBJECT}"
 _DAY = dt.timedelta(days=1)
 
 
@@ -134,6 +137,7 @@ class TestPki:
     not_allowed: Issued
     unknown_ca_client: Issued
     crl: x509.CertificateRevocationList
+    tenant_b: Issued
 
     @property
     def ca_bundle_pem(self) -> str:
@@ -149,6 +153,10 @@ class TestPki:
         """MTLS_ALLOWED_CLIENTS for this PKI: tenant-a is allowed; tenant-z's subject is not listed."""
         return f"tenant-a:{VALID_SUBJECT}"
 
+    def allowed_tenants(self) -> str:
+        """MTLS_ALLOWED_CLIENTS with both tenants (a and b): ALLOWED_TENANTS."""
+        return ALLOWED_TENANTS
+
 
 def make_pki(now: dt.datetime | None = None) -> TestPki:
     """Issue the CA, the unknown CA, the client certificates and a CRL revoking the `revoked` one."""
@@ -160,6 +168,7 @@ def make_pki(now: dt.datetime | None = None) -> TestPki:
     revoked = _client(ca, REVOKED_SUBJECT, now - _DAY, now + 30 * _DAY)
     not_allowed = _client(ca, NOT_ALLOWED_SUBJECT, now - _DAY, now + 30 * _DAY)
     unknown_ca_client = _client(unknown_ca, UNKNOWN_CA_CLIENT_SUBJECT, now - _DAY, now + 30 * _DAY)
+    tenant_b = _client(ca, TENANT_B_SUBJECT, now - _DAY, now + 30 * _DAY)
     revocation = (
         x509.RevokedCertificateBuilder().serial_number(revoked.certificate.serial_number).revocation_date(now).build()
     )
@@ -171,4 +180,4 @@ def make_pki(now: dt.datetime | None = None) -> TestPki:
         .add_revoked_certificate(revocation)
         .sign(ca.key, hashes.SHA256())
     )
-    return TestPki(ca, unknown_ca, valid, expired, revoked, not_allowed, unknown_ca_client, crl)
+    return TestPki(ca, unknown_ca, valid, expired, revoked, not_allowed, unknown_ca_client, crl, tenant_b)

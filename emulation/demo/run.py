@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
-from client.names import ClientKind
 from emulation.accounts.two_accounts import MAIN, TwoAccounts
+from emulation.demo import certificate
 from emulation.demo.scenario import ACCESS_LIST_CHOICES, SITES, TRUST_CHOICES, Case, Observed, Settings, build_cases
 
 _RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
@@ -123,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="pAssociateVPCEndpoints=Yes: the API lists the allowed endpoints, so {api-id}-{vpce-id} names resolve",
     )
     parser.add_argument(
+        "--mtls",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "also deploy the certificate (mTLS) path: pEnableMtls=Yes, the certificate client, a test CA with its "
+            "CRL, and show its refusals (default: on)"
+        ),
+    )
+    parser.add_argument(
         "--show-responses", action="store_true", help="print each client's whole response (headers and JSON body)"
     )
     parser.add_argument("--show-access-log", action="store_true", help="print the API access-log lines at the end")
@@ -189,6 +198,8 @@ def _run_case(out: Printer, env: TwoAccounts, case: Case, label: str, *, full: b
         out.line(f"   {mark} {case.client_label}")
     out.line(f"   expected: {case.expected.label}")
     out.line(f"   got:      {observed.summary}")
+    if case.hint and isinstance(observed.shown, dict) and observed.shown.get("hint"):
+        out.line(f"   hint:     {observed.shown['hint']}")
     out.line(f"   -> {verdict}")
     return matched
 
@@ -200,7 +211,7 @@ def listening(port: int) -> bool:
     return False
 
 
-def _describe(out: Printer, env: TwoAccounts, settings: Settings) -> None:
+def _describe(out: Printer, env: TwoAccounts, settings: Settings, *, mtls: bool) -> None:
     names = env.names
     out.line(f"   provider {names.provider}: stack private-api-backend, API {names.api_id}, table {names.table_name}")
     out.line(f"     access role {names.access_role_arn}")
@@ -211,6 +222,9 @@ def _describe(out: Printer, env: TwoAccounts, settings: Settings) -> None:
     for name, value in params.items():
         out.line(f"   {name}={value}")
     out.line(f"   pEnablePrivateDNS={settings.consumer_params()['pEnablePrivateDNS']}")
+    if mtls:
+        for line in certificate.describe():
+            out.line(line)
 
 
 def _checks_heading(checks: Sequence[Case]) -> str:
@@ -220,6 +234,51 @@ def _checks_heading(checks: Sequence[Case]) -> str:
         return "Requests AWS must refuse"
     refused = len(checks) - allowed
     return f"Requests checked against AWS's rules: {refused} must be refused, {allowed} allowed with these options"
+
+
+def _run_requests(
+    out: Printer, env: TwoAccounts, settings: Settings, args: argparse.Namespace
+) -> tuple[list[bool], int]:
+    """Steps 3 on: the clients, the checks (IAM, then the certificate path), the access log; the outcomes and the
+    last step's number."""
+    cases = build_cases(settings, env.names)
+    # The certificate path's rows, its client first, come after the IAM path's: the first screen stays the IAM path.
+    certificate_cases = (
+        [certificate.certificate_client_case(), *certificate.build_certificate_cases()] if args.mtls else []
+    )
+    # The refusals' clients are separate function configurations: start their sandboxes together.
+    refusals = [(*case.client, None) for case in cases if case.client is not None and case.client_label is None]
+    env.warm_client_configs([*refusals, *(certificate.warm_configs(env) if args.mtls else [])])
+    out.step(3, "Invoke the real client handlers (each in its own Lambda sandbox)")
+    results: list[bool] = []
+    clients = [case for case in cases if case.client_label is not None]
+    for number, case in enumerate(clients, start=1):
+        results.append(_run_case(out, env, case, f"3.{number}", full=args.show_responses))
+        if args.show_function_logs and case.client is not None:
+            for line in env.function_logs(case.client[0], MAIN):
+                out.line(f"   log: {line}")
+    checks = [case for case in cases if case.client_label is None]
+    step = 4
+    out.step(step, _checks_heading(checks))
+    results += [_run_case(out, env, case, f"{step}.{number}") for number, case in enumerate(checks, start=1)]
+    if certificate_cases:
+        step += 1
+        out.step(step, certificate.HEADING)
+        for number, case in enumerate(certificate_cases, start=1):
+            results.append(_run_case(out, env, case, f"{step}.{number}", full=args.show_responses))
+            if args.show_function_logs and case.client is not None:
+                for line in env.function_logs(case.client[0], MAIN):
+                    out.line(f"   log: {line}")
+    log = env.access_log
+    lines = log.lines if log is not None else []
+    step += 1
+    out.step(step, f"Access log: {len(lines)} lines in the template's own format")
+    if args.show_access_log:
+        for line in lines:
+            out.line(f"   {line}")
+    else:
+        out.line("   (--show-access-log prints them)")
+    return results, step
 
 
 def run(args: argparse.Namespace, out: Printer) -> int:
@@ -235,41 +294,22 @@ def run(args: argparse.Namespace, out: Printer) -> int:
     env = TwoAccounts(seed=args.seed)
     out.line(out.paint(_BOLD, "Private API across accounts, offline: every server on 127.0.0.1, no AWS account"))
     out.step(1, "Render the real templates with realistic ids (provider first, then the consumer stacks)")
-    _describe(out, env, settings)
+    _describe(out, env, settings, mtls=args.mtls)
     results: list[bool] = []
     ports: dict[str, int] = {}
+    step = 5
     try:
-        out.step(2, "Start emulated AWS: moto (IAM, STS, DynamoDB), STS front, one gateway listener per endpoint")
-        env.start(settings.provider_params(env.names), settings.consumer_params())
+        heading = "Start emulated AWS: moto (IAM, STS, DynamoDB), STS front, one gateway listener per endpoint"
+        out.step(2, heading + (", the mTLS load balancer" if args.mtls else ""))
+        env.start(settings.provider_params(env.names), settings.consumer_params(), mtls=args.mtls)
         ports = env.listening_ports
         for name, port in ports.items():
             out.line(f"   {name:<24} 127.0.0.1:{port}")
-        cases = build_cases(settings, env.names)
-        # The refusals' clients are separate function configurations: start their sandboxes together.
-        env.warm_clients(case.client for case in cases if case.client is not None and case.client_label is None)
-        out.step(3, "Invoke the real client handlers (each in its own Lambda sandbox)")
-        clients = [case for case in cases if case.client_label is not None]
-        for number, case in enumerate(clients, start=1):
-            results.append(_run_case(out, env, case, f"3.{number}", full=args.show_responses))
-            if args.show_function_logs:
-                kind = ClientKind.DIRECT if case.key == "direct-client" else ClientKind.ASSUME_ROLE
-                for line in env.function_logs(kind, MAIN):
-                    out.line(f"   log: {line}")
-        checks = [case for case in cases if case.client_label is None]
-        out.step(4, _checks_heading(checks))
-        results += [_run_case(out, env, case, f"4.{number}") for number, case in enumerate(checks, start=1)]
-        log = env.access_log
-        lines = log.lines if log is not None else []
-        out.step(5, f"Access log: {len(lines)} lines in the template's own format")
-        if args.show_access_log:
-            for line in lines:
-                out.line(f"   {line}")
-        else:
-            out.line("   (--show-access-log prints them)")
+        results, step = _run_requests(out, env, settings, args)
     finally:
         env.stop()
     still = [f"{name} 127.0.0.1:{port}" for name, port in ports.items() if listening(port)]
-    out.step(6, "Stop everything")
+    out.step(step + 1, "Stop everything")
     out.line(f"   still listening: {', '.join(still)}" if still else "   all servers stopped, nothing listens")
     matched = sum(results)
     elapsed = time.monotonic() - started

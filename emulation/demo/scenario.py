@@ -94,6 +94,7 @@ class Case:
     run: Callable[[TwoAccounts], Observed]
     client_label: str | None = None  # set for the main clients, shown like invoke.sh
     client: tuple[ClientKind, str, str | None] | None = None  # (kind, site, via) of a client invocation
+    hint: bool = False  # print the client's explained failure (error and hint) under the row
 
     def matches(self, observed: Observed) -> bool:
         """True when status and phrase are as expected."""

@@ -21,10 +21,17 @@ def api_hostnames(region: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class TlsMaterial:
-    """The server side SSL context and the CA bundle clients trust."""
+    """The server side SSL context, the CA bundle clients trust, and the CA (to issue other servers' certificates)."""
 
     server_context: ssl.SSLContext
     ca_bundle: Path
+    ca: trustme.CA | None = None
+
+    def issue(self, *hostnames: str) -> trustme.LeafCert:
+        """A server certificate for other names from the same CA, so clients trusting `ca_bundle` trust it too."""
+        if self.ca is None:
+            raise ValueError("this TLS material has no CA to issue from")
+        return self.ca.issue_cert(*hostnames)
 
 
 def make_tls(hostnames: tuple[str, ...], directory: Path) -> TlsMaterial:
@@ -37,4 +44,4 @@ def make_tls(hostnames: tuple[str, ...], directory: Path) -> TlsMaterial:
     directory.mkdir(parents=True, exist_ok=True)
     bundle = directory / "emulation-ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    return TlsMaterial(server_context=context, ca_bundle=bundle)
+    return TlsMaterial(server_context=context, ca_bundle=bundle, ca=ca)

@@ -57,18 +57,21 @@ def demo_run() -> subprocess.CompletedProcess[str]:
 def test_demo_defaults_exit_0_with_every_outcome_expected(demo_run: subprocess.CompletedProcess[str]) -> None:
     # GIVEN the demo's default settings
     # WHEN it runs as `make demo` runs it
-    # THEN it exits 0, both clients succeed and all six outcomes are the expected ones
+    # THEN it exits 0, the three clients succeed and all fifteen outcomes (six IAM, nine certificate) are the expected
+    # ones
     assert demo_run.returncode == 0, demo_run.stdout + demo_run.stderr
     assert "SUCCESS PythonDirectAuthClient" in demo_run.stdout
     assert "SUCCESS PythonAssumeRoleClient" in demo_run.stdout
-    assert "6/6 outcomes as expected" in demo_run.stdout
+    assert "SUCCESS PythonCertificateClient" in demo_run.stdout
+    assert "15/15 outcomes as expected" in demo_run.stdout
     assert "NOT as expected" not in demo_run.stdout
 
 
 def test_demo_defaults_leave_no_listening_port(demo_run: subprocess.CompletedProcess[str]) -> None:
-    # GIVEN the ports the demo printed while it ran (moto, STS front, one listener per endpoint)
+    # GIVEN the ports the demo printed while it ran (moto, STS front, one listener per endpoint: three consumers' and
+    # the provider's own, and the mTLS load balancer)
     ports = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", demo_run.stdout)}
-    assert len(ports) == 5, demo_run.stdout
+    assert len(ports) == 7, demo_run.stdout
     # WHEN the demo has exited
     # THEN none of them is in LISTEN state or accepts a connection
     assert ports.isdisjoint(_listening_ports())
@@ -87,8 +90,10 @@ def test_demo_show_access_log_prints_template_format_lines(demo_run: subprocess.
     # GIVEN --show-access-log
     # WHEN the demo printed its report
     lines = [line.strip() for line in demo_run.stdout.splitlines() if line.strip().startswith('{"requestId"')]
-    # THEN it shows one JSON line per API request (2 clients + 3 refusals that reached the gateway)
-    assert len(lines) == 5
+    # THEN it shows one JSON line per API request: 2 clients + 3 refusals that reached the gateway, and on the
+    # certificate path the client, the tenant-isolation write and read, the unlisted subject and the two forgeries
+    # (the four TLS refusals never reach the API)
+    assert len(lines) == 11
     assert all('"vpceId":"vpce-' in line for line in lines)
 
 
@@ -130,12 +135,12 @@ def test_use_color_terminal_and_variables_decide(tty: bool, environ: dict[str, s
 
 def test_demo_summarizes_each_response_on_one_line(demo_run: subprocess.CompletedProcess[str]) -> None:
     # GIVEN the demo's default run (no --show-responses)
-    lines = demo_run.stdout.split("\n5. Access log", 1)[0].splitlines()
-    # WHEN it reports both clients' responses
+    lines = demo_run.stdout.split("\n6. Access log", 1)[0].splitlines()
+    # WHEN it reports the three clients' responses
     # THEN each response is one summary line, no JSON document, so the refusals stay on the first screen
     assert not any(line.strip() in ("{", "}") or '"accountId":' in line for line in lines), demo_run.stdout
     summaries = [line for line in lines if line.startswith("   response: ")]
-    assert len(summaries) == 2, demo_run.stdout
+    assert len(summaries) == 3, demo_run.stdout
     assert all("statusCode 200" in line and "--show-responses" in line for line in summaries)
     assert lines.index("4. Requests AWS must refuse") < 40, demo_run.stdout
 
@@ -155,7 +160,7 @@ def test_demo_ends_saying_what_it_does_not_prove(demo_run: subprocess.CompletedP
 
 @pytest.fixture(scope="module")
 def allowing_run() -> subprocess.CompletedProcess[str]:
-    """The demo with options that make the other stack's direct role allowed, full responses shown."""
+    """The demo with options that make the other stack's direct role allowed, full responses shown, mTLS left out."""
     return subprocess.run(
         [
             sys.executable,
@@ -166,6 +171,7 @@ def allowing_run() -> subprocess.CompletedProcess[str]:
             "--access-list",
             "direct,other",
             "--show-responses",
+            "--no-mtls",
         ],
         cwd=REPO,
         env={**os.environ, "NO_COLOR": "1"},
@@ -193,3 +199,60 @@ def test_demo_show_responses_prints_the_full_responses(allowing_run: subprocess.
     # THEN each client's response is printed in full, body fields included
     assert allowing_run.stdout.count('"accountId":') == 2, allowing_run.stdout
     assert allowing_run.stdout.count('"statusCode": 200') == 2
+
+
+def test_demo_no_mtls_leaves_the_certificate_path_out(allowing_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN --no-mtls
+    # THEN no certificate row, no load balancer, and only the IAM outcomes are counted
+    assert "PythonCertificateClient" not in allowing_run.stdout
+    assert "mtls-alb" not in allowing_run.stdout
+    assert "6/6 outcomes as expected" in allowing_run.stdout
+
+
+# Each certificate-path row: its title's start, what the client got, and the client's own hint.
+TLS = "TLS refused by the provider's load balancer: "
+CERTIFICATE_ROWS = [
+    ("certificate client: tenant-a's", "200 caller cert:tenant-a/serial/", None),
+    ("tenant-b's certificate asks for the item", "tenant-b: 404 Item", None),
+    ("no client certificate", "tlsv13 alert certificate required", TLS + "no client certificate was sent"),
+    (
+        "certificate from a CA the trust store",
+        "tlsv1 alert unknown ca",
+        TLS + "its trust store lacks the certificate's CA",
+    ),
+    ("expired certificate", "sslv3 alert certificate expired", TLS + "the certificate expired"),
+    ("certificate revoked", "sslv3 alert certificate revoked", TLS + "the certificate is revoked"),
+    ("valid certificate whose subject", "403 Certificate subject not allowed: CN=tenant-z", "pMtlsAllowedClients"),
+    ("tenant-b's certificate sending a forged", "200 caller cert:tenant-b/serial/", None),
+    ("direct client sending forged", "with an explicit deny in a resource-based policy", "Explicit deny on /mtls"),
+]
+
+
+def _certificate_rows(stdout: str) -> dict[str, list[str]]:
+    """Step 5's rows by title: the lines under each numbered title."""
+    section = stdout.split("\n5. Certificate path (mTLS)", 1)[1].split("\n6. Access log", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for block in re.split(r"\n(?=5\.\d+ )", section)[1:]:
+        title, *rest = block.splitlines()
+        rows[title.split(" ", 1)[1]] = rest
+    return rows
+
+
+def test_demo_certificate_path_rows_are_real_refusals_with_the_clients_hints(
+    demo_run: subprocess.CompletedProcess[str],
+) -> None:
+    # GIVEN the demo's default run (mTLS on)
+    rows = _certificate_rows(demo_run.stdout)
+    # THEN step 5 has exactly the issue's rows, in order, each as expected: the TLS refusals carry the listener's alert
+    # and the client's "TLS refused" hint, the 403s the API's message and the client's hint
+    assert len(rows) == len(CERTIFICATE_ROWS), demo_run.stdout
+    for (title, lines), (start, got, hint) in zip(rows.items(), CERTIFICATE_ROWS, strict=True):
+        assert title.startswith(start), title
+        text = "\n".join(lines)
+        assert got in next(line for line in lines if line.startswith("   got:")), text
+        assert "   -> as expected" in lines, text
+        if hint is None:
+            assert not any(line.startswith("   hint:") for line in lines), text
+        else:
+            assert hint in next(line for line in lines if line.startswith("   hint:")), text
+    assert "   SUCCESS PythonCertificateClient" in rows[next(iter(rows))]

@@ -160,6 +160,30 @@ def test_mtls_listener_tls13_refusal_surfaces_after_the_handshake(alb: Alb) -> N
     assert _refusals(alb) == 1
 
 
+@pytest.mark.parametrize(
+    ("client", "alert"),
+    [(None, "CERTIFICATE_REQUIRED"), ("unknown_ca", "UNKNOWN_CA"), ("expired", "CERTIFICATE_EXPIRED")],
+)
+def test_mtls_listener_tls13_refusal_alert_reaches_a_client_that_already_sent_its_request(
+    alb: Alb, client: str | None, alert: str
+) -> None:
+    # GIVEN TLS 1.3 clients that send their request right after their handshake, before the server's verdict
+    context = _client_context(alb, client, tls13=True)
+    errors = []
+    for _ in range(10):
+        with (
+            socket.create_connection(("127.0.0.1", alb.listener.port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=SERVICE_NAME) as conn,
+        ):
+            conn.sendall(f"GET /Prod/mtls/items HTTP/1.1\r\nHost: {API_HOST}\r\n\r\n".encode())
+            with pytest.raises((ssl.SSLError, ConnectionError)) as refused:
+                conn.recv(1024)
+            errors.append(str(refused.value))
+    # WHEN each reads THEN each gets the alert itself: the listener drains the unread request before closing, so no
+    # reset discards the alert (before, most no-certificate attempts saw only "EOF occurred in violation of protocol")
+    assert all(alert in error for error in errors), errors
+
+
 def _request(
     alb: Alb, client: str, path: str, *, host: str = API_HOST, headers: dict[str, str] | None = None
 ) -> urllib3.BaseHTTPResponse:
