@@ -1,10 +1,12 @@
 """The certificate (mTLS) path of issue 16 (docs/mtls.md): what to read on each side, and the checks over it.
 
 `read_certificate_path` reads (never decides; a failed read is recorded under a key in `errors`); the checks are
-pure functions over the facts, in the order a certificate request meets them: the consumer's endpoint connection,
-the consumer allowed on the endpoint service, the targets behind the service, the client's secret, and what the
-client reported. The walk from the service to its target groups mirrors workflow/mtls.py's: diagnose may not import
-workflow (CONTRIBUTING's map), and neither may import the other's AWS readers.
+pure functions over the facts, in the order a certificate request meets them (CERTIFICATE_CHECKS): the client's
+secret, the consumer's endpoint connection, the consumer allowed on the endpoint service, the targets behind the
+service, the ALB's trust store; then `client_result`, what the client itself logged for its latest call. diagnose.checks
+runs them as the certificate client's checks. The walk from the service to its target groups mirrors
+workflow/mtls.py's: diagnose may not import workflow, nor workflow anything but itself (CONTRIBUTING's map), so
+there is no shared home for it.
 """
 
 from __future__ import annotations

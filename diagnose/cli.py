@@ -29,7 +29,8 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 _DESCRIPTION = """\
 Explain why a client of the private API would get a 403. Reads the live configuration of stack <prefix>-client
 (consumer profile) and, when given, stack <prefix>-backend (provider profile), then checks for each client function
-(direct, assume-role) every step of the request path in AWS's order, with the project's own policy engine.
+(direct, assume-role, and certificate when deployed with --mtls) every step of the request path in AWS's order, with
+the project's own policy engine.
 """
 _EPILOG = """\
 Checks that need the other account show '?'. Exit status: 0 every client would be allowed, 1 a check fails,
