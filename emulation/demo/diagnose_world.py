@@ -174,7 +174,7 @@ class _Consumer:
         self.groups: dict[str, str] = {}
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.mtls_service: str | None = None  # the provider's endpoint service name, once it exists
-        self.secret_arn = ""
+        self.secret_arn = ""  # nosec B105 - the ARN of the secret, set once it exists
 
     def network(self) -> tuple[str, str, str]:
         vpc = self.ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
