@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from client.names import ClientKind
-from diagnose import config_checks, live_checks, policy_checks
+from diagnose import certificate, config_checks, live_checks, policy_checks
 from diagnose.access_log import error_groups, parse_lines
 from diagnose.collect import CLIENT_OUTPUTS
-from diagnose.context import ClientContext, build_context
-from diagnose.facts import Collected
+from diagnose.context import ClientContext, build_context, required
+from diagnose.facts import CertificatePath, Collected
 from diagnose.results import CheckResult, ClientResult, Diagnosis, Outcome, unknown
 from iampolicy.authz import UnsupportedPolicyError
 
@@ -21,6 +21,8 @@ __all__ = ["CHECKS", "Spec", "diagnose"]
 
 BOTH = (ClientKind.DIRECT, ClientKind.ASSUME_ROLE)
 ASSUME = (ClientKind.ASSUME_ROLE,)
+CERTIFICATE = (ClientKind.CERTIFICATE,)
+ALL = (*BOTH, *CERTIFICATE)
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,26 @@ class Spec:
     requires: tuple[str, ...] = ()
 
 
+def _on_path(check: Callable[[CertificatePath], Outcome]) -> Callable[[ClientContext], Outcome]:
+    """A certificate-path check as a client check (the path is read whenever the certificate client is deployed)."""
+    return lambda ctx: check(required(ctx.collected.certificate, "certificate path"))
+
+
+# What each certificate-path check reads beyond the consumer stack: the provider side needs its profile and stack.
+_SIDE: dict[str, tuple[str, ...]] = {
+    "mtls-secret": ("function",),
+    "mtls-endpoint": (),
+    "mtls-principal": ("provider",),
+    "mtls-targets": ("provider",),
+    "mtls-trust-store": ("provider",),
+}
+
 # Request-path order: configuration the client starts from, then STS (assume-role), then the network, the endpoint
 # policy, IAM authorization with the resource policy, the stage that serves it, and what the access log recorded.
 CHECKS: tuple[Spec, ...] = (
-    Spec("consumer-stack", "Consumer stack", config_checks.consumer_stack),
-    Spec("provider-stack", "Provider stack and API", config_checks.provider_stack),
-    Spec("function", "Client function", config_checks.function, requires=("consumer-stack",)),
+    Spec("consumer-stack", "Consumer stack", config_checks.consumer_stack, ALL),
+    Spec("provider-stack", "Provider stack and API", config_checks.provider_stack, ALL),
+    Spec("function", "Client function", config_checks.function, ALL, ("consumer-stack",)),
     Spec("api-host", "API_HOST", config_checks.api_host, requires=("function",)),
     Spec("api-prefix", "API_PREFIX", config_checks.api_prefix, requires=("function",)),
     Spec("role-to-assume", "ROLE_TO_ASSUME", config_checks.role_to_assume, ASSUME, ("function",)),
@@ -68,6 +84,18 @@ CHECKS: tuple[Spec, ...] = (
     ),
     Spec("stage", "Stage deployment", live_checks.stage, requires=("provider",)),
     Spec("access-log", "Access log", live_checks.access_log, requires=("provider", "signer")),
+    # The certificate client (mutual TLS, no SigV4): its own path through the provider's endpoint service.
+    *(
+        Spec(check_id, title, _on_path(check), CERTIFICATE, ("certificate", *_SIDE[check_id]))
+        for check_id, title, check in certificate.CERTIFICATE_CHECKS
+    ),
+    Spec(
+        "mtls-answer",
+        "Certificate client's last call",
+        _on_path(certificate.client_result),
+        CERTIFICATE,
+        ("certificate",),
+    ),
 )
 
 
@@ -76,6 +104,7 @@ def _gap(ctx: ClientContext, requirement: str) -> str | None:
     consumer = ctx.consumer
     gaps: dict[str, Callable[[], str | None]] = {
         "consumer-stack": lambda: None if consumer.stack else "the consumer stack (see consumer-stack)",
+        "certificate": lambda: None if ctx.collected.certificate else "the consumer stack (see consumer-stack)",
         "function": lambda: None if ctx.function else "the client function (see function)",
         "endpoint": lambda: None if consumer.endpoint else "the execute-api endpoint (see endpoint)",
         "provider": lambda: None if ctx.provider else ctx.provider_gap,
@@ -107,10 +136,11 @@ def _run(spec: Spec, ctx: ClientContext) -> CheckResult:
 def _client(collected: Collected, kind: ClientKind) -> ClientResult:
     ctx = build_context(collected, kind)
     checks = tuple(_run(spec, ctx) for spec in CHECKS if kind in spec.kinds)
+    signs = kind is not ClientKind.CERTIFICATE  # the certificate client authenticates with TLS, not a principal
     return ClientResult(
         kind=kind,
         function=ctx.function.name if ctx.function else None,
-        principal=ctx.signer.arn if ctx.signer else None,
+        principal=ctx.signer.arn if ctx.signer and signs else None,
         checks=checks,
     )
 
@@ -120,8 +150,20 @@ def _assume_role_deployed(collected: Collected) -> bool:
     return stack is None or bool(stack.outputs.get(CLIENT_OUTPUTS[ClientKind.ASSUME_ROLE]))
 
 
+def _certificate_deployed(collected: Collected) -> bool:
+    stack = collected.consumer.stack
+    return stack is not None and bool(stack.outputs.get(CLIENT_OUTPUTS[ClientKind.CERTIFICATE]))
+
+
 def _notes(collected: Collected, clients: tuple[ClientResult, ...]) -> tuple[str, ...]:
     notes: list[str] = []
+    provider = collected.provider
+    if not _certificate_deployed(collected) and provider is not None and certificate.provider_enabled(provider.stack):
+        notes.append(
+            f"stack {collected.provider_stack} has the certificate path (pEnableMtls=Yes) but stack "
+            f"{collected.consumer_stack} has no certificate client (pEnableMtlsClient=Yes, ./deploy-all.sh --mtls): "
+            "it was not checked"
+        )
     if not _assume_role_deployed(collected):
         notes.append(
             f"stack {collected.consumer_stack} has no assume-role client (deployed without pAPIRoleARN): only the "
@@ -149,6 +191,8 @@ def _side(profile: str, account: str | None, stack: str) -> dict[str, str | None
 def diagnose(collected: Collected) -> Diagnosis:
     """Run every check for every deployed client."""
     kinds = BOTH if _assume_role_deployed(collected) else (ClientKind.DIRECT,)
+    if _certificate_deployed(collected):
+        kinds = (*kinds, ClientKind.CERTIFICATE)
     clients = tuple(_client(collected, kind) for kind in kinds)
     provider = collected.provider
     lines, _ = parse_lines(provider.log_events or ()) if provider else ([], 0)

@@ -6,16 +6,17 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TextIO
 
 import boto3
 from botocore.exceptions import ProfileNotFound
 
-from diagnose import demo
+from client.names import ClientKind
+from diagnose import certificate, demo
 from diagnose.checks import diagnose
 from diagnose.consumer import collect_consumer
-from diagnose.facts import Collected
+from diagnose.facts import CertificatePath, Collected, Consumer, Provider
 from diagnose.provider import collect_provider
 from diagnose.report import to_json, to_text
 from diagnose.results import EXIT_USAGE
@@ -28,7 +29,8 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 _DESCRIPTION = """\
 Explain why a client of the private API would get a 403. Reads the live configuration of stack <prefix>-client
 (consumer profile) and, when given, stack <prefix>-backend (provider profile), then checks for each client function
-(direct, assume-role) every step of the request path in AWS's order, with the project's own policy engine.
+(direct, assume-role, and certificate when deployed with --mtls) every step of the request path in AWS's order, with
+the project's own policy engine.
 """
 _EPILOG = """\
 Checks that need the other account show '?'. Exit status: 0 every client would be allowed, 1 a check fails,
@@ -128,7 +130,8 @@ def gather(
     consumer_side = collect_consumer(consumer, profile=consumer_profile, region=region, stack_name=consumer_stack)
     provider_side = None
     if provider is not None and provider_profile is not None:
-        envs = [f.environment for f in consumer_side.functions.values()]
+        # The signing clients' settings: the certificate client's API_PREFIX carries /mtls after the stage.
+        envs = [f.environment for k, f in consumer_side.functions.items() if k is not ClientKind.CERTIFICATE]
         prefix_env = next((e.get("API_PREFIX", "") for e in envs if e.get("API_PREFIX")), "")
         provider_side = collect_provider(
             provider,
@@ -148,6 +151,46 @@ def gather(
         at=now,
         consumer=consumer_side,
         provider=provider_side,
+        certificate=_certificate_path(
+            consumer, provider, consumer_side, provider_side, region=region, since_minutes=since_minutes, now=now
+        ),
+    )
+
+
+def _certificate_path(
+    consumer: Any,
+    provider: Any | None,
+    consumer_side: Consumer,
+    provider_side: Provider | None,
+    *,
+    region: str,
+    since_minutes: int,
+    now: datetime,
+) -> CertificatePath | None:
+    """The certificate path's facts, read only when the consumer stack has the certificate client (else None)."""
+    stack = consumer_side.stack
+    if stack is None or consumer_side.account is None or not stack.outputs.get(certificate.CLIENT_OUTPUT):
+        return None
+    function = consumer_side.functions.get(ClientKind.CERTIFICATE)
+    env = function.environment if function else {}
+    provider_stack = provider_side.stack if provider_side else None
+    provider_clients = None
+    if provider is not None and provider_stack is not None:
+        provider_clients = lambda name: provider.client(name, region_name=region)  # noqa: E731 - one use
+    return certificate.read_certificate_path(
+        lambda name: consumer.client(name, region_name=region),
+        provider_clients,
+        consumer_outputs=stack.outputs,
+        provider_outputs=provider_stack.outputs if provider_stack else None,
+        consumer_account=consumer_side.account,
+        region=region,
+        provider_profile=provider_side.profile if provider_side else "",
+        secret_arn=env.get(certificate.SECRET_ENV) or stack.parameters.get(certificate.SECRET_PARAMETER, ""),
+        # Lambda's default group when the function has no LoggingConfig (the template gives it its own group).
+        client_log_group=(function.log_group or f"/aws/lambda/{function.name}") if function else "",
+        since=now - timedelta(minutes=since_minutes),
+        since_minutes=since_minutes,
+        client_modified=function.last_modified if function else None,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from client.names import ClientKind
-from diagnose.facts import Role, Stack
+from diagnose.facts import LogEvent, Role, Stack
 from iampolicy.authz import policies_from
 from iampolicy.policy import Policy
 
@@ -27,6 +27,7 @@ __all__ = [
     "parse_api_policy",
     "parse_policy",
     "read",
+    "read_log_events",
     "read_org_id",
     "read_role",
     "read_stack",
@@ -34,7 +35,12 @@ __all__ = [
 
 T = TypeVar("T")
 # The client template's outputs that name each client function.
-CLIENT_OUTPUTS = {ClientKind.DIRECT: "PythonDirectAuthClient", ClientKind.ASSUME_ROLE: "PythonAssumeRoleClient"}
+CLIENT_OUTPUTS = {
+    ClientKind.DIRECT: "PythonDirectAuthClient",
+    ClientKind.ASSUME_ROLE: "PythonAssumeRoleClient",
+    ClientKind.CERTIFICATE: "PythonCertificateClient",  # only with pEnableMtlsClient=Yes (docs/mtls.md)
+}
+_MAX_LOG_EVENTS = 10_000
 
 
 def describe_error(error: Exception) -> str:
@@ -140,3 +146,15 @@ def role_policies(iam: Any, name: str) -> tuple[Policy, ...]:
             found = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)
             documents.append(found["PolicyVersion"]["Document"])
     return tuple(policies_from(documents))
+
+
+def read_log_events(logs: Any, group: str, since: datetime) -> tuple[LogEvent, ...]:
+    """A log group's events since a time, oldest first (at most the latest 10,000)."""
+    events: list[LogEvent] = []
+    pages = logs.get_paginator("filter_log_events").paginate(
+        logGroupName=group, startTime=int(since.timestamp() * 1000), PaginationConfig={"MaxItems": _MAX_LOG_EVENTS}
+    )
+    for page in pages:
+        for raw in page.get("events", []):
+            events.append(LogEvent(at=datetime.fromtimestamp(raw["timestamp"] / 1000, UTC), message=raw["message"]))
+    return tuple(sorted(events, key=lambda e: e.at))

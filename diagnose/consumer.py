@@ -33,6 +33,7 @@ def _function(lam: Any, iam: Any, name: str, key: str, errors: dict[str, str]) -
         security_group_ids=tuple(vpc.get("SecurityGroupIds") or ()),
         last_modified=_parse_time(modified) if isinstance(modified, str) else None,
         role=read_role(iam, raw["Role"], errors),
+        log_group=(raw.get("LoggingConfig") or {}).get("LogGroup") or None,
     )
 
 

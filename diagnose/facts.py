@@ -10,6 +10,7 @@ from iampolicy.policy import Policy
 
 __all__ = [
     "ApiChange",
+    "CertificatePath",
     "Collected",
     "Consumer",
     "Endpoint",
@@ -23,6 +24,8 @@ __all__ = [
     "SecurityGroup",
     "Stack",
     "Stage",
+    "Target",
+    "TrustStore",
 ]
 
 
@@ -61,6 +64,7 @@ class Function:
     security_group_ids: tuple[str, ...]
     last_modified: datetime | None
     role: Role | None
+    log_group: str | None = None  # LoggingConfig.LogGroup (None: Lambda's default /aws/lambda/<name>)
 
 
 @dataclass(frozen=True)
@@ -187,3 +191,50 @@ class Collected:
     at: datetime
     consumer: Consumer
     provider: Provider | None
+    certificate: CertificatePath | None = None  # read only when the consumer stack has the certificate client
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of one target group behind the certificate path's endpoint service."""
+
+    group: str
+    target: str
+    state: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """An HTTPS listener of the certificate path's ALB: its mutual-authentication mode and trust store."""
+
+    listener: str
+    mode: str  # off, passthrough or verify
+    arn: str
+    status: str  # ACTIVE, CREATING, or "missing" when the listener names a trust store that is not there
+    ca_certificates: int | None = None
+    revoked_entries: int | None = None
+
+
+@dataclass
+class CertificatePath:
+    """What was read about the certificate (mTLS) path; None means not read (the reason is in `errors`)."""
+
+    region: str
+    consumer_account: str
+    provider_profile: str
+    endpoint_id: str = ""
+    endpoint_state: str | None = None
+    service_id: str = ""
+    provider_stack_read: bool = False  # the provider stack's outputs were read (so a missing service id is a fact)
+    allowed_principals: tuple[str, ...] | None = None
+    targets: tuple[Target, ...] | None = None
+    trust_stores: tuple[TrustStore, ...] | None = None
+    secret_arn: str = ""
+    secret_exists: bool | None = None
+    client_role: Role | None = None
+    client_log_group: str = ""
+    client_events: tuple[LogEvent, ...] | None = None
+    client_modified: datetime | None = None
+    since_minutes: int = 60
+    errors: dict[str, str] = field(default_factory=dict)

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from diagnose.collect import aware, caller_account, parse_api_policy, read, read_org_id, read_role, read_stack
-from diagnose.facts import ApiChange, LogEvent, Provider, RestApi, Role, Stack, Stage
+from diagnose.collect import (
+    aware,
+    caller_account,
+    parse_api_policy,
+    read,
+    read_log_events,
+    read_org_id,
+    read_role,
+    read_stack,
+)
+from diagnose.facts import ApiChange, Provider, RestApi, Role, Stack, Stage
 
 __all__ = ["collect_provider"]
 
 _MAX_EVENT_PAGES = 20  # stack events are newest first; the RestApi's last change is near the top
-_MAX_LOG_EVENTS = 10_000
 _NESTED_DEPTH = 3
 
 
@@ -120,17 +128,6 @@ def _log_group(stack: Stack, stage: Stage | None) -> str | None:
     return None
 
 
-def _log_events(logs: Any, group: str, since: datetime) -> tuple[LogEvent, ...]:
-    events: list[LogEvent] = []
-    pages = logs.get_paginator("filter_log_events").paginate(
-        logGroupName=group, startTime=int(since.timestamp() * 1000), PaginationConfig={"MaxItems": _MAX_LOG_EVENTS}
-    )
-    for page in pages:
-        for raw in page.get("events", []):
-            events.append(LogEvent(at=datetime.fromtimestamp(raw["timestamp"] / 1000, UTC), message=raw["message"]))
-    return tuple(sorted(events, key=lambda e: e.at))
-
-
 def collect_provider(
     session: Any,
     *,
@@ -167,7 +164,7 @@ def collect_provider(
             roles[arn] = role
     group = _log_group(stack, stage)
     since = now - timedelta(minutes=since_minutes)
-    events = read(errors, "access-log", lambda: _log_events(logs, group, since)) if group else None
+    events = read(errors, "access-log", lambda: read_log_events(logs, group, since)) if group else None
     return Provider(
         profile=profile,
         account=account,

@@ -10,7 +10,11 @@ from diagnose.results import CheckResult, ClientResult, Diagnosis, Status
 
 __all__ = ["LABELS", "to_json", "to_text"]
 
-LABELS = {ClientKind.DIRECT: "Direct client", ClientKind.ASSUME_ROLE: "Assume-role client"}
+LABELS = {
+    ClientKind.DIRECT: "Direct client",
+    ClientKind.ASSUME_ROLE: "Assume-role client",
+    ClientKind.CERTIFICATE: "Certificate client",
+}
 _SYMBOLS = {Status.OK: "✓", Status.FAIL: "✗", Status.UNKNOWN: "?", Status.INFO: "-"}
 _ASCII = {Status.OK: "OK", Status.FAIL: "XX", Status.UNKNOWN: "??", Status.INFO: "--"}
 _VERDICTS = {
@@ -35,7 +39,10 @@ def _check_line(check: CheckResult, symbols: dict[Status, str]) -> list[str]:
 
 def _client_block(result: ClientResult, symbols: dict[Status, str]) -> list[str]:
     title = f"{LABELS[result.kind]}: {result.function or 'function unknown'}"
-    lines = [title, f"  signs as {result.principal or 'unknown'}"]
+    if result.kind is ClientKind.CERTIFICATE:
+        lines = [title, "  presents a client certificate (mutual TLS through the provider's endpoint service)"]
+    else:
+        lines = [title, f"  signs as {result.principal or 'unknown'}"]
     for check in result.checks:
         lines.extend(_check_line(check, symbols))
     failure = result.first_failure

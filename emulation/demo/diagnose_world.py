@@ -23,6 +23,17 @@ import botocore.session
 
 from cfnrender.render import Rendered, render_template
 from client.names import ClientKind
+from emulation.demo.diagnose_mtls import (
+    MotoGaps,
+    Mtls,
+    ProviderNetwork,
+    connect,
+    consumer_parameters,
+    deploy_load_balancers,
+    provider_network,
+    provider_parameters,
+    reject_connection,
+)
 from emulation.gateway.access_log import render as render_log_line
 from iampolicy.authz import expand_execute_api_resources
 from iampolicy.execute_api import ExecuteApiHost
@@ -42,15 +53,26 @@ ASSUME_ROLE = f"arn:aws:iam::{CONSUMER}:role/{CLIENT_STACK}-AssumeRoleClientRole
 DIRECT_FUNCTION = f"{CLIENT_STACK}-PythonDirectAuthClient-AbCdEf"
 ASSUME_FUNCTION = f"{CLIENT_STACK}-PythonAssumeRoleClient-GhIjKl"
 ACCESS_LOG_GROUP = f"{BACKEND_STACK}-ApiAccessLogGroup-MnOpQr"
+CERTIFICATE_ROLE = f"arn:aws:iam::{CONSUMER}:role/{CLIENT_STACK}-CertificateClientRole-3M4N5O6P"
+CERTIFICATE_FUNCTION = f"{CLIENT_STACK}-PythonCertificateClient-MnOpQr"
+CERTIFICATE_LOG_GROUP = f"{CLIENT_STACK}-PythonCertificateClientLogGroup-StUvWx"
+ARTIFACT_BUCKET = f"{PREFIX}-artifacts-{PROVIDER}"
 # Lambda accepts any runtime name moto knows; the template's python3.14 is checked by the template tests.
 MOTO_RUNTIME = "python3.12"
-_CLIENT_LOG_GROUPS = ("rPythonDirectAuthClientLogGroup", "rPythonAssumeRoleClientLogGroup")
+_CLIENT_LOG_GROUPS = (
+    "rPythonDirectAuthClientLogGroup",
+    "rPythonAssumeRoleClientLogGroup",
+    "PythonCertificateClientLogGroup",
+)
 _NAMES = {
     "rPythonDirectAuthClientRole": DIRECT_ROLE,
     "rPythonAssumeRoleClientRole": ASSUME_ROLE,
     "rPythonDirectAuthClient": DIRECT_FUNCTION,
     "rPythonAssumeRoleClient": ASSUME_FUNCTION,
+    "CertificateClientRole": CERTIFICATE_ROLE,
+    "PythonCertificateClient": CERTIFICATE_FUNCTION,
 }
+_MTLS_ENDPOINT = "MtlsServiceEndpoint"  # created once the provider's endpoint service exists
 
 
 @dataclass
@@ -61,6 +83,8 @@ class Setup:
     client: dict[str, str] = field(default_factory=dict)
     endpoint_private_dns: bool | None = None  # someone changed the endpoint outside the stack
     endpoint_policy: Mapping[str, Any] | None = None  # someone edited the endpoint policy outside the stack
+    mtls: bool = False  # both stacks deployed with deploy-all.sh --mtls (the certificate path, docs/mtls.md)
+    endpoint_targets: bool = True  # False: the provider's endpoint-targets custom resource registered nothing
 
 
 @dataclass
@@ -75,6 +99,8 @@ class World:
     vpce_id: str
     backend: Rendered
     client: Rendered
+    gaps: MotoGaps = field(default_factory=MotoGaps)  # what moto lacks, answered on both sessions
+    mtls: Mtls | None = None  # the certificate path's ids when built with Setup(mtls=True)
 
 
 # Every session loads the (large) service models again unless they share one loader: keeps the tests fast.
@@ -142,11 +168,13 @@ def _permissions(rule: Mapping[str, Any]) -> dict[str, Any]:
 class _Consumer:
     """Builds the consumer account from the client template."""
 
-    def __init__(self, session: Any, setup: Setup) -> None:
-        self.session, self.setup = session, setup
+    def __init__(self, session: Any, setup: Setup, gaps: MotoGaps) -> None:
+        self.session, self.setup, self.gaps = session, setup, gaps
         self.ec2 = session.client("ec2")
         self.groups: dict[str, str] = {}
         self.endpoints: dict[str, dict[str, Any]] = {}
+        self.mtls_service: str | None = None  # the provider's endpoint service name, once it exists
+        self.secret_arn = ""  # nosec B105 - the ARN of the secret, set once it exists
 
     def network(self) -> tuple[str, str, str]:
         vpc = self.ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
@@ -168,12 +196,14 @@ class _Consumer:
             "pLambdaSubnetIDs": lambda_subnet,
             "pEndpointSubnetIDs": endpoint_subnet,
             "pDNSServerCIDR": "10.1.0.2/32",
+            **(consumer_parameters(self.secret_arn, self.mtls_service) if self.setup.mtls else {}),
             **self.setup.client,
         }
 
     def render(self, parameters: Mapping[str, str], attributes: Mapping[str, Any]) -> Rendered:
         physical = {**self.groups, **{k: v.rsplit("/", 1)[-1] for k, v in _NAMES.items()}}
         physical.update({logical: e["VpcEndpointId"] for logical, e in self.endpoints.items()})
+        physical["PythonCertificateClientLogGroup"] = CERTIFICATE_LOG_GROUP
         return render_template(
             "api-client/api-client.yaml",
             parameters,
@@ -196,11 +226,14 @@ class _Consumer:
             )["GroupId"]
 
     def endpoints_from(self, draft: Rendered) -> None:
+        """The draft's endpoints not made yet (the one to the mTLS service only once its service name is real)."""
         for logical, resource in draft.of_type("AWS::EC2::VPCEndpoint").items():
+            if logical in self.endpoints or (logical == _MTLS_ENDPOINT and self.mtls_service is None):
+                continue
             props = resource["Properties"]
             is_api = logical == "rAPIGatewayEndpoint"
             private_dns = bool(props.get("PrivateDnsEnabled", True))
-            policy = props["PolicyDocument"]
+            policy = props.get("PolicyDocument")
             if is_api and self.setup.endpoint_private_dns is not None:
                 private_dns = self.setup.endpoint_private_dns
             if is_api and self.setup.endpoint_policy is not None:
@@ -212,7 +245,7 @@ class _Consumer:
                 SubnetIds=props["SubnetIds"],
                 SecurityGroupIds=props["SecurityGroupIds"],
                 PrivateDnsEnabled=private_dns,
-                PolicyDocument=json.dumps(policy),
+                **({"PolicyDocument": json.dumps(policy)} if policy is not None else {}),
             )["VpcEndpoint"]
 
     def rules(self, rendered: Rendered) -> None:
@@ -248,6 +281,8 @@ class _Consumer:
                 )
         for logical, resource in rendered.of_type("AWS::Lambda::Function").items():
             props = resource["Properties"]
+            if "LoggingConfig" in props:
+                self.gaps.logging[_NAMES[logical]] = {"LogFormat": "Text", **props["LoggingConfig"]}
             lam.create_function(
                 FunctionName=_NAMES[logical],
                 Runtime=MOTO_RUNTIME,
@@ -266,35 +301,53 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-def _build_consumer(session: Any, setup: Setup) -> tuple[Rendered, str, str]:
-    side = _Consumer(session, setup)
+def _start_consumer(session: Any, setup: Setup, gaps: MotoGaps) -> tuple[_Consumer, dict[str, str], str]:
+    """The consumer's network, security groups and endpoints: what the provider needs (the execute-api endpoint id)."""
+    side = _Consumer(session, setup, gaps)
     vpc, lambda_subnet, endpoint_subnet = side.network()
+    if setup.mtls:
+        # deploy-all --mtls takes the secret's ARN: the team stored the certificate and key before deploying.
+        secret = json.dumps({"certificate": "(demo: no certificate)", "privateKey": "(demo: no key)"})
+        secrets = session.client("secretsmanager")
+        created = secrets.create_secret(Name=f"{PREFIX}-client-certificate", SecretString=secret)
+        side.secret_arn = created["ARN"]
     parameters = side.parameters(vpc, lambda_subnet, endpoint_subnet)
     draft = side.render(parameters, {})
     side.security_groups(draft, vpc)
     draft = side.render(parameters, {f"{k}.GroupId": v for k, v in side.groups.items()})
     side.endpoints_from(draft)
-    api_endpoint = side.endpoints["rAPIGatewayEndpoint"]
-    dns_entries = [f"{e['HostedZoneId']}:{e['DnsName']}" for e in api_endpoint["DnsEntries"]]
-    attributes: dict[str, str | list[str]] = {f"{k}.GroupId": v for k, v in side.groups.items()}
-    attributes["rAPIGatewayEndpoint.DnsEntries"] = dns_entries
+    return side, parameters, vpc
+
+
+def _finish_consumer(side: _Consumer, parameters: dict[str, str], mtls: Mtls | None) -> Rendered:
+    """The rest of the consumer once the provider exists: the endpoint to its service, rules, roles, functions."""
+    groups = {f"{k}.GroupId": v for k, v in side.groups.items()}
+    if mtls is not None:
+        side.mtls_service = mtls.service_name
+        parameters["pMtlsServiceName"] = mtls.service_name
+        side.endpoints_from(side.render(parameters, groups))
+        # None when the consumer was deployed without its certificate client (Setup.client pEnableMtlsClient=No).
+        mtls.consumer_endpoint = side.endpoints.get(_MTLS_ENDPOINT, {}).get("VpcEndpointId", "")
+        mtls.secret_arn = side.secret_arn
+    attributes: dict[str, str | list[str]] = dict(groups)
+    for logical, endpoint in side.endpoints.items():
+        attributes[f"{logical}.DnsEntries"] = [f"{e['HostedZoneId']}:{e['DnsName']}" for e in endpoint["DnsEntries"]]
     rendered = side.render(parameters, attributes)
     side.rules(rendered)
     side.identities(rendered)
     log_group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": f"{CLIENT_STACK}-direct-logs"}}
-    _stack(session, CLIENT_STACK, rendered, {"rPythonDirectAuthClientLogGroup": log_group})
-    return rendered, vpc, api_endpoint["VpcEndpointId"]
+    resources = {"rPythonDirectAuthClientLogGroup": log_group}
+    if mtls is not None:
+        certificate_logs = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": CERTIFICATE_LOG_GROUP}}
+        resources["PythonCertificateClientLogGroup"] = certificate_logs
+    _stack(side.session, CLIENT_STACK, rendered, resources)
+    return rendered
 
 
-def _build_provider(session: Any, setup: Setup, vpce_id: str) -> Rendered:
-    parameters = {
-        # What deploy-all.sh's step 7 passes.
-        "pTrustedPrincipals": CONSUMER,
-        "pAPIAccessList": DIRECT_ROLE,
-        "pAllowedVPCEndpoints": vpce_id,
-        **setup.backend,
-    }
-    rendered = render_template(
+def _render_backend(
+    parameters: Mapping[str, str], physical: Mapping[str, str], attributes: Mapping[str, str]
+) -> Rendered:
+    return render_template(
         "api-backend/api-backend.yaml",
         parameters,
         account_id=PROVIDER,
@@ -304,9 +357,35 @@ def _build_provider(session: Any, setup: Setup, vpce_id: str) -> Rendered:
             "BackendApi": API_ID,
             "ApiAccessRole": ACCESS_ROLE.rsplit("/", 1)[-1],
             "ApiAccessLogGroup": ACCESS_LOG_GROUP,
+            **physical,
         },
-        attributes={"ApiAccessRole.Arn": ACCESS_ROLE},
+        attributes={"ApiAccessRole.Arn": ACCESS_ROLE, **attributes},
     )
+
+
+def _build_provider(session: Any, setup: Setup, vpce_id: str, gaps: MotoGaps) -> tuple[Rendered, Mtls | None]:
+    parameters = {
+        # What deploy-all.sh's step 7 passes.
+        "pTrustedPrincipals": CONSUMER,
+        "pAPIAccessList": DIRECT_ROLE,
+        "pAllowedVPCEndpoints": vpce_id,
+    }
+    network: ProviderNetwork | None = None
+    physical: dict[str, str] = {}
+    if setup.mtls:
+        network = provider_network(session, REGION)
+        parameters.update(provider_parameters(network, consumer=CONSUMER, bucket=ARTIFACT_BUCKET))
+        physical["MtlsApiEndpoint"] = network.api_endpoint
+    parameters.update(setup.backend)
+    rendered = _render_backend(parameters, physical, {})
+    mtls = None
+    if network is not None:
+        mtls, created = deploy_load_balancers(
+            session, rendered, gaps, network=network, api_host=API_HOST, register_endpoint=setup.endpoint_targets
+        )
+        alb = session.client("elbv2").describe_load_balancers(LoadBalancerArns=[created["MtlsApplicationLoadBalancer"]])
+        dns = {"MtlsApplicationLoadBalancer.DNSName": alb["LoadBalancers"][0]["DNSName"]}
+        rendered = _render_backend(parameters, {**physical, **created}, dns)
     iam, apigw = session.client("iam"), session.client("apigateway")
     role = rendered.resources["ApiAccessRole"]["Properties"]
     name = ACCESS_ROLE.rsplit("/", 1)[-1]
@@ -326,7 +405,7 @@ def _build_provider(session: Any, setup: Setup, vpce_id: str) -> Rendered:
     log_group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": ACCESS_LOG_GROUP}}
     _stack(session, BACKEND_STACK, rendered, {"ApiAccessLogGroup": log_group})
     deploy(session, rendered.resources["BackendApiStage"]["Properties"]["StageName"])
-    return rendered
+    return rendered, mtls
 
 
 def deploy(session: Any, stage: str) -> None:
@@ -343,10 +422,19 @@ def deploy(session: Any, stage: str) -> None:
 def build_world(setup: Setup | None = None) -> World:
     """Both accounts as deploy-all.sh leaves them, changed as `setup` says (call inside mock_aws)."""
     setup = setup or Setup()
+    gaps = MotoGaps()
     consumer, consumer_keys = _admin_session(CONSUMER)
     provider, provider_keys = _admin_session(PROVIDER)
-    client, vpc_id, vpce_id = _build_consumer(consumer, setup)
-    backend = _build_provider(provider, setup, vpce_id)
+    for side in (consumer, provider):
+        gaps.install(side)
+    # deploy-all's order: the consumer's endpoint first (the provider admits it), the provider, then (--mtls) the
+    # consumer's endpoint to the provider's new endpoint service.
+    started, parameters, vpc_id = _start_consumer(consumer, setup, gaps)
+    vpce_id = started.endpoints["rAPIGatewayEndpoint"]["VpcEndpointId"]
+    backend, mtls = _build_provider(provider, setup, vpce_id, gaps)
+    client = _finish_consumer(started, parameters, mtls)
+    if mtls is not None and mtls.consumer_endpoint:
+        connect(CONSUMER, provider, mtls)
     return World(
         consumer=consumer,
         provider=provider,
@@ -356,6 +444,8 @@ def build_world(setup: Setup | None = None) -> World:
         vpce_id=vpce_id,
         backend=backend,
         client=client,
+        gaps=gaps,
+        mtls=mtls,
     )
 
 
@@ -380,6 +470,7 @@ def endpoint_policy_for(api_host: str) -> Mapping[str, Any]:
 # ---------------------------------------------------------------------------------------------------- broken worlds
 
 OTHER_VPCE = "vpce-0456456456456456a"
+OTHER_ACCOUNT = "333333333333"
 OTHER_HOST = ExecuteApiHost(OTHER_API_ID, None, REGION).name
 OLD_ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/{BACKEND_STACK}-ApiAccessRole-OLD"
 # diagnose counts a deployment up to 2 s older than the API's change as made after it; moto stamps whole seconds.
@@ -464,6 +555,47 @@ def _direct_request_denied(world: World) -> None:
     log_denial(world, session)
 
 
+def _mtls(world: World) -> Mtls:
+    if world.mtls is None:
+        raise ValueError("this world was built without the certificate path (Setup(mtls=True))")
+    return world.mtls
+
+
+def reject_consumer_connection(world: World) -> None:
+    """The provider rejects the consumer's connection (aws ec2 reject-vpc-endpoint-connections)."""
+    reject_connection(CONSUMER, REGION, _mtls(world))
+
+
+def disallow_consumer(world: World) -> str:
+    """The provider's allowed principals changed after the consumer connected: another account instead of it.
+
+    Returns the principal now allowed.
+    """
+    other = f"arn:aws:iam::{OTHER_ACCOUNT}:root"
+    world.provider.client("ec2").modify_vpc_endpoint_service_permissions(
+        ServiceId=_mtls(world).service_id,
+        RemoveAllowedPrincipals=[f"arn:aws:iam::{CONSUMER}:root"],
+        AddAllowedPrincipals=[other],
+    )
+    return other
+
+
+def point_client_at_unreadable_secret(world: World) -> str:
+    """The certificate client's secret ARN changed outside the stack to a new secret its role may not read.
+
+    Returns the new secret's ARN.
+    """
+    secret = world.consumer.client("secretsmanager").create_secret(
+        Name=f"{PREFIX}-client-certificate-2027", SecretString="{}"
+    )["ARN"]
+    lam = world.consumer.client("lambda")
+    env = lam.get_function_configuration(FunctionName=CERTIFICATE_FUNCTION)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=CERTIFICATE_FUNCTION, Environment={"Variables": {**env, "CLIENT_CERTIFICATE_SECRET_ARN": secret}}
+    )
+    return str(secret)
+
+
 @dataclass(frozen=True)
 class Cause:
     """One broken deployment: what is wrong, the check that should name it, and how to build it."""
@@ -546,6 +678,44 @@ CAUSES: tuple[Cause, ...] = (
         "access-log",
         ClientKind.DIRECT,
         after=_direct_request_denied,
+    ),
+    Cause(
+        "mtls-pending-acceptance",
+        "the provider's endpoint service requires acceptance (pMtlsAcceptanceRequired=Yes) and nobody accepted",
+        "mtls-endpoint",
+        ClientKind.CERTIFICATE,
+        lambda: Setup(mtls=True, backend={"pMtlsAcceptanceRequired": "Yes"}),
+    ),
+    Cause(
+        "mtls-rejected",
+        "the provider rejected the consumer's connection to its endpoint service",
+        "mtls-endpoint",
+        ClientKind.CERTIFICATE,
+        lambda: Setup(mtls=True),
+        after=reject_consumer_connection,
+    ),
+    Cause(
+        "mtls-not-allowed",
+        "the endpoint service's allowed principals no longer name the consumer account",
+        "mtls-principal",
+        ClientKind.CERTIFICATE,
+        lambda: Setup(mtls=True),
+        after=disallow_consumer,
+    ),
+    Cause(
+        "mtls-no-targets",
+        "the provider's endpoint-targets custom resource registered nothing in the API target group",
+        "mtls-targets",
+        ClientKind.CERTIFICATE,
+        lambda: Setup(mtls=True, endpoint_targets=False),
+    ),
+    Cause(
+        "mtls-secret-unreadable",
+        "the certificate client points at a secret its role may not read (changed outside the stack)",
+        "mtls-secret",
+        ClientKind.CERTIFICATE,
+        lambda: Setup(mtls=True),
+        after=point_client_at_unreadable_secret,
     ),
 )
 

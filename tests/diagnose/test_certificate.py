@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -15,8 +16,12 @@ import pytest
 from moto import mock_aws
 from moto.ec2.models import ec2_backends
 
+from client.client_cert import CertificateError
+from client.diagnosis import certificate_failure, forbidden_hint, transport_failure
+from client.transport import TransportError, TransportFailure
 from diagnose import certificate
 from diagnose.results import Status
+from emulation.demo.diagnose_mtls import MotoGaps
 
 REGION = "us-east-1"
 CONSUMER_ACCOUNT = "111111111111"
@@ -31,10 +36,16 @@ class Path:
     provider_outputs: dict[str, str]
     secret_arn: str
     api_group: str
+    session: Any
+    gaps: MotoGaps
+    listener: str
+    trust_store: str
 
-    def read(self, *, with_provider: bool = True, secret_arn: str | None = None) -> certificate.CertificatePath:
+    def read(
+        self, *, with_provider: bool = True, secret_arn: str | None = None, **more: Any
+    ) -> certificate.CertificatePath:
         def clients(service: str) -> Any:
-            return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+            return self.session.client(service, region_name=REGION)
 
         return certificate.read_certificate_path(
             clients,
@@ -45,6 +56,7 @@ class Path:
             region=REGION,
             provider_profile="provider",
             secret_arn=self.secret_arn if secret_arn is None else secret_arn,
+            **more,
         )
 
 
@@ -62,7 +74,10 @@ def _role(iam: Any, secret_arn: str) -> str:
 def world() -> Iterator[Path]:
     """Provider NLB -> ALB -> endpoint addresses behind an endpoint service, the consumer's endpoint, secret, role."""
     with mock_aws():
-        ec2, elbv2 = boto3.client("ec2", REGION), boto3.client("elbv2", REGION)
+        # moto keeps no trust stores nor a listener's MutualAuthentication: the demo world's stand-in answers them.
+        session, gaps = boto3.Session(region_name=REGION), MotoGaps()
+        gaps.install(session)
+        ec2, elbv2 = session.client("ec2"), session.client("elbv2")
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
         alb = elbv2.create_load_balancer(Name="alb", Subnets=[subnet], Scheme="internal", Type="application")
@@ -71,13 +86,24 @@ def world() -> Iterator[Path]:
         api = elbv2.create_target_group(Name="api", Protocol="HTTPS", Port=443, VpcId=vpc, TargetType="ip")
         to_alb = elbv2.create_target_group(Name="to-alb", Protocol="TCP", Port=443, VpcId=vpc, TargetType="alb")
         api_arn, to_alb_arn = api["TargetGroups"][0]["TargetGroupArn"], to_alb["TargetGroups"][0]["TargetGroupArn"]
-        for balancer, group, protocol in ((nlb_arn, to_alb_arn, "TCP"), (alb_arn, api_arn, "HTTP")):
-            elbv2.create_listener(
-                LoadBalancerArn=balancer,
-                Protocol=protocol,
-                Port=443,
-                DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
-            )
+        elbv2.create_listener(
+            LoadBalancerArn=nlb_arn,
+            Protocol="TCP",
+            Port=443,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": to_alb_arn}],
+        )
+        trust_store = gaps.add_trust_store(MOTO_ACCOUNT, REGION, "trust", revoked_entries=1)
+        mutual = {"Mode": "verify", "TrustStoreArn": trust_store}
+        server = session.client("acm").request_certificate(DomainName="api.example.com")["CertificateArn"]
+        listener = elbv2.create_listener(
+            LoadBalancerArn=alb_arn,
+            Protocol="HTTPS",
+            Port=443,
+            Certificates=[{"CertificateArn": server}],
+            MutualAuthentication=mutual,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": api_arn}],
+        )["Listeners"][0]["ListenerArn"]
+        gaps.listeners[listener] = mutual
         elbv2.register_targets(TargetGroupArn=to_alb_arn, Targets=[{"Id": alb_arn, "Port": 443}])
         elbv2.register_targets(TargetGroupArn=api_arn, Targets=[{"Id": "10.20.1.10", "Port": 443}])
         service = ec2.create_vpc_endpoint_service_configuration(NetworkLoadBalancerArns=[nlb_arn])
@@ -91,13 +117,17 @@ def world() -> Iterator[Path]:
             VpcEndpointType="Interface",
             SubnetIds=[subnet],
         )["VpcEndpoint"]["VpcEndpointId"]
-        secret = boto3.client("secretsmanager", REGION).create_secret(Name="orders-cert", SecretString="{}")["ARN"]
-        role = _role(boto3.client("iam", REGION), secret)
+        secret = session.client("secretsmanager").create_secret(Name="orders-cert", SecretString="{}")["ARN"]
+        role = _role(session.client("iam"), secret)
         yield Path(
             consumer_outputs={"MtlsServiceEndpointID": endpoint, "CertificateClientRole": role},
             provider_outputs={"MtlsEndpointServiceId": service_id},
             secret_arn=secret,
             api_group=api_arn,
+            session=session,
+            gaps=gaps,
+            listener=listener,
+            trust_store=trust_store,
         )
 
 
@@ -246,3 +276,159 @@ def test_certificate_client_2xx_passes_and_no_answer_is_unknown() -> None:
     # WHEN judged THEN 200 passes and a missing answer is unknown
     assert judge({"statusCode": 200}) is Status.OK
     assert judge(None) is Status.UNKNOWN
+
+
+def test_certificate_working_path_reports_the_trust_store_it_verifies_against(world: Path) -> None:
+    # GIVEN the working path (one CA in the bundle, one revoked entry)
+    # WHEN checked
+    status, detail, _ = run_all(world.read())["mtls-trust-store"]
+    # THEN the listener's trust store is named with its counts
+    assert (status, detail) == (
+        Status.OK,
+        f"client certificates verified against ACTIVE trust store {world.trust_store} (1 CA certificate, 1 revoked "
+        "entry)",
+    )
+
+
+@pytest.mark.parametrize("mode", ["off", "passthrough"])
+def test_certificate_listener_not_verifying_client_certificates_fails(world: Path, mode: str) -> None:
+    # GIVEN the HTTPS listener's mutual authentication switched away from verify
+    world.gaps.listeners[world.listener] = {"Mode": mode}
+    # WHEN checked
+    status, detail, fix = run_all(world.read())["mtls-trust-store"]
+    # THEN it fails naming the mode, and the fix is the redeploy that sets verify
+    assert (status, detail) == (
+        Status.FAIL,
+        f"listener {world.listener} checks no client certificate (mutual authentication {mode})",
+    )
+    assert fix is not None
+    assert "./deploy-all.sh --mtls" in fix
+
+
+def test_certificate_trust_store_being_created_is_unknown_and_deleted_one_fails(world: Path) -> None:
+    # GIVEN the trust store still being created
+    world.gaps.trust_stores[world.trust_store]["Status"] = "CREATING"
+    # WHEN checked THEN it cannot be judged yet
+    assert run_all(world.read())["mtls-trust-store"][0] is Status.UNKNOWN
+    # GIVEN the trust store deleted while the listener still names it (DescribeTrustStores: TrustStoreNotFound)
+    del world.gaps.trust_stores[world.trust_store]
+    # WHEN checked THEN it fails as missing
+    status, detail, _ = run_all(world.read())["mtls-trust-store"]
+    assert (status, detail) == (
+        Status.FAIL,
+        f"listener {world.listener} names trust store {world.trust_store}, which is missing",
+    )
+
+
+def test_certificate_provider_stack_without_the_service_fails_the_provider_checks(world: Path) -> None:
+    # GIVEN a provider stack that was read but deployed without pEnableMtls (no MtlsEndpointServiceId output)
+    world.provider_outputs.clear()
+    # WHEN checked
+    results = run_all(world.read())
+    # THEN each provider-side check fails saying the provider needs the certificate path
+    for check_id in ("mtls-principal", "mtls-targets", "mtls-trust-store"):
+        status, detail, fix = results[check_id]
+        assert status is Status.FAIL, check_id
+        assert "no MtlsEndpointServiceId output" in detail
+        assert fix is not None
+        assert "pEnableMtls=Yes" in fix
+
+
+# The certificate client's own explanations (api-client/src/client/diagnosis.py), as its answer and its log carry
+# them: diagnose must recognise each kind from the client's real texts, not from copies.
+def _refused() -> dict[str, object]:
+    error = TransportError(TransportFailure.TLS, "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca", 1)
+    return transport_failure(error, custom_endpoint=True, client_certificate=True).result()
+
+
+def _forbidden(message: str) -> dict[str, object]:
+    body = json.dumps({"message": message})
+    return {"statusCode": 403, "body": body, "hint": forbidden_hint(body, {}, certificate_path=True)}
+
+
+CLIENT_TEXTS: dict[str, Callable[[], dict[str, object]]] = {
+    "tls-refused": _refused,
+    "subject-not-allowed": lambda: _forbidden("Certificate subject not allowed: CN=x,O=Example"),
+    "explicit-deny": lambda: _forbidden(
+        "User: anonymous is not authorized to perform: execute-api:Invoke on resource: x with an explicit deny"
+    ),
+    "path-off": lambda: _forbidden("The certificate path is not enabled"),
+    "certificate-unavailable": lambda: certificate_failure(CertificateError("access-denied", "AccessDenied")).result(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CLIENT_TEXTS))
+def test_certificate_client_answers_are_classified_from_the_clients_own_texts(kind: str) -> None:
+    # GIVEN the answer the certificate client itself builds for this failure
+    answer = CLIENT_TEXTS[kind]()
+    # WHEN classified from the answer, and from the hint alone (what its log records, without the body)
+    from_log = {"statusCode": answer["statusCode"], "error": answer.get("error", ""), "hint": answer["hint"]}
+    # THEN both name the kind
+    assert certificate.classify_client_error(answer) == kind
+    assert certificate.classify_client_error(from_log) == kind
+
+
+def _log_line(message: str, **fields: object) -> str:
+    """One record as the client's Powertools logger writes it (level, message, then the `extra` fields)."""
+    return json.dumps({"level": "WARNING", "location": "invoke:178", "message": message, **fields})
+
+
+def _write_client_log(world: Path, *lines: str) -> str:
+    logs, group = world.session.client("logs"), "/aws/lambda/certificate-client"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    events = [{"timestamp": now - 1000 * (len(lines) - i), "message": line} for i, line in enumerate(lines)]
+    logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=events)
+    return group
+
+
+def test_certificate_client_result_explains_its_latest_logged_failure(world: Path) -> None:
+    # GIVEN the client's log: a success, then a refused certificate (what invoke.py logs for each), then Lambda's END
+    refused = _refused()
+    group = _write_client_log(
+        world,
+        _log_line("API call succeeded", method="GET", status=200, attempts=1),
+        _log_line("API unreachable", error=refused["error"], hint=refused["hint"]),
+        "END RequestId: 0f0e",
+    )
+    # WHEN the path is read with the client's log group
+    path = world.read(client_log_group=group, since=datetime.now(UTC) - timedelta(minutes=5))
+    outcome = certificate.client_result(path)
+    # THEN the latest call is explained as a TLS refusal with the trust-store fix
+    assert outcome.status is Status.FAIL
+    assert "the certificate client failed: tls-refused" in outcome.detail
+    assert outcome.fix is not None
+    assert "the trust store's bundle" in outcome.fix
+
+
+def test_certificate_client_result_success_passes_and_a_failure_older_than_the_function_is_a_note(
+    world: Path,
+) -> None:
+    # GIVEN a logged 403 (subject not allowed)
+    failed = _forbidden("Certificate subject not allowed: CN=x")
+    group = _write_client_log(world, _log_line("API call failed", status=403, hint=failed["hint"]))
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    # WHEN the function changed after that call THEN it is only a note (invoke again)
+    stale = certificate.client_result(
+        world.read(client_log_group=group, since=since, client_modified=datetime.now(UTC))
+    )
+    assert stale.status is Status.INFO
+    assert "predates the function's last change" in stale.detail
+    # WHEN it did not THEN the subject kind fails with the allow-list fix
+    current = certificate.client_result(world.read(client_log_group=group, since=since))
+    assert current.status is Status.FAIL
+    assert current.fix is not None
+    assert "pMtlsAllowedClients" in current.fix
+
+
+def test_certificate_client_result_without_calls_is_a_note_and_unreadable_log_unknown(world: Path) -> None:
+    # GIVEN a log group with no client calls, and one that does not exist
+    group = _write_client_log(world, "START RequestId: 0f0e")
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    # WHEN checked
+    empty = certificate.client_result(world.read(client_log_group=group, since=since))
+    missing = certificate.client_result(world.read(client_log_group="/aws/lambda/gone", since=since))
+    # THEN nothing to judge, and not checked (never a failure)
+    assert empty.status is Status.INFO
+    assert missing.status is Status.UNKNOWN

@@ -16,7 +16,7 @@ from diagnose.results import EXIT_FAILED, EXIT_USAGE
 from emulation.demo.diagnose_world import CAUSES, Cause
 
 REPO = Path(__file__).resolve().parents[2]
-LABELS = {"direct": "Direct client: ", "assume-role": "Assume-role client: "}
+LABELS = {"direct": "Direct client: ", "assume-role": "Assume-role client: ", "certificate": "Certificate client: "}
 
 
 def _client_block(text: str, kind: str) -> str:
