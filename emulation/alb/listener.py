@@ -28,6 +28,10 @@ import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+# As the gateway's listeners (emulation.gateway.server.SHUTDOWN_POLL_SECONDS; this package imports nothing from it):
+# serve_forever sees shutdown() only between polls, so a 50 ms poll made every stop wait up to 50 ms.
+_SHUTDOWN_POLL_SECONDS = 0.005
+
 MTLS_HEADER_PREFIX = "x-amzn-mtls-"
 SUBJECT = "X-Amzn-Mtls-Clientcert-Subject"
 ISSUER = "X-Amzn-Mtls-Clientcert-Issuer"
@@ -278,7 +282,10 @@ class MtlsListener:
         if self._server is None:
             self._server = _AlbServer(self)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mtls-alb", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
+                name="mtls-alb",
+                daemon=True,
             )
             self._thread.start()
         return self

@@ -140,12 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Said at the end of every run; docs/proven.md ("What is proven offline, and what is not") holds the full list.
+# Said at the end of every run; docs/proven.md and docs/mtls.md ("What is proven offline, ...") hold the full lists.
 NOT_PROVEN = (
     "What this run does not prove: CloudFormation and IAM at deploy time, DNS and the network (private DNS, "
-    "security groups, routes, Lambda's VPC ENIs), managed services (WAF rules, KMS, CloudWatch Logs, X-Ray) and "
-    "IAM beyond resource and identity policies (SCPs, RCPs, permission boundaries, session policies). Only a real "
-    'deployment shows those; see docs/proven.md, "What is proven offline, and what is not".'
+    "security groups, routes, Lambda's VPC ENIs), the certificate path's NLB, endpoint service and a real ALB's TLS "
+    "alerts, managed services (WAF rules, KMS, CloudWatch Logs, X-Ray) and IAM beyond resource and identity policies "
+    "(SCPs, RCPs, permission boundaries, session policies). Only a real deployment shows those; see docs/proven.md, "
+    '"What is proven offline, and what is not", and for the certificate path docs/mtls.md.'
 )
 
 

@@ -28,6 +28,10 @@ from emulation.gateway.pipeline import ApiDeployment, Callbacks, Endpoint, Incom
 from emulation.gateway.tls import TlsMaterial
 from iampolicy.policy import Policy
 
+# serve_forever notices shutdown() only between polls: at 0.05 s each listener's stop waited up to 50 ms, one after
+# another for every endpoint. Every emulated server polls at this interval (a few hundred idle wake-ups a second).
+SHUTDOWN_POLL_SECONDS = 0.005
+
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 PRIVATELINK_IDLE_TIMEOUT = 350.0  # seconds; fixed for interface VPC endpoints, not configurable on AWS
 _HANDSHAKE_TIMEOUT = 10.0
@@ -302,7 +306,10 @@ class Gateway:
                 server = _ListenerServer(self, vpce_id, context)
                 self._servers[vpce_id] = server
                 thread = threading.Thread(
-                    target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"gateway-{vpce_id}", daemon=True
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+                    name=f"gateway-{vpce_id}",
+                    daemon=True,
                 )
                 thread.start()
                 self._threads.append(thread)

@@ -23,6 +23,7 @@ import urllib3
 
 from emulation.gateway import sigv4
 from emulation.gateway.pipeline import Callbacks
+from emulation.gateway.server import SHUTDOWN_POLL_SECONDS
 from iampolicy import authz
 from iampolicy.policy import Policy
 
@@ -113,7 +114,10 @@ class StsFront:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sts-front", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="sts-front",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -152,9 +152,10 @@ def test_demo_ends_saying_what_it_does_not_prove(demo_run: subprocess.CompletedP
     # THEN it closes by naming what only a real deployment shows, and the page that lists it
     text = " ".join(tail.split())
     assert "does not prove" in text
-    for topic in ("CloudFormation", "DNS", "WAF", "SCPs"):
+    for topic in ("CloudFormation", "DNS", "WAF", "SCPs", "NLB, endpoint service"):
         assert topic in text
     assert 'docs/proven.md, "What is proven offline, and what is not"' in text
+    assert "for the certificate path docs/mtls.md" in text
     assert (REPO / "docs" / "proven.md").read_text().startswith("# What is proven offline, and what is not")
 
 
