@@ -65,6 +65,7 @@ _CLIENT_FAILURES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 # The certificate client's log records (Powertools JSON lines) that end one invocation, by their message.
 _SUCCEEDED = "API call succeeded"
+NO_TARGETS = "no-targets"  # a target group with nothing registered, listed as one target in this state
 _ENDINGS = (_SUCCEEDED, "API call failed", "API unreachable", "client certificate unavailable")
 
 
@@ -85,7 +86,7 @@ def _walk(ec2: Any, elbv2: Any, service_id: str) -> tuple[tuple[Target, ...], tu
             arn = group["TargetGroupArn"]
             health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
             if not health:
-                listed.append(Target(arn, "(none)", "no-targets", "no target registered"))
+                listed.append(Target(arn, "(none)", NO_TARGETS, "no target registered"))
             for item in health:
                 state = item.get("TargetHealth") or {}
                 reason = str(state.get("Description") or state.get("Reason") or "")
@@ -263,6 +264,22 @@ def principal_allowed(path: CertificatePath) -> Outcome:
     )
 
 
+def _targets_fix(waiting: list[Target]) -> str:
+    """An empty group (the custom resource registered nothing) and unhealthy targets have different fixes."""
+    empty = (
+        "the custom resource registered nothing: read the endpoint-targets function's log group "
+        f"(MtlsEndpointTargetsLogGroup), then run {_DEPLOY} again so it registers the endpoint's addresses"
+    )
+    unhealthy = (
+        "check the security groups between NLB, ALB and the execute-api endpoint, and their Availability Zones "
+        "(docs/mtls.md, Limits)"
+    )
+    kinds = {t.state == NO_TARGETS for t in waiting}
+    if kinds == {True}:
+        return empty
+    return unhealthy if kinds == {False} else f"{empty}; for the others, {unhealthy}"
+
+
 def target_health(path: CertificatePath) -> Outcome:
     """Every target behind the service is healthy."""
     missing = _no_service(path)
@@ -276,11 +293,7 @@ def target_health(path: CertificatePath) -> Outcome:
     if not waiting:
         return ok(f"{len(path.targets)} load balancer target(s) healthy")
     shown = "; ".join(f"{t.target} in {t.group}: {t.state} {t.reason}".strip() for t in waiting)
-    return bad(
-        shown,
-        "no-targets: read the endpoint-targets function's log group; unhealthy: the security groups between NLB, ALB "
-        "and the execute-api endpoint, and their AZs (docs/mtls.md, Troubleshooting)",
-    )
+    return bad(shown, _targets_fix(waiting))
 
 
 def _listener_problem(store: TrustStore) -> Outcome | None:

@@ -432,3 +432,30 @@ def test_certificate_client_result_without_calls_is_a_note_and_unreadable_log_un
     # THEN nothing to judge, and not checked (never a failure)
     assert empty.status is Status.INFO
     assert missing.status is Status.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("states", "fix_mentions", "fix_lacks"),
+    [
+        (("no-targets",), "registered nothing", "security groups"),
+        (("unhealthy",), "security groups", "registered nothing"),
+        (("no-targets", "unhealthy"), "for the others, check the security groups", None),
+    ],
+)
+def test_certificate_target_fix_depends_on_empty_or_unhealthy(
+    states: tuple[str, ...], fix_mentions: str, fix_lacks: str | None
+) -> None:
+    # GIVEN targets behind the service in these states (besides a healthy ALB)
+    targets = (
+        certificate.Target("tg/to-alb", "alb", "healthy"),
+        *(certificate.Target(f"tg/{i}", "10.0.1.10", state, "why") for i, state in enumerate(states)),
+    )
+    path = certificate.CertificatePath(REGION, CONSUMER_ACCOUNT, "provider", service_id="vpce-svc-1", targets=targets)
+    # WHEN checked
+    outcome = certificate.target_health(path)
+    # THEN it fails with the fix for what is wrong
+    assert outcome.status is Status.FAIL
+    assert outcome.fix is not None
+    assert fix_mentions in outcome.fix
+    if fix_lacks:
+        assert fix_lacks not in outcome.fix
