@@ -5,7 +5,10 @@ compare with is named explicitly."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,15 +16,21 @@ from typing import Any
 
 import boto3
 import pytest
+import trustme
 from moto import mock_aws
 from moto.ec2.models import ec2_backends
 
 from client.client_cert import CertificateError
+from client.config import load_config
 from client.diagnosis import certificate_failure, forbidden_hint, transport_failure
-from client.transport import TransportError, TransportFailure
+from client.invoke import Invoker
+from client.invoke import logger as client_logger
+from client.transport import TransportError, TransportFailure, new_pool
 from diagnose import certificate
 from diagnose.results import Status
 from emulation.demo.diagnose_mtls import MotoGaps
+from tests.https_server import serving
+from tests.unit.client.support import Reply, ScriptedHTTPSServer
 
 REGION = "us-east-1"
 CONSUMER_ACCOUNT = "111111111111"
@@ -459,3 +468,82 @@ def test_certificate_target_fix_depends_on_empty_or_unhealthy(
     assert fix_mentions in outcome.fix
     if fix_lacks:
         assert fix_lacks not in outcome.fix
+
+
+# The certificate client's real log, end to end: its own Invoker calls a local TLS server (one refusing a handshake
+# without a client certificate as the ALB in verify mode does, one answering the backend's 403), its Powertools logger
+# writes what Lambda would ship to CloudWatch, and diagnose reads those lines back from the log group in moto.
+@pytest.fixture(scope="module")
+def tls_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def _server_context(tls_ca: trustme.CA, *, require_client_certificate: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    if require_client_certificate:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2  # the refusal is an alert inside the handshake
+        context.verify_mode = ssl.CERT_REQUIRED
+        trustme.CA().configure_trust(context)  # a CA the client's (absent) certificate is not from
+    return context
+
+
+def _real_client_log(server: ScriptedHTTPSServer, ca_bundle: str) -> list[str]:
+    """The JSON lines the certificate client's logger writes for one call (no certificate, as if none loaded)."""
+    env = {"API_HOST": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "API_PREFIX": "/Prod/mtls"}
+    config = load_config({**env, "API_ENDPOINT": server.url, "API_CA_BUNDLE": ca_bundle, "AWS_REGION": REGION})
+    # The logger's own formatter on a second handler: the lines its stdout handler gives Lambda to ship.
+    shipped = io.StringIO()
+    handler = logging.StreamHandler(shipped)
+    handler.setFormatter(client_logger.registered_formatter)
+    underlying = logging.getLogger(client_logger.name)  # Powertools logs through this standard logger
+    underlying.addHandler(handler)
+    try:
+        Invoker(config, None, pool=new_pool(config.endpoint, ca_bundle, client_cert=None)).invoke({"path": "/"})
+    finally:
+        underlying.removeHandler(handler)
+    return shipped.getvalue().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("refuse", "reply", "kind"),
+    [
+        (True, None, "tls-refused"),
+        (
+            False,
+            Reply(status=403, body=json.dumps({"message": "Certificate subject not allowed: CN=x"})),
+            "subject-not-allowed",
+        ),
+    ],
+    ids=["tls-refused", "subject-not-allowed"],
+)
+def test_certificate_client_result_reads_the_real_clients_log(
+    world: Path,
+    tls_ca: trustme.CA,
+    ca_bundle: str,
+    refuse: bool,
+    reply: Reply | None,
+    kind: str,
+) -> None:
+    # GIVEN the lines the real certificate client logged for a failed call, shipped to its log group
+    server = ScriptedHTTPSServer(_server_context(tls_ca, require_client_certificate=refuse))
+    if reply is not None:
+        server.script = [reply]
+    with serving(server):
+        lines = _real_client_log(server, ca_bundle)
+    assert lines, "the client logged nothing"
+    group = _write_client_log(world, *lines)
+    # WHEN diagnose reads the path with that log group
+    outcome = certificate.client_result(
+        world.read(client_log_group=group, since=datetime.now(UTC) - timedelta(minutes=5))
+    )
+    # THEN it names the failure kind the client met
+    assert outcome.status is Status.FAIL
+    assert f"the certificate client failed: {kind}" in outcome.detail, outcome.detail
