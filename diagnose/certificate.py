@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from diagnose.collect import read, read_log_events, read_role
-from diagnose.errors import not_read
+from diagnose.errors import ErrorKind, error_kind, not_read
 from diagnose.facts import CertificatePath, LogEvent, Stack, Target, TrustStore
 from diagnose.results import Outcome, bad, note, ok, unknown
 from iampolicy.authz import decide_identity
@@ -145,6 +145,7 @@ def read_certificate_path(
     consumer_account: str,
     region: str,
     provider_profile: str = "",
+    consumer_profile: str = "",
     secret_arn: str = "",
     client_log_group: str = "",
     since: datetime | None = None,
@@ -160,6 +161,7 @@ def read_certificate_path(
         region,
         consumer_account,
         provider_profile,
+        consumer_profile=consumer_profile,
         secret_arn=secret_arn,
         since_minutes=since_minutes,
         client_modified=client_modified,
@@ -430,11 +432,14 @@ def client_result(path: CertificatePath) -> Outcome:
     """The certificate client's latest result in its log: failures explained by kind, a stale one only noted."""
     group = path.client_log_group
     if path.client_events is None:
+        if error_kind(path.errors.get("client-log")) is ErrorKind.NOT_FOUND:
+            # Lambda makes its default group at the first invocation; the template's group exists from the start.
+            return note(f"no log group {group}: the certificate client has not run yet (./invoke.sh runs it)")
         return not_read(
             f"log group {group or '(none)'}",
             path.errors.get("client-log"),
-            permission="logs:FilterLogEvents",
-            profile="the consumer profile",
+            permission=f"logs:FilterLogEvents on {group}",
+            profile=path.consumer_profile or "<consumer>",
         )
     found = last_answer(path.client_events)
     if found is None:

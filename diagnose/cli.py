@@ -185,6 +185,7 @@ def _certificate_path(
         consumer_account=consumer_side.account,
         region=region,
         provider_profile=provider_side.profile if provider_side else "",
+        consumer_profile=consumer_side.profile,
         secret_arn=env.get(certificate.SECRET_ENV) or stack.parameters.get(certificate.SECRET_PARAMETER, ""),
         # Lambda's default group when the function has no LoggingConfig (the template gives it its own group).
         client_log_group=(function.log_group or f"/aws/lambda/{function.name}") if function else "",

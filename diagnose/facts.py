@@ -223,6 +223,7 @@ class CertificatePath:
     region: str
     consumer_account: str
     provider_profile: str
+    consumer_profile: str = ""
     endpoint_id: str = ""
     endpoint_state: str | None = None
     service_id: str = ""

@@ -432,15 +432,26 @@ def test_certificate_client_result_success_passes_and_a_failure_older_than_the_f
 
 
 def test_certificate_client_result_without_calls_is_a_note_and_unreadable_log_unknown(world: Path) -> None:
-    # GIVEN a log group with no client calls, and one that does not exist
+    # GIVEN a log group with no client calls, one that does not exist (a function never invoked), and a log the
+    # consumer profile may not read
     group = _write_client_log(world, "START RequestId: 0f0e")
     since = datetime.now(UTC) - timedelta(minutes=5)
+    denied = world.read(client_log_group=group, since=since)
+    denied.client_events = None
+    denied.errors["client-log"] = "AccessDeniedException: not authorized to perform: logs:FilterLogEvents"
     # WHEN checked
     empty = certificate.client_result(world.read(client_log_group=group, since=since))
     missing = certificate.client_result(world.read(client_log_group="/aws/lambda/gone", since=since))
-    # THEN nothing to judge, and not checked (never a failure)
+    unreadable = certificate.client_result(denied)
+    # THEN nothing to judge twice, and not checked (never a failure)
     assert empty.status is Status.INFO
-    assert missing.status is Status.UNKNOWN
+    assert (missing.status, missing.detail) == (
+        Status.INFO,
+        "no log group /aws/lambda/gone: the certificate client has not run yet (./invoke.sh runs it)",
+    )
+    assert unreadable.status is Status.UNKNOWN
+    assert unreadable.needs is not None
+    assert "logs:FilterLogEvents" in unreadable.needs
 
 
 @pytest.mark.parametrize(
