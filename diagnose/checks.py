@@ -199,6 +199,8 @@ def diagnose(collected: Collected) -> Diagnosis:
     read_errors = {"consumer": dict(collected.consumer.errors)}
     if provider is not None:
         read_errors["provider"] = dict(provider.errors)
+    if collected.certificate is not None:
+        read_errors["certificate"] = dict(collected.certificate.errors)
     return Diagnosis(
         region=collected.region,
         consumer=_side(collected.consumer.profile, collected.consumer.account, collected.consumer_stack),
