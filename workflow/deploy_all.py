@@ -111,6 +111,8 @@ Certificate (mTLS) access path, off unless --mtls (docs/mtls.md):
   --mtls-allowed-clients TEXT   'tenant:SUBJECT-DN;tenant:SUBJECT-DN' the API admits, e.g.
                                 'orders:CN=orders,O=Example' (required; write a ';' inside a DN as '\\;')
   --mtls-acceptance-required    the provider must accept the consumer's endpoint connection (printed, not run)
+  --mtls-no-hosted-zone         the consumer VPC already resolves the DNS name to the endpoint: create no zone
+  --mtls-no-secrets-endpoint    the consumer VPC already has a Secrets Manager endpoint with private DNS
   The CA bundle and CRL go to the provider's artifact bucket under {mtls.KEY_PREFIX}/.
 
 Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.

@@ -44,7 +44,11 @@ __all__ = [
 
 FLAG = "--mtls"
 ACCEPTANCE_FLAG = "--mtls-acceptance-required"
-FLAGS = (FLAG, ACCEPTANCE_FLAG)
+# The consumer VPC already resolves the DNS name / already has a Secrets Manager endpoint with private DNS (a second
+# one would conflict): the consumer stack then creates neither.
+NO_HOSTED_ZONE = "--mtls-no-hosted-zone"
+NO_SECRETS_ENDPOINT = "--mtls-no-secrets-endpoint"
+FLAGS = (FLAG, ACCEPTANCE_FLAG, NO_HOSTED_ZONE, NO_SECRETS_ENDPOINT)
 CA_BUNDLE = "--mtls-ca-bundle"
 CRL = "--mtls-crl"
 SERVER_CERT = "--mtls-server-cert-arn"
@@ -79,6 +83,8 @@ class MtlsSettings:
     client_secret_arn: str = ""
     allowed_clients: str = ""
     acceptance_required: bool = False
+    hosted_zone: bool = True
+    secrets_endpoint: bool = True
 
 
 def pem_ders(path: Path, option: str, label: str) -> list[bytes]:
@@ -138,7 +144,7 @@ def allowed_clients(text: str) -> list[tuple[str, str]]:
 
 def parse_mtls(parsed: Parsed) -> MtlsSettings:
     """The --mtls options of a parsed command line, checked; UsageError for a missing or invalid value."""
-    given = [name for name in (*VALUES, ACCEPTANCE_FLAG) if name in parsed.values or name in parsed.flags]
+    given = [name for name in (*VALUES, *FLAGS[1:]) if name in parsed.values or name in parsed.flags]
     if FLAG not in parsed.flags:
         if given:
             raise UsageError(f"{given[0]} needs {FLAG}")
@@ -173,6 +179,8 @@ def parse_mtls(parsed: Parsed) -> MtlsSettings:
         client_secret_arn=secret,
         allowed_clients=clients,
         acceptance_required=ACCEPTANCE_FLAG in parsed.flags,
+        hosted_zone=NO_HOSTED_ZONE not in parsed.flags,
+        secrets_endpoint=NO_SECRETS_ENDPOINT not in parsed.flags,
     )
 
 
@@ -244,7 +252,8 @@ def provider_parameters(settings: MtlsSettings, keys: TrustKeys | None, consumer
 
 
 def consumer_parameters(settings: MtlsSettings, service_name: str) -> list[str]:
-    """The consumer's mTLS parameters; an explicit No without --mtls."""
+    """The consumer's mTLS parameters; an explicit No without --mtls, and both Yes/No switches always stated (sam deploy
+    would keep a previous run's value of a parameter not given)."""
     if not settings.enabled:
         return ["pEnableMtlsClient=No"]
     return [
@@ -252,6 +261,8 @@ def consumer_parameters(settings: MtlsSettings, service_name: str) -> list[str]:
         f"pMtlsServiceName={service_name}",
         f"pMtlsServiceDNSName={settings.dns_name}",
         f"pMtlsCertificateSecretArn={settings.client_secret_arn}",
+        f"pCreateMtlsHostedZone={'Yes' if settings.hosted_zone else 'No'}",
+        f"pCreateSecretsManagerEndpoint={'Yes' if settings.secrets_endpoint else 'No'}",
     ]
 
 

@@ -214,6 +214,29 @@ def test_provider_parameters_quote_a_value_with_spaces_for_sam() -> None:
     assert "pMtlsAllowedPrincipals=arn:aws:iam::410000000001:root" in parameters
 
 
+@pytest.mark.parametrize(
+    ("flags", "zone", "endpoint"),
+    [((), "Yes", "Yes"), (("--mtls-no-hosted-zone",), "No", "Yes"), (("--mtls-no-secrets-endpoint",), "Yes", "No")],
+)
+def test_consumer_parameters_state_both_creation_switches(
+    trust_files: tuple[Path, Path], flags: tuple[str, ...], zone: str, endpoint: str
+) -> None:
+    # GIVEN --mtls with or without the flags for a VPC that already has the zone or the Secrets Manager endpoint
+    settings = deploy_all.parse_settings([*mtls_args(trust_files[0], *flags), CONSUMER, PROVIDER]).mtls
+    # WHEN the consumer's parameters are built
+    parameters = mtls.consumer_parameters(settings, "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0")
+    # THEN both switches are stated, Yes unless the flag says the VPC has it already
+    assert f"pCreateMtlsHostedZone={zone}" in parameters
+    assert f"pCreateSecretsManagerEndpoint={endpoint}" in parameters
+
+
+@pytest.mark.parametrize("flag", ["--mtls-no-hosted-zone", "--mtls-no-secrets-endpoint"])
+def test_parse_mtls_consumer_flag_without_mtls_is_a_usage_error(flag: str) -> None:
+    # GIVEN a consumer switch but no --mtls THEN it is refused, naming both
+    with pytest.raises(UsageError, match=f"{flag} needs --mtls"):
+        deploy_all.parse_settings([flag, CONSUMER, PROVIDER])
+
+
 def test_usage_lists_every_mtls_option() -> None:
     # GIVEN the help text
     text = deploy_all.usage()
@@ -354,7 +377,10 @@ def test_deploy_all_mtls_uploads_trust_files_wires_parameters_and_verifies(
         "pMtlsServiceName": world.service_name,
         "pMtlsServiceDNSName": DNS_NAME,
         "pMtlsCertificateSecretArn": SECRET,
+        "pCreateMtlsHostedZone": "Yes",
     }
+    # AND the Secrets Manager endpoint switch is stated too (sam deploy would keep a previous run's value)
+    assert overrides(consumer)["pCreateSecretsManagerEndpoint"] == "Yes"
     # AND step 9 saw all three targets healthy and the certificate client got 200 for GET /
     assert "3 load balancer target(s) healthy" in out
     assert "SUCCESS PythonCertificateClient" in out
