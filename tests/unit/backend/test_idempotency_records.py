@@ -8,6 +8,7 @@ read it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,9 +23,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from backend.errors import ConflictError, UnprocessableError
+from backend.errors import ConflictError, StoreUnavailableError, UnprocessableError
 from backend.idempotency import KeyedWrites
 from tests.unit.backend.conftest import IDEMPOTENCY_TABLE_NAME, REGION, FakeLambdaContext
 
@@ -162,3 +164,62 @@ def test_failed_write_releases_the_record_as_before(client: Any) -> None:
     # THEN no record is left, so a retry runs again on either backend
     assert _records(client) == []
     assert _previous(client)(request=_request("k7"), write=lambda: ANSWER) == ANSWER
+
+
+class _Failing:
+    """The moto client, except that one operation fails as a throttled DynamoDB would answer it."""
+
+    def __init__(self, client: Any, operation: str) -> None:
+        self._client, self._operation = client, operation
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self._operation:
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
+            raise ClientError(error, name)  # type: ignore[arg-type]  # the parts of a response ClientError reads
+        return getattr(self._client, name)
+
+
+def _stored_record(client: Any, key: str, **attributes: dict[str, str]) -> None:
+    # A completed record for the key, then some of its attributes overwritten directly (an earlier invocation's).
+    assert _current(client).run(_request(key), lambda: ANSWER) == ANSWER
+    (written,) = _records(client)
+    client.put_item(TableName=IDEMPOTENCY_TABLE_NAME, Item={**written, **attributes})
+
+
+def test_record_whose_invocation_timed_out_is_taken_over_and_the_write_runs(client: Any) -> None:
+    # GIVEN a key still in progress, but past its in-progress expiry (its invocation was stopped by the timeout)
+    past_ms = str(int((time.time() - 60) * 1000))
+    _stored_record(client, "k8", status={"S": "INPROGRESS"}, in_progress_expiration={"N": past_ms})
+    ran: list[bool] = []
+
+    def write() -> dict[str, Any]:
+        ran.append(True)
+        return ANSWER
+
+    # WHEN the request is resent THEN the key is claimed again and the write runs
+    assert _current(client).run(_request("k8"), write) == ANSWER
+    assert ran == [True]
+
+
+def test_record_past_its_hour_is_claimed_again_and_the_write_runs(client: Any) -> None:
+    # GIVEN a completed record whose hour has passed (TTL deletes it eventually, not at once)
+    _stored_record(client, "k9", expiration={"N": str(int(time.time()) - 10)})
+    # WHEN the same key is sent again THEN it is a new request: the write runs and its answer is returned
+    other = {"status": 201, "body": {"id": "later"}}
+    assert _current(client).run(_request("k9"), lambda: other) == other
+
+
+@pytest.mark.parametrize("operation", ["delete_item", "update_item"], ids=["release", "completion"])
+def test_record_release_or_completion_failing_is_503(client: Any, operation: str) -> None:
+    # GIVEN the records table failing the release (after a failed write) or the completion (after a write)
+    writes = KeyedWrites(IDEMPOTENCY_TABLE_NAME, _Failing(client, operation))
+    writes.register(FakeLambdaContext())
+
+    def write() -> dict[str, Any]:
+        if operation == "delete_item":
+            raise ConflictError("the write failed")
+        return ANSWER
+
+    # WHEN the keyed write runs THEN the store is unavailable (503), as with Powertools' utility
+    with pytest.raises(StoreUnavailableError):
+        writes.run(_request("k10"), write)
