@@ -6,19 +6,21 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
+import botocore.session
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from backend import attempts, certificate, config, deadline, idempotency, identity, repository, validation
 from backend.errors import ApiError, StoreUnavailableError
 from backend.table import Table
+
+if TYPE_CHECKING:  # an annotation only: the module is not imported at a cold start
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Every answer's body is a JSON document (or empty), which Response's type parameter cannot narrow further.
 JsonResponse = Response[Any]
@@ -43,10 +45,12 @@ _ITEMS = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", 
 _RECORDS = Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
 _RECORD_ATTEMPT_S = 1 + 1
 _ITEM_ATTEMPT_S = 1 + 2
-# A low-level client under a thin table (backend.table), not boto3's resource layer: the same calls, less to build.
-table = Table(config.required_env("TABLE_NAME"), boto3.client("dynamodb", config=_ITEMS))
-# Powertools writes typed attribute values itself: it gets a client of its own, with the records' timeouts.
-_records = boto3.client("dynamodb", config=_RECORDS)
+# Low-level clients from one botocore session, as boto3.client builds them, without importing boto3 (its package
+# imports s3transfer); the items table is a thin layer over its client (backend.table), not boto3's resource layer.
+_session = botocore.session.get_session()
+table = Table(config.required_env("TABLE_NAME"), _session.create_client("dynamodb", config=_ITEMS))
+# The records get a client of their own, with the records' timeouts.
+_records = _session.create_client("dynamodb", config=_RECORDS)
 deadline.guard(table.meta.client, _ITEM_ATTEMPT_S + _RECORD_ATTEMPT_S)
 attempts.watch(table.meta.client)
 deadline.guard(_records, _RECORD_ATTEMPT_S)

@@ -1,10 +1,11 @@
 """A DynamoDB table over a low-level client, with plain Python values in and out, as boto3's Table resource has them.
 
-The resource layer (`boto3.resource("dynamodb").Table(...)`) loads its own model and builds its classes at every
-cold start, for the five operations the backend uses: here they are a thin map over the client with boto3's own
-type (de)serializers. Only the item maps are converted (Item, Key, ExpressionAttributeValues, ExclusiveStartKey on
-the way in; Item, Items, Attributes, LastEvaluatedKey on the way out); expressions are strings. Errors are the
-client's, unconverted, as with the resource (an item in a ConditionalCheckFailed answer stays typed).
+The resource layer (`boto3.resource("dynamodb").Table(...)`) loads its own model and builds its classes at every cold
+start, for the five operations the backend uses: here they are a thin map over the client with boto3's type conversions
+(backend.attribute_values, which does not import boto3). Only the item maps are converted (Item, Key,
+ExpressionAttributeValues, ExclusiveStartKey on the way in; Item, Items, Attributes, LastEvaluatedKey on the way out);
+expressions are strings. Errors are the client's, unconverted, as with the resource (an item in a ConditionalCheckFailed
+answer stays typed).
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from backend.attribute_values import plain_map, typed_map
 
-__all__ = ["Table"]
+__all__ = ["Table", "plain"]
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 _ITEM_MAPS_IN = ("Item", "Key", "ExclusiveStartKey")
 _ITEM_MAPS_OUT = ("Item", "Attributes", "LastEvaluatedKey")
 
@@ -53,9 +52,9 @@ class Table:
         typed = {**request, "TableName": self.name}
         for name in _ITEM_MAPS_IN:
             if name in typed:
-                typed[name] = _typed(typed[name])
+                typed[name] = typed_map(typed[name])
         if "ExpressionAttributeValues" in typed:
-            typed["ExpressionAttributeValues"] = _typed(typed["ExpressionAttributeValues"])
+            typed["ExpressionAttributeValues"] = typed_map(typed["ExpressionAttributeValues"])
         answer: dict[str, Any] = getattr(self.meta.client, operation)(**typed)
         for name in _ITEM_MAPS_OUT:
             if name in answer:
@@ -67,8 +66,4 @@ class Table:
 
 def plain(item: dict[str, Any]) -> dict[str, Any]:
     """A typed item map ({"N": "3"}...) as plain Python values (numbers as Decimal, as the resource has them)."""
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
-def _typed(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in values.items()}
+    return plain_map(item)

@@ -113,20 +113,21 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-# mock_aws drops boto3's default session, so each test's cold import would build a session and parse the service
-# models again (most of a backend test's time). The function's cold start builds its clients anew (fresh_import); the
-# session under them, with its read-only models and event handlers (moto's stubber among them), is built once per
-# worker: every test sets the same offline credentials and region.
-_SESSION: boto3.Session | None = None
+# The function's cold start builds its clients anew (fresh_import) from a new botocore session, which would load and
+# parse the service models again for every test (most of a backend test's time). The session under them, with its
+# read-only models and event handlers (moto's stubber among them), is built once per worker and handed to the
+# function's import (and to boto3, which mock_aws resets): every test sets the same offline credentials and region.
+_SESSION: botocore.session.Session | None = None
 
 
-def _default_session_sharing_models() -> None:
+def _one_session_sharing_models(monkeypatch: pytest.MonkeyPatch) -> None:
     global _SESSION  # noqa: PLW0603 - one per worker process, built on first use
     if _SESSION is None:
-        core = botocore.session.get_session()
-        core.register_component("data_loader", botocore.loaders.create_loader())
-        _SESSION = boto3.Session(botocore_session=core)
-    boto3.DEFAULT_SESSION = _SESSION
+        _SESSION = botocore.session.get_session()
+        _SESSION.register_component("data_loader", botocore.loaders.create_loader())
+    shared = _SESSION
+    monkeypatch.setattr(botocore.session, "get_session", lambda *_args, **_kwargs: shared)
+    boto3.DEFAULT_SESSION = boto3.Session(botocore_session=shared)
 
 
 def fresh_import(name: str) -> ModuleType:
@@ -138,13 +139,16 @@ def fresh_import(name: str) -> ModuleType:
 
 @pytest.fixture
 def backend(
-    aws_env: None, table_definition: dict[str, Any], idempotency_table_definition: dict[str, Any]
+    aws_env: None,
+    table_definition: dict[str, Any],
+    idempotency_table_definition: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[ModuleType]:
     """backend.app freshly imported inside the moto mock, with empty tables built from the template."""
     with mock_aws():
-        _default_session_sharing_models()
+        _one_session_sharing_models(monkeypatch)
         module = fresh_import("backend.app")
-        # Created through the module's own client: one boto3 client per test keeps the suite fast.
+        # Created through the module's own client: one client per test keeps the suite fast.
         module.table.meta.client.create_table(TableName=module.table.name, **table_definition)
         module.table.meta.client.create_table(TableName=IDEMPOTENCY_TABLE_NAME, **idempotency_table_definition)
         yield module
