@@ -33,6 +33,7 @@ __all__ = [
     "ANONYMOUS",
     "ASSUME_ROLE",
     "INVOKE",
+    "VIA_DOMAIN_ARN",
     "Decision",
     "PolicyKind",
     "Principal",
@@ -40,16 +41,22 @@ __all__ = [
     "UnsupportedPolicyError",
     "access_denied_body",
     "decide_assume_role",
+    "decide_domain",
     "decide_endpoint",
     "decide_identity",
     "decide_invoke",
+    "domain_execute_api_arn",
     "execute_api_arn",
+    "expand_domain_policy",
     "expand_execute_api_resources",
     "mask_account",
     "policies_from",
 ]
 
 INVOKE = "execute-api:Invoke"
+# The condition key API Gateway sets when a private API is called through a private custom domain name (Service
+# Authorization Reference, Amazon API Gateway: "Filters access by the domain name ARN the API is called from").
+VIA_DOMAIN_ARN = "execute-api:viaDomainArn"
 ASSUME_ROLE = "sts:AssumeRole"
 _SHORTHAND = "execute-api:"
 _EXECUTE_API_ARN = re.compile(r"^(arn:[\w-]+:execute-api:[\w-]+:)(\d{12})(:.*)$")
@@ -136,6 +143,38 @@ def expand_execute_api_resources(
 
     def expand(value: Any) -> Any:
         items = [f"{prefix}{v[len(_SHORTHAND) :]}" if str(v).startswith(_SHORTHAND) else v for v in as_list(value)]
+        return items if isinstance(value, list) else items[0]
+
+    for statement in statements(expanded):
+        for element in ("Resource", "NotResource"):
+            if element in statement:
+                statement[element] = expand(statement[element])  # type: ignore[index]
+    return expanded
+
+
+def domain_execute_api_arn(*, region: str, account: str, name: str, domain_id: str, partition: str = "aws") -> str:
+    """The execute-api-domain ARN a private custom domain name is invoked as: ...:/domainnames/NAME+ID."""
+    return f"arn:{partition}:execute-api:{region}:{account}:/domainnames/{name}+{domain_id}"
+
+
+def expand_domain_policy(policy: Policy, *, domain_arn: str) -> dict[str, Any]:
+    """Rewrite a domain policy's `execute-api:/*` (AWS's examples use only that form) to the domain's ARN.
+
+    The domain is one resource (no stage, method or path in its ARN), so the shorthand for "everything" names the
+    domain itself; any other shorthand would be a guess at how API Gateway stores it, so it is refused.
+    """
+    expanded = copy.deepcopy(dict(policy))
+
+    def expand(value: Any) -> Any:
+        items = []
+        for item in as_list(value):
+            text = str(item)
+            if text in ("execute-api:/*", "execute-api:*"):
+                items.append(domain_arn)
+            elif text.startswith(_SHORTHAND):
+                raise UnsupportedPolicyError(f"domain policy resource {text!r}: only execute-api:/* is modelled")
+            else:
+                items.append(item)
         return items if isinstance(value, list) else items[0]
 
     for statement in statements(expanded):
@@ -261,6 +300,28 @@ def decide_endpoint(
         return _decision(request, Reason.EXPLICIT_DENY, PolicyKind.ENDPOINT, result)
     if not result.allowed:
         return _decision(request, Reason.NO_ENDPOINT_ALLOW, PolicyKind.ENDPOINT, result)
+    return _decision(request, Reason.ALLOWED, None, result)
+
+
+def decide_domain(
+    *,
+    principal: Principal,
+    domain_arn: str,
+    domain_policy: Policy | None,
+    context: ConditionContext | None = None,
+) -> Decision:
+    """A private custom domain name's own execute-api policy: it must allow on its own, an explicit Deny wins.
+
+    `domain_policy` must already be expanded (see expand_domain_policy). None is the deny-all policy API Gateway
+    provisions for a domain created without one (developer guide, private custom domain tutorial). The API's resource
+    policy is decided separately (decide_invoke): AWS requires both to allow.
+    """
+    request = _request(principal, INVOKE, domain_arn, context or {})
+    result = evaluate_policies([domain_policy], request, resource_based=True)
+    if result.explicit_deny:
+        return _decision(request, Reason.EXPLICIT_DENY, PolicyKind.RESOURCE, result)
+    if not result.allowed:
+        return _decision(request, Reason.NO_RESOURCE_ALLOW, PolicyKind.RESOURCE, result)
     return _decision(request, Reason.ALLOWED, None, result)
 
 

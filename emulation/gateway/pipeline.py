@@ -1,6 +1,10 @@
 """One request through an emulated private REST API, in the order AWS applies its checks.
 
-1. the Host (or x-apigw-api-id) selects the API; unknown: 403 Forbidden
+0. a Host naming a private custom domain: the endpoint needs a live access association with a domain of that name
+   and the path's first segment must be a base path mapping (else 403 Forbidden); the mapped API and stage then
+   take the request, with the route path after the base path, and steps 4 and 6 also check the domain's ARN
+   (endpoint policy, then the domain's own policy: both it and the API's policy must allow)
+1. otherwise the Host (or x-apigw-api-id) selects the API; unknown: 403 Forbidden
 2. the path must start with the stage and name a resource and method; otherwise: Missing Authentication Token
 3. on an AWS_IAM method, a SigV4 Authorization header is verified (unknown key, bad signature, stale date answered
    as API Gateway does) and resolved to a principal; no header: the caller is anonymous. On a method with
@@ -25,6 +29,7 @@ from urllib.parse import parse_qs
 
 from emulation.gateway import sigv4
 from emulation.gateway.access_log import AccessLog
+from emulation.gateway.domains import DomainRegistry, PrivateDomain
 from emulation.gateway.proxy import (
     Invocation,
     LambdaContext,
@@ -154,6 +159,10 @@ def _error(status: int, error_type: str, body: Mapping[str, str], log: dict[str,
     return Outcome(status=status, headers=headers, body=json_body(body), log=log)
 
 
+def _forbidden(log: dict[str, object]) -> Outcome:
+    return _error(403, "ForbiddenException", {"message": "Forbidden"}, log)
+
+
 def _missing_token(log: dict[str, object]) -> Outcome:
     log["error.responseType"] = "MISSING_AUTHENTICATION_TOKEN"
     return _error(403, "MissingAuthenticationTokenException", {"message": "Missing Authentication Token"}, log)
@@ -166,12 +175,46 @@ def _denied(decision: Decision, log: dict[str, object]) -> Outcome:
     return outcome
 
 
+def _host(incoming: Incoming) -> str:
+    return (incoming.header("host") or "").split(":", 1)[0].lower()
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """What a request addresses: the API, the path prefix before its routes, and the domain it came through."""
+
+    api: LiveApi
+    prefix: str  # "/{stage}" on the API's own hosts; "/{base path}" (or "" for the root) through a domain
+    alternate_hosts: tuple[str, ...] = ()
+    domain: PrivateDomain | None = None
+
+
+def select_domain_api(
+    incoming: Incoming, endpoint: Endpoint, apis: Mapping[str, LiveApi], domains: DomainRegistry
+) -> Addressed | None:
+    """The API and stage a private custom domain maps the request to; None is API Gateway's 403 Forbidden.
+
+    Refused alike: no live access association of this endpoint with a domain of that name, a path whose first
+    segment is no base path (and no root mapping), a mapping to an API or stage not deployed.
+    """
+    domain = domains.associated(endpoint.vpce_id, _host(incoming))
+    if domain is None:
+        return None
+    mapped = domain.mapping_for(incoming.target.split("?", 1)[0])
+    if mapped is None:
+        return None
+    base_path, api_id, stage = mapped
+    api = apis.get(api_id)
+    if api is None or api.deployment.stage != stage or api.deployment.region != domain.region:
+        return None
+    return Addressed(api=api, prefix=f"/{base_path}" if base_path else "", domain=domain)
+
+
 def select_api(
     incoming: Incoming, endpoint: Endpoint, apis: Mapping[str, LiveApi]
 ) -> tuple[LiveApi | None, tuple[str, ...]]:
     """The API a request addresses, and the hosts its signature may cover besides the Host header it sent."""
-    host = (incoming.header("host") or "").split(":", 1)[0].lower()
-    found = parse_execute_api_host(host)
+    found = parse_execute_api_host(_host(incoming))
     if found:
         api = apis.get(found.api_id)
         if api is None or api.deployment.region != found.region:
@@ -237,12 +280,11 @@ class _Reject(Exception):
         self.outcome = outcome
 
 
-def _route(incoming: Incoming, api: LiveApi, log: dict[str, object]) -> tuple[RouteMatch, str]:
-    stage_prefix = f"/{api.deployment.stage}"
+def _route(incoming: Incoming, api: LiveApi, prefix: str, log: dict[str, object]) -> tuple[RouteMatch, str]:
     raw_path = incoming.target.split("?", 1)[0]
-    if raw_path != stage_prefix and not raw_path.startswith(stage_prefix + "/"):
+    if prefix and raw_path != prefix and not raw_path.startswith(prefix + "/"):
         raise _Reject(_missing_token(log))
-    path = raw_path[len(stage_prefix) :] or "/"
+    path = raw_path[len(prefix) :] or "/"
     route = match_route(api.routes, path, incoming.method)
     if route is None:
         raise _Reject(_missing_token(log))
@@ -266,19 +308,31 @@ class Pipeline:
     def __init__(self, callbacks: Callbacks) -> None:
         self.callbacks = callbacks
 
-    def handle(self, incoming: Incoming, endpoint: Endpoint, apis: Mapping[str, LiveApi]) -> Outcome:
+    def handle(
+        self,
+        incoming: Incoming,
+        endpoint: Endpoint,
+        apis: Mapping[str, LiveApi],
+        domains: DomainRegistry | None = None,
+    ) -> Outcome:
         """Answer one request; access-log variables travel in the outcome."""
         log = _base_log(incoming, endpoint, str(uuid.uuid4()), secrets.token_urlsafe(12))
-        api, alternate_hosts = select_api(incoming, endpoint, apis)
-        if api is None:
-            return _error(403, "ForbiddenException", {"message": "Forbidden"}, log)
+        addressed = self._address(incoming, endpoint, apis, domains)
+        if addressed is None:
+            if domains is not None and domains.serves(_host(incoming)):
+                log.update({"domainName": incoming.header("host"), "domainPrefix": _host(incoming).split(".")[0]})
+            return _forbidden(log)
+        api, domain = addressed.api, addressed.domain
         deployment = api.deployment
         log.update({"apiId": deployment.api_id, "stage": deployment.stage, "accountId": deployment.account})
-        log.update({"domainName": incoming.header("host"), "domainPrefix": deployment.api_id})
+        domain_prefix = domain.name.split(".", 1)[0] if domain else deployment.api_id
+        log.update({"domainName": incoming.header("host"), "domainPrefix": domain_prefix})
         try:
-            route, path = _route(incoming, api, log)
+            route, path = _route(incoming, api, addressed.prefix, log)
             iam_method = route.route.authorization_of(route.method) != NONE
-            principal = self._authenticate(incoming, deployment, alternate_hosts, log) if iam_method else ANONYMOUS
+            principal = (
+                self._authenticate(incoming, deployment, addressed.alternate_hosts, log) if iam_method else ANONYMOUS
+            )
             decision = self._authorize(
                 incoming=incoming,
                 endpoint=endpoint,
@@ -286,6 +340,7 @@ class Pipeline:
                 path=path,
                 principal=principal,
                 iam_method=iam_method,
+                domain=domain,
                 log=log,
             )
         except _Reject as rejected:
@@ -313,10 +368,23 @@ class Pipeline:
             request_id=str(log["requestId"]),
             extended_request_id=str(log["extendedRequestId"]),
             received_at=datetime.now(UTC),
+            # Through a domain the event's path keeps the base path (the stage is not in the URL to remove).
+            event_path_prefix=addressed.prefix if domain is None else "",
         )
         outcome = self._integrate(deployment, invocation, log)
         outcome.decision = decision
         return outcome
+
+    @staticmethod
+    def _address(
+        incoming: Incoming, endpoint: Endpoint, apis: Mapping[str, LiveApi], domains: DomainRegistry | None
+    ) -> Addressed | None:
+        if domains is not None and domains.serves(_host(incoming)):
+            return select_domain_api(incoming, endpoint, apis, domains)
+        api, alternate_hosts = select_api(incoming, endpoint, apis)
+        if api is None:
+            return None
+        return Addressed(api=api, prefix=f"/{api.deployment.stage}", alternate_hosts=alternate_hosts)
 
     def _authenticate(
         self, incoming: Incoming, deployment: ApiDeployment, alternate_hosts: tuple[str, ...], log: dict[str, object]
@@ -360,6 +428,7 @@ class Pipeline:
         path: str,
         principal: Principal,
         iam_method: bool,
+        domain: PrivateDomain | None,
         log: dict[str, object],
     ) -> Decision:
         deployment = api.deployment
@@ -373,6 +442,17 @@ class Pipeline:
             partition=deployment.partition,
         )
         context = _condition_context(incoming, endpoint)
+        if domain is not None:
+            context[authz.VIA_DOMAIN_ARN] = domain.execute_api_arn
+            # AWS's endpoint policy example 5 allows the domain's ARN and the API's: a domain call needs both here.
+            domain_endpoint_decision = authz.decide_endpoint(
+                principal=principal,
+                resource_arn=domain.execute_api_arn,
+                endpoint_policy=endpoint.policy,
+                context=context,
+            )
+            if not domain_endpoint_decision.allowed:
+                raise _Reject(_denied(domain_endpoint_decision, log))
         endpoint_decision = authz.decide_endpoint(
             principal=principal, resource_arn=resource_arn, endpoint_policy=endpoint.policy, context=context
         )
@@ -382,6 +462,15 @@ class Pipeline:
             # An unsigned call of an AWS_IAM method stops here, after the endpoint policy.
             raise _Reject(_missing_token(log))
         started = time.monotonic()
+        if domain is not None:
+            domain_decision = authz.decide_domain(
+                principal=principal,
+                domain_arn=domain.execute_api_arn,
+                domain_policy=domain.expanded_policy(),
+                context=context,
+            )
+            if not domain_decision.allowed:
+                raise _Reject(_denied(domain_decision, log))
         decision = authz.decide_invoke(
             principal=principal,
             resource_arn=resource_arn,

@@ -34,6 +34,7 @@ class Invocation:
     request_id: str
     extended_request_id: str
     received_at: datetime
+    event_path_prefix: str | None = None  # removed from the event's `path`; None: the stage ("/{stage}")
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,9 @@ def _gateway_headers(inv: Invocation) -> list[tuple[str, str]]:
 def build_event(inv: Invocation) -> dict[str, Any]:
     """The REST API (payload 1.0) proxy event for one request."""
     split = urlsplit(inv.target)
-    stage_prefix = f"/{inv.stage}"
+    prefix = f"/{inv.stage}" if inv.event_path_prefix is None else inv.event_path_prefix
     raw_path = unquote(split.path)
-    path = raw_path[len(stage_prefix) :] or "/"
+    path = raw_path[len(prefix) :] or "/"
     header_pairs = [(k, v) for k, v in inv.headers if k.lower() != "host"] + [("Host", inv.domain_name)]
     header_pairs += _gateway_headers(inv)
     headers, multi_headers = _multi(header_pairs)

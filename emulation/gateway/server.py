@@ -24,8 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from emulation.gateway.domains import DomainRegistry
 from emulation.gateway.pipeline import ApiDeployment, Callbacks, Endpoint, Incoming, LiveApi, Outcome, Pipeline
-from emulation.gateway.tls import TlsMaterial
+from emulation.gateway.tls import DomainCertificates, TlsMaterial
 from iampolicy.policy import Policy
 
 # serve_forever notices shutdown() only between polls: at 0.05 s each listener's stop waited up to 50 ms, one after
@@ -283,6 +284,7 @@ class Gateway:
         callbacks: Callbacks,
         tls: TlsMaterial | None,
         idle_timeout: float = PRIVATELINK_IDLE_TIMEOUT,
+        domains: DomainRegistry | None = None,
     ) -> None:
         if not idle_timeout > 0:
             raise ValueError(f"idle_timeout must be a positive number of seconds, got {idle_timeout!r}")
@@ -290,6 +292,7 @@ class Gateway:
         self._lock = threading.Lock()
         self._endpoints = {e.vpce_id: e for e in endpoints}
         self._apis = {a.api_id: LiveApi.of(a) for a in apis}
+        self._domains = domains or DomainRegistry()
         self._pipeline = Pipeline(callbacks)
         self._tls = tls
         self._servers: dict[str, _ListenerServer] = {}
@@ -300,7 +303,7 @@ class Gateway:
         """Bind one listener per endpoint on 127.0.0.1 (ephemeral ports) and serve in background threads."""
         if self._servers:
             return self
-        context = self._tls.server_context if self._tls else None
+        context = self._server_context()
         try:
             for vpce_id in self._endpoints:
                 server = _ListenerServer(self, vpce_id, context)
@@ -317,6 +320,19 @@ class Gateway:
             self.stop()
             raise
         return self
+
+    def _server_context(self) -> ssl.SSLContext | None:
+        if self._tls is None:
+            return None
+        if self._tls.ca is None or self._tls.leaf is None:
+            return self._tls.server_context  # no CA to issue domain certificates from: execute-api names only
+        # Any served domain name gets its certificate, associated with this endpoint or not: the association is
+        # checked per request (403), as the endpoint cannot know the domain before the TLS handshake completes.
+        return DomainCertificates(self._tls, self._serves_domain).server_context()
+
+    def _serves_domain(self, name: str) -> bool:
+        with self._lock:
+            return self._domains.serves(name)
 
     def stop(self) -> None:
         """Stop every listener, close their sockets and any kept-alive connections."""
@@ -349,6 +365,17 @@ class Gateway:
         with self._lock:
             return self._apis[api_id].deployment
 
+    def set_domains(self, domains: DomainRegistry) -> None:
+        """Replace the private custom domains and access associations; takes effect on the next request."""
+        with self._lock:
+            self._domains = domains
+
+    @property
+    def domains(self) -> DomainRegistry:
+        """The private custom domains and access associations in force."""
+        with self._lock:
+            return self._domains
+
     def set_endpoint_policy(self, vpce_id: str, policy: Policy | None) -> None:
         """Change an endpoint's policy (None: AWS's default full access); takes effect on the next request."""
         with self._lock:
@@ -360,7 +387,8 @@ class Gateway:
         with self._lock:
             endpoint = self._endpoints[vpce_id]
             apis = self._apis
-        outcome = self._pipeline.handle(incoming, endpoint, apis)
+            domains = self._domains
+        outcome = self._pipeline.handle(incoming, endpoint, apis, domains)
         outcome.log.setdefault("status", outcome.status)
         outcome.log.setdefault("responseLength", len(outcome.body))
         api_id = outcome.log.get("apiId")
