@@ -223,9 +223,13 @@ def _private_domain_ids(
 def _base_path_mapping_ids(
     names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    """Base path mappings (V2): Ref is the mapping ARN under its domain's; "(none)" is how AWS names the root."""
+    """Base path mappings (V2): Ref is a mapping ARN under its domain's (the form is unverified; nothing reads it).
+
+    The base path is named when it is a literal or a parameter; an expression (api-backend.yaml's !If) is not
+    evaluated here, so a random segment stands in for it.
+    """
     domain = names.value(properties.get("DomainNameArn"), names.arn("apigateway", "/domainnames/unknown"))
-    arn = f"{domain}/basepathmappings/{names.value(properties.get('BasePath'), '(none)')}"
+    arn = f"{domain}/basepathmappings/{names.value(properties.get('BasePath'), names.pick(_LOWER_ALNUM, 6))}"
     return arn, {"BasePathMappingArn": arn}
 
 

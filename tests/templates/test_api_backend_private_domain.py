@@ -306,3 +306,44 @@ def test_vpc_template_groups_the_domain_parameters_as_the_child_does() -> None:
         assert {k: v for k, v in parent[name].items() if k != "Description"} == {
             k: v for k, v in child[name].items() if k != "Description"
         }
+
+
+# --- cfnrender ids for the consumer's side (the association T2's template adds) ------------------------------
+
+
+def test_generate_ids_association_arn_names_the_domain_and_the_endpoint(tmp_path: Path) -> None:
+    # GIVEN a consumer-like template: an endpoint and an association of a shared domain (its ARN a parameter)
+    domain_arn = f"arn:aws:apigateway:{REGION}:{ACCOUNT}:/domainnames/{NAME}+a1b2c3d4"
+    template = tmp_path / "consumer.yaml"
+    template.write_text(
+        "Parameters:\n"
+        "  pPrivateDomainNameArn: {Type: String, Default: None}\n"
+        "Resources:\n"
+        "  Association:\n"
+        "    Type: AWS::ApiGateway::DomainNameAccessAssociation\n"
+        "    Properties:\n"
+        "      DomainNameArn: !Ref pPrivateDomainNameArn\n"
+        "      AccessAssociationSource: !Ref Endpoint\n"
+        "      AccessAssociationSourceType: VPCE\n"
+        "  Endpoint:\n"
+        "    Type: AWS::EC2::VPCEndpoint\n"
+        "    Properties: {ServiceName: !Sub 'com.amazonaws.${AWS::Region}.execute-api', VpcId: vpc-0a1b2c3d}\n",
+        encoding="utf-8",
+    )
+    # WHEN ids are chosen with the domain's ARN given (the association is named after the endpoint it names)
+    chosen = generate_ids(
+        template,
+        stack="private-api-client",
+        account=CONSUMER,
+        region=REGION,
+        rng=random.Random(1),
+        parameters={"pPrivateDomainNameArn": domain_arn},
+    )
+    endpoint = chosen.physical_ids["Endpoint"]
+    # THEN the association's ARN is in the consumer's account and names the domain (name+id) and the endpoint
+    expected = (
+        f"arn:aws:apigateway:{REGION}:{CONSUMER}:/domainnameaccessassociations/domainname/{NAME}+a1b2c3d4"
+        f"/vpcesource/{endpoint}"
+    )
+    assert chosen.physical_ids["Association"] == expected
+    assert chosen.attributes["Association.DomainNameAccessAssociationArn"] == expected
