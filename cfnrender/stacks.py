@@ -46,9 +46,23 @@ class StackIds:
 
 
 class _Names:
-    def __init__(self, stack: str, account: str, region: str, rng: random.Random) -> None:
+    def __init__(
+        self, stack: str, account: str, region: str, rng: random.Random, parameters: Mapping[str, str]
+    ) -> None:
         self.stack, self.account, self.region, self.rng = stack, account, region, rng
         self.partition = partition_of(region)
+        # Parameter values (given, else the template's defaults) and the ids chosen so far: names some ARNs embed.
+        self.parameters = parameters
+        self.chosen: dict[str, str] = {}
+
+    def value(self, raw: Any, fallback: str) -> str:
+        """A property that is a literal, a Ref to a parameter or to a resource named before; else `fallback`."""
+        if isinstance(raw, str):
+            return raw
+        if isinstance(raw, Mapping) and isinstance(raw.get("Ref"), str):
+            name = raw["Ref"]
+            return self.parameters.get(name) or self.chosen.get(name) or fallback
+        return fallback
 
     def pick(self, alphabet: str, length: int) -> str:
         return "".join(self.rng.choices(alphabet, k=length))
@@ -196,7 +210,56 @@ def _hosted_zone_ids(
     return zone, {"Id": zone, "NameServers": []}
 
 
+def _private_domain_ids(
+    names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Private custom domain names: Ref is the ARN in its account + domain id form (RAM_DESIGN.md §1 [verify])."""
+    domain_id = names.pick(_LOWER_ALNUM, 8)
+    name = names.value(properties.get("DomainName"), f"{logical_id.lower()}.example.com")
+    arn = names.arn("apigateway", f"/domainnames/{name}+{domain_id}")
+    return arn, {"DomainNameArn": arn, "DomainNameId": domain_id}
+
+
+def _base_path_mapping_ids(
+    names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Base path mappings (V2): Ref is a mapping ARN under its domain's (the form is unverified; nothing reads it).
+
+    The base path is named when it is a literal or a parameter; an expression (api-backend.yaml's !If) is not
+    evaluated here, so a random segment stands in for it.
+    """
+    domain = names.value(properties.get("DomainNameArn"), names.arn("apigateway", "/domainnames/unknown"))
+    arn = f"{domain}/basepathmappings/{names.value(properties.get('BasePath'), names.pick(_LOWER_ALNUM, 6))}"
+    return arn, {"BasePathMappingArn": arn}
+
+
+def _access_association_ids(
+    names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Domain name access associations: ARN in the consumer's account naming the domain and the endpoint."""
+    domain = names.value(properties.get("DomainNameArn"), "/domainnames/unknown").split(":/domainnames/")[-1]
+    source = names.value(properties.get("AccessAssociationSource"), "vpce-unknown")
+    arn = names.arn("apigateway", f"/domainnameaccessassociations/domainname/{domain}/vpcesource/{source}")
+    return arn, {"DomainNameAccessAssociationArn": arn}
+
+
+def _resource_share_ids(
+    names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """RAM resource shares: Ref and Arn are the share ARN (resource-share/<uuid>)."""
+    share = "-".join(names.pick(_HEX, n) for n in (8, 4, 4, 4, 12))
+    arn = names.arn("ram", f"resource-share/{share}")
+    return arn, {"Arn": arn}
+
+
+# Types whose ids embed another resource's id: named after every other resource.
+_NAMED_LAST = ("AWS::ApiGateway::BasePathMappingV2", "AWS::ApiGateway::DomainNameAccessAssociation")
+
 _ID_FACTORIES: dict[str, IdFactory] = {
+    "AWS::ApiGateway::DomainNameV2": _private_domain_ids,
+    "AWS::ApiGateway::BasePathMappingV2": _base_path_mapping_ids,
+    "AWS::ApiGateway::DomainNameAccessAssociation": _access_association_ids,
+    "AWS::RAM::ResourceShare": _resource_share_ids,
     "AWS::Route53::HostedZone": _hosted_zone_ids,
     "AWS::ElasticLoadBalancingV2::LoadBalancer": _elb_ids,
     "AWS::ElasticLoadBalancingV2::TargetGroup": _elb_ids,
@@ -214,15 +277,31 @@ _ID_FACTORIES: dict[str, IdFactory] = {
 
 
 def generate_ids(
-    template: str | Path, *, stack: str, account: str, region: str, rng: random.Random | None = None
+    template: str | Path,
+    *,
+    stack: str,
+    account: str,
+    region: str,
+    rng: random.Random | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> StackIds:
-    """Choose physical ids and attributes for every resource a template (and SAM for it) creates."""
-    names = _Names(stack, account, region, rng or random.Random())  # noqa: S311 - names, not secrets  # nosec B311
+    """Choose physical ids and attributes for every resource a template (and SAM for it) creates.
+
+    `parameters` only matter for ids that embed a parameter's value (a private custom domain's ARN holds its name);
+    a parameter not given counts with the template's default.
+    """
+    source = load_template(template)
+    defaults = {name: str(spec.get("Default", "")) for name, spec in source.get("Parameters", {}).items()}
+    values = {**defaults, **dict(parameters or {})}
+    rng = rng or random.Random()  # noqa: S311 - names, not secrets  # nosec B311
+    names = _Names(stack, account, region, rng, values)
     physical_ids: dict[str, str] = {}
     attributes: dict[str, Any] = {}
-    for logical_id, (kind, properties) in _resources_to_name(load_template(template)).items():
+    resources = _resources_to_name(source)
+    ordered = sorted(resources.items(), key=lambda item: item[1][0] in _NAMED_LAST)
+    for logical_id, (kind, properties) in ordered:
         physical_id, attrs = _ID_FACTORIES.get(kind, _named_ids)(names, logical_id, kind, properties)
-        physical_ids[logical_id] = physical_id
+        physical_ids[logical_id] = names.chosen[logical_id] = physical_id
         attributes.update({f"{logical_id}.{name}": value for name, value in attrs.items()})
     return StackIds(physical_ids=physical_ids, attributes=attributes)
 

@@ -41,6 +41,7 @@ PARAMETER_VALUE_QUOTA = 4096  # CloudFormation: "Maximum size of a parameter val
 ROLE_NAME_MAX = 64  # IAM role-name quota; CloudFormation's generated names are cut to it
 API_ID_LENGTH = 10  # REST API ids (what the emulation and every observed id use)
 VPCE_ID_PLACEHOLDER = "vpce-" + "f" * 17  # vpce- followed by 17 hex digits
+DOMAIN_ID_LENGTH = 8  # private custom domain ids (RAM_DESIGN.md §1; the id after '+' in the domain's ARN)
 PLACEHOLDER_ACCOUNT = "000000000000"
 
 BACKEND_DEFAULTS = {
@@ -51,6 +52,9 @@ BACKEND_DEFAULTS = {
     "pAllowedVPCEndpoints": "None",
     "pVPCID": "",
     "pEnableMtls": "No",
+    "pEnablePrivateDomain": "No",
+    "pPrivateDomainName": "None",
+    "pPrivateDomainCertificateArn": "None",
 }
 CLIENT_DEFAULTS = {"pAPIPrefix": "/Prod", "pAPIAccountID": "Local", "pAPIRoleARN": "None", "pCreateSTSEndpoint": "Yes"}
 
@@ -130,6 +134,21 @@ def resource_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def domain_policy(values: Mapping[str, str], mtls_endpoint_id: str = VPCE_ID_PLACEHOLDER) -> dict[str, Any] | None:
+    """PrivateDomainName's Policy as api-backend.yaml renders it (a mirror), or None when the domain is off.
+
+    Its Deny is the API policy's DenyOutsideAllowedVPCEndpoints, the same statement.
+    """
+    v = {**BACKEND_DEFAULTS, **values}
+    # IsPrivateDomainEnabled: the switch and both values (the template's rule requires them with the switch).
+    if v["pEnablePrivateDomain"] != "Yes" or "None" in (v["pPrivateDomainName"], v["pPrivateDomainCertificateArn"]):
+        return None
+    allow = {"Sid": "AllowInvokeThroughDomain", "Effect": "Allow", "Principal": "*", **_INVOKE}
+    api = resource_policy(v, "", mtls_endpoint_id)["Statement"]
+    deny = [s for s in api if s["Sid"] == "DenyOutsideAllowedVPCEndpoints"]
+    return {"Version": "2012-10-17", "Statement": [allow, *deny]}
+
+
 def trust_policy(values: Mapping[str, str], *, partition: str, account: str) -> dict[str, Any]:
     """ApiAccessRole's AssumeRolePolicyDocument as api-backend.yaml renders it (a mirror of the template)."""
     trusted = {**BACKEND_DEFAULTS, **values}["pTrustedPrincipals"]
@@ -201,6 +220,14 @@ def api_policy_length(policy: Mapping[str, Any], *, partition: str, region: str,
     return len(json.dumps(_compact(_expanded(policy, partition, api_arn)), ensure_ascii=False)) - 2
 
 
+def domain_policy_length(
+    policy: Mapping[str, Any], *, partition: str, region: str, account: str, domain_name: str, domain_id: str
+) -> int:
+    """Characters of a private custom domain's policy, counted as the API policy (execute-api:/* on the domain)."""
+    domain_arn = f"arn:{partition}:execute-api:{region}:{account}:/domainnames/{domain_name}+{domain_id}"
+    return len(json.dumps(_compact(_expanded(policy, partition, domain_arn)), ensure_ascii=False)) - 2
+
+
 def trust_policy_length(policy: Mapping[str, Any], *, partition: str) -> int:
     """Characters of a role trust policy as IAM counts policies: without white space, account ids as root ARNs."""
     return len(_compact(_expanded(policy, partition)))
@@ -239,6 +266,7 @@ API_POLICY_ADVICE = (
     "of its roles, or allow a whole organization with pAllowedOrgID. The quota can also be raised: Service Quotas, "
     "Amazon API Gateway, resource policy length."
 )
+DOMAIN_POLICY_ADVICE = "The domain's policy lists pAllowedVPCEndpoints (as the API policy's Deny does): list fewer."
 TRUST_POLICY_ADVICE = (
     "Trust whole accounts (12-digit ids in pTrustedPrincipals; their own IAM policies then decide who may assume the "
     "role) instead of listing role ARNs, or request IAM's 'Role trust policy length' quota increase (up to 4,096) in "
@@ -276,11 +304,26 @@ def check_backend(
         resource_policy(values, role), partition=partition, region=region, account=account, api_id="x" * API_ID_LENGTH
     )
     trust_length = trust_policy_length(trust_policy(values, partition=partition, account=account), partition=partition)
-    return [
+    findings = [
         parameter_finding(values),
         Finding("API resource policy", api_length, api_policy_quota, "characters", API_POLICY_ADVICE),
         Finding("Access role trust policy", trust_length, trust_policy_quota, "characters", TRUST_POLICY_ADVICE),
     ]
+    domain = domain_policy(values)
+    if domain is not None:
+        # No separate quota for a domain's policy is published (RAM_DESIGN.md §8, 12): the API policy's is assumed.
+        domain_length = domain_policy_length(
+            domain,
+            partition=partition,
+            region=region,
+            account=account,
+            domain_name={**BACKEND_DEFAULTS, **values}["pPrivateDomainName"],
+            domain_id="x" * DOMAIN_ID_LENGTH,
+        )
+        findings.append(
+            Finding("Private domain policy", domain_length, api_policy_quota, "characters", DOMAIN_POLICY_ADVICE)
+        )
+    return findings
 
 
 def check_client(values: Mapping[str, str], *, stack: str, account: str, region: str) -> list[Finding]:

@@ -86,6 +86,29 @@ MTLS_OVERLAYS_VPC: list[dict[str, str]] = [
     )
 ]
 
+# The private custom domain (issue 17), the same way: its policy reads the endpoint list and its base path reaches
+# the function's environment, so it is off in the grouped sets and on in overlays: share to nobody / one account /
+# an account and an organization, each with a base path and with the root mapped, and once with mTLS on as well
+# (the domain's Deny list then holds the provider's own endpoint too).
+DOMAIN_DEFAULTS: dict[str, Sequence[str]] = {
+    "pEnablePrivateDomain": ["No"],
+    "pPrivateDomainName": ["None"],
+    "pPrivateDomainCertificateArn": ["None"],
+    "pPrivateDomainBasePath": ["v1"],
+    "pPrivateDomainSharePrincipals": ["None"],
+}
+DOMAIN_ON = {
+    "pEnablePrivateDomain": "Yes",
+    "pPrivateDomainName": "api.partner.example.com",
+    "pPrivateDomainCertificateArn": f"arn:aws:acm:{REGION}:{PROVIDER}:certificate/1a2b3c4d-5e6f-7081-9203-b4c5d6e7f809",
+}
+DOMAIN_SHARES = ["None", CONSUMER, f"{CONSUMER},arn:aws:organizations::{PROVIDER}:organization/o-a1b2c3d4e5"]
+DOMAIN_OVERLAYS: list[dict[str, str]] = [
+    {**DOMAIN_ON, "pPrivateDomainSharePrincipals": share, "pPrivateDomainBasePath": base}
+    for share, base in itertools.product(DOMAIN_SHARES, ["v1", "None"])
+]
+DOMAIN_CONDITIONS = frozenset({"IsPrivateDomainEnabled", "HasPrivateDomainShare", "HasPrivateDomainBasePath"})
+
 # The consumer's certificate client, the same way: off in the grouped sets, on in overlays (hosted zone and Secrets
 # Manager endpoint each on and off).
 MTLS_CLIENT_DEFAULTS: dict[str, Sequence[str]] = {
@@ -158,9 +181,10 @@ SPECS: dict[str, TemplateSpec] = {
             "pDNSServerCIDR": ["169.254.169.253/32", "10.0.0.0/16"],
             "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
             **MTLS_DEFAULTS,
+            **DOMAIN_DEFAULTS,
         },
-        MTLS_OVERLAYS_BACKEND,
-        MTLS_CONDITIONS,
+        [*MTLS_OVERLAYS_BACKEND, *DOMAIN_OVERLAYS, {**MTLS_OVERLAYS_BACKEND[0], **DOMAIN_OVERLAYS[1]}],
+        MTLS_CONDITIONS | DOMAIN_CONDITIONS,
     ),
     "api-backend/vpc-api-backend.yaml": TemplateSpec(
         "api-backend/vpc-api-backend.yaml",
@@ -184,9 +208,10 @@ SPECS: dict[str, TemplateSpec] = {
             "pDynamoDBPrefixListID": ["pl-02cd2c6b"],
             "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
             **MTLS_DEFAULTS,
+            **DOMAIN_DEFAULTS,
         },
-        MTLS_OVERLAYS_VPC,
-        MTLS_CONDITIONS,
+        [*MTLS_OVERLAYS_VPC, *DOMAIN_OVERLAYS, {**MTLS_OVERLAYS_VPC[0], **DOMAIN_OVERLAYS[1]}],
+        MTLS_CONDITIONS | DOMAIN_CONDITIONS,
     ),
     "api-client/api-client.yaml": TemplateSpec(
         "api-client/api-client.yaml",
@@ -372,7 +397,11 @@ def combinations(spec: TemplateSpec) -> Combinations:
         per_group.append(accepted)
     count = max(len(a) for a in per_group)
     parameter_sets = [{k: v for a in per_group for k, v in a[i % len(a)].items()} for i in range(count)]
-    overlaid = [{**s, **spec.overlays[i % len(spec.overlays)]} for i, s in enumerate(parameter_sets) if spec.overlays]
+    # Each grouped set takes one overlay in turn, and every overlay is used even when there are fewer grouped sets.
+    overlaid = [
+        {**parameter_sets[i % len(parameter_sets)], **spec.overlays[i % len(spec.overlays)]}
+        for i in range(max(len(parameter_sets), len(spec.overlays)) if spec.overlays else 0)
+    ]
     refused = [s for s in overlaid if not _accepted(template, s)]
     if refused:
         raise AssertionError(f"{spec.path}: an overlay is refused by the template: {refused[0]}")

@@ -81,6 +81,17 @@ MTLS_SETS: dict[str, dict[str, str]] = {
     "mtls-endpoints": {**MTLS, "pAllowedVPCEndpoints": "vpce-0a1b2c3d4e5f60718,vpce-11112222"},
     "mtls-off-in-vpc": {**MTLS, "pEnableMtls": "No", "pAllowedVPCEndpoints": "vpce-0a1b2c3d4e5f60718"},
 }
+# The private custom domain's policy (issue 17) repeats the API policy's endpoint Deny: every set above, domain on.
+DOMAIN = {
+    "pEnablePrivateDomain": "Yes",
+    "pPrivateDomainName": "api.partner.example.com",
+    "pPrivateDomainCertificateArn": "arn:aws:acm:us-east-1:222222222222:certificate/1a2b3c4d-ffff",
+}
+DOMAIN_SETS: dict[str, dict[str, str]] = {
+    **{f"domain-{name}": {**values, **DOMAIN} for name, values in {**BACKEND_SETS, **MTLS_SETS}.items()},
+    "domain-switch-only": {"pEnablePrivateDomain": "Yes"} | {k: "None" for k in DOMAIN if k != "pEnablePrivateDomain"},
+    "domain-off-with-values": {**DOMAIN, "pEnablePrivateDomain": "No"},
+}
 CLIENT_SETS: dict[str, dict[str, str]] = {
     "defaults": {},
     "cross-account-assume-role": {
@@ -166,6 +177,56 @@ def test_quotas_backend_policy_with_certificate_path_equals_the_rendered_templat
     # THEN quotas.py builds the same document once it knows the provider endpoint's id
     role_arn = ids.attributes["ApiAccessRole.Arn"]
     assert quotas.resource_policy(parameters, role_arn, ids.physical_ids["MtlsApiEndpoint"]) == policy
+
+
+@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("name", sorted(DOMAIN_SETS))
+def test_quotas_domain_policy_equals_the_rendered_template(name: str, region: str) -> None:
+    # GIVEN a parameter set with the private custom domain on (or off, or refused) in a region of each partition
+    partition = quotas.partition_of(region)
+    parameters = with_partition(DOMAIN_SETS[name], partition)
+    rng = random.Random(len(name))
+    ids = generate_ids(BACKEND, stack="private-api-backend", account=ACCOUNT, region=region, rng=rng)
+    mirrored = quotas.domain_policy(parameters, ids.physical_ids["MtlsApiEndpoint"])
+    if name == "domain-switch-only":
+        # the template's rule refuses the switch without a name and certificate: nothing to measure
+        assert mirrored is None
+        return
+    # WHEN the real template is rendered with realistic physical ids
+    rendered = render_template(
+        copy.deepcopy(source(BACKEND)),
+        parameters,
+        account_id=ACCOUNT,
+        region=region,
+        stack_name="private-api-backend",
+        physical_ids=ids.physical_ids,
+        attributes=ids.attributes,
+    )
+    domain = rendered.resources.get("PrivateDomainName")
+    # THEN quotas.py builds the same document (None when the template creates no domain)
+    assert mirrored == (domain["Properties"]["Policy"] if domain else None)
+
+
+def test_quotas_backend_reports_the_domain_policy_only_when_the_domain_is_on() -> None:
+    # GIVEN the provider checked with the domain off and on (two endpoints listed)
+    base = {"pAllowedVPCEndpoints": "vpce-0a1b2c3d4e5f60718,vpce-11112222"}
+    check = functools.partial(quotas.check_backend, stack="private-api-backend", account=ACCOUNT, region="us-east-1")
+    off, on = check(base), check({**base, **DOMAIN})
+    # THEN only "on" measures the domain policy, against the API policy's quota, at its counted size
+    # (the first item names the longest parameter value, which the domain values change)
+    assert [f.item for f in on][1:] == [*[f.item for f in off][1:], "Private domain policy"]
+    [domain] = [f for f in on if f.item == "Private domain policy"]
+    policy = quotas.domain_policy({**base, **DOMAIN})
+    assert policy is not None
+    expected = quotas.domain_policy_length(
+        policy,
+        partition="aws",
+        region="us-east-1",
+        account=ACCOUNT,
+        domain_name=DOMAIN["pPrivateDomainName"],
+        domain_id="x" * quotas.DOMAIN_ID_LENGTH,
+    )
+    assert (domain.size, domain.quota) == (expected, quotas.API_POLICY_QUOTA)
 
 
 @pytest.mark.parametrize("region", REGIONS)
