@@ -134,6 +134,34 @@ MTLS_CLIENT_CONDITIONS = frozenset(
     {"IsMtlsClientEnabled", "ShouldCreateMtlsHostedZone", "ShouldCreateSecretsManagerEndpoint"}
 )
 
+# The consumer's private custom domain, the same way: off in the grouped sets (one sample each, so its conditions
+# join no group into a larger product), on in overlays: hosted zone and base path each on and off, then once with
+# the certificate client on too (its function keeps the API's host while the SigV4 clients call the domain).
+# Interleaved with the certificate client's overlays, each domain overlay meets private DNS on and off. The parent
+# vpc-api-client.yaml has only four grouped sets (its child's parameters pass through): there each certificate client
+# overlay is combined with a domain overlay, so all four of each still appear.
+PRIVATE_DOMAIN_CLIENT_DEFAULTS: dict[str, Sequence[str]] = {
+    "pPrivateDomainName": ["None"],
+    "pPrivateDomainNameArn": ["None"],
+    "pPrivateDomainBasePath": ["v1"],
+    "pCreatePrivateDomainHostedZone": ["Yes"],
+}
+PRIVATE_DOMAIN_ON = {
+    "pPrivateDomainName": "orders.example.com",
+    "pPrivateDomainNameArn": f"arn:aws:apigateway:{REGION}:{PROVIDER}:/domainnames/orders.example.com+a1b2c3d4",
+}
+PRIVATE_DOMAIN_CLIENT_OVERLAYS: list[dict[str, str]] = [
+    {**PRIVATE_DOMAIN_ON, "pCreatePrivateDomainHostedZone": zone, "pPrivateDomainBasePath": base_path}
+    for zone, base_path in [("Yes", "v1"), ("No", "None"), ("No", "v1"), ("Yes", "None")]
+]
+CONSUMER_OVERLAYS: list[dict[str, str]] = [
+    *itertools.chain.from_iterable(zip(MTLS_CLIENT_OVERLAYS, PRIVATE_DOMAIN_CLIENT_OVERLAYS, strict=True)),
+    {**MTLS_CLIENT_OVERLAYS[0], **PRIVATE_DOMAIN_CLIENT_OVERLAYS[1]},
+]
+VPC_CONSUMER_OVERLAYS: list[dict[str, str]] = [
+    {**mtls, **domain} for mtls, domain in zip(MTLS_CLIENT_OVERLAYS, PRIVATE_DOMAIN_CLIENT_OVERLAYS, strict=True)
+]
+
 
 @dataclass(frozen=True)
 class TemplateSpec:
@@ -230,8 +258,9 @@ SPECS: dict[str, TemplateSpec] = {
             "pDNSServerCIDR": ["10.1.0.2/32"],
             "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
             **MTLS_CLIENT_DEFAULTS,
+            **PRIVATE_DOMAIN_CLIENT_DEFAULTS,
         },
-        MTLS_CLIENT_OVERLAYS,
+        CONSUMER_OVERLAYS,
         MTLS_CLIENT_CONDITIONS,
     ),
     "api-client/vpc-api-client.yaml": TemplateSpec(
@@ -250,8 +279,9 @@ SPECS: dict[str, TemplateSpec] = {
             "pEnablePrivateDNS": ["True", "False"],
             "pPowertoolsLayerArn": ["/aws/service/powertools/python/arm64/python3.14/latest", LAYER_ARN, "None"],
             **MTLS_CLIENT_DEFAULTS,
+            **PRIVATE_DOMAIN_CLIENT_DEFAULTS,
         },
-        MTLS_CLIENT_OVERLAYS,
+        VPC_CONSUMER_OVERLAYS,
         MTLS_CLIENT_CONDITIONS,
     ),
 }

@@ -79,7 +79,8 @@ def test_combinations_every_group_assignment_appears_in_some_parameter_set() -> 
         if not any(all(s[k] == v for k, v in assignment.items()) for s in plan.parameter_sets)
     ]
     # THEN none is missing: the role, STS, private DNS, account and Powertools-layer (name, ARN, None) choices appear
-    # in all 16 x 3 combinations, and each of those once more with the certificate client's overlay on top
+    # in all 16 x 3 combinations, and each of those once more with an overlay on top (the certificate client's or
+    # the private custom domain's)
     assert missing == []
     assert len(plan.parameter_sets) == 48 * 2
 

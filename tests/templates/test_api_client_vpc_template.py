@@ -28,6 +28,7 @@ FORBIDDEN_TYPES = {
 }
 ENDPOINT_DNS_ENTRIES = ["Z1:vpce-1-a.execute-api.us-east-1.vpce.amazonaws.com"]
 MTLS_OUTPUTS = {"MtlsServiceEndpointID", "PythonCertificateClient", "CertificateClientRole"}
+DOMAIN_OUTPUTS = {"PrivateDomainAccessAssociationArn", "PrivateDomainHostedZoneId"}
 CASES = list(itertools.product(["2", "3"], ["None", ROLE_ARN], ["", "us-east-1b,us-east-1c,us-east-1d"]))
 
 
@@ -147,9 +148,41 @@ def test_vpc_api_client_outputs_re_export_child_outputs(case: tuple[tuple[str, s
     # WHEN the parent's outputs are resolved
     outputs = rendered.outputs
     # THEN every child output is re-exported from the nested stack; assume-role ones only with a role, the
-    # certificate client's only with pEnableMtlsClient=Yes (No, the default, in these cases)
-    child_outputs = set(load_template(CHILD)["Outputs"]) - MTLS_OUTPUTS
+    # certificate client's only with pEnableMtlsClient=Yes, the domain's only with pPrivateDomainName set (off, the
+    # default, in these cases)
+    child_outputs = set(load_template(CHILD)["Outputs"]) - MTLS_OUTPUTS - DOMAIN_OUTPUTS
     expected = child_outputs - (set() if role != "None" else {"PythonAssumeRoleClient", "AssumeRoleClientRole"})
     assert set(outputs) == expected | {"VPCID"}
     for name in expected:
         assert outputs[name] == f"rAPIClientStack.Outputs.{name}"
+
+
+@pytest.mark.parametrize("zone", ["Yes", "No"])
+def test_vpc_api_client_private_domain_reaches_the_child_and_its_outputs(zone: str) -> None:
+    # GIVEN the parent with the provider's private custom domain configured
+    domain = "orders.example.com"
+    arn = f"arn:aws:apigateway:us-east-1:111111111111:/domainnames/{domain}+a1b2c3d4"
+    values = {
+        "pPrivateDomainName": domain,
+        "pPrivateDomainNameArn": arn,
+        "pPrivateDomainBasePath": "None",
+        "pCreatePrivateDomainHostedZone": zone,
+    }
+    parameters = {"pAPIHost": API_HOST, "pAPIRoleARN": "None", "pNumberOfAZs": "2", **values}
+    rendered = render_template(
+        TEMPLATE,
+        parameters,
+        physical_ids={"rVPC": "vpc-0abc", **SUBNET_IDS},
+        attributes={"rVPC.CidrBlock": "10.20.0.0/16"},
+        account_id="222222222222",
+    )
+    # WHEN the nested stack's parameters and the parent's outputs are read
+    passed = dict(_nested(rendered)["Parameters"])
+    # THEN the four values reach the child as given, the child accepts them, and its domain outputs are re-exported
+    assert {name: passed[name] for name in values} == values
+    nested = render_template(CHILD, passed, attributes={"rAPIGatewayEndpoint.DnsEntries": ENDPOINT_DNS_ENTRIES})
+    expected = DOMAIN_OUTPUTS - (set() if zone == "Yes" else {"PrivateDomainHostedZoneId"})
+    assert DOMAIN_OUTPUTS & set(nested.outputs) == expected
+    assert DOMAIN_OUTPUTS & set(rendered.outputs) == expected
+    for name in expected:
+        assert rendered.outputs[name] == f"rAPIClientStack.Outputs.{name}"

@@ -69,6 +69,10 @@ _FORBIDDEN_HINTS: tuple[tuple[str, str], ...] = (
         "Denied by the VPC endpoint policy: it does not allow execute-api:Invoke on this API and stage",
     ),
     (
+        "/domainnames/",
+        "The domain's policy rejects this VPC endpoint (pAllowedVPCEndpoints)",
+    ),
+    (
         "explicit deny",
         "Explicit deny: the API resource policy rejects this VPC endpoint (pAllowedVPCEndpoints) or principal, "
         "or the VPC endpoint policy rejects the call",
@@ -99,7 +103,8 @@ _FORBIDDEN_BY_TYPE = {
 }
 _FORBIDDEN_OTHER = (
     "Forbidden without details: WAF blocked the request, or it reached the API without passing through an allowed "
-    "VPC endpoint (private DNS off and no API_ENDPOINT?); see the provider's access log"
+    "VPC endpoint (private DNS off and no API_ENDPOINT?), or (domain) no access association or base path "
+    "API_PREFIX; see the provider's access log"
 )
 
 
@@ -324,8 +329,8 @@ _TRANSPORT_HINTS: dict[TransportFailure, Callable[[bool], str]] = {
         "Connected but no answer within API_TIMEOUT: the provider is slow or stuck (pAPITimeout)"
     ),
     TransportFailure.TLS: lambda _: (
-        "TLS verification failed: API_ENDPOINT must be a name the server certificate covers; use API_CA_BUNDLE "
-        "only for private CAs"
+        "TLS verification failed: API_ENDPOINT (or API_HOST) must be a name the server certificate covers; use "
+        "API_CA_BUNDLE only for private CAs"
     ),
     TransportFailure.CONNECTION: lambda _: (
         "The connection broke mid-request; the endpoint or provider may be overloaded"
