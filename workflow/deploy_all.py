@@ -2,7 +2,9 @@
 
 Provider (letting in the consumer stack's current role and endpoint, or nobody) -> consumer pointed at the provider's
 API -> provider updated to let the consumer in, when that changed -> check that the live stage serves the new resource
-policy. Safe to re-run: the consumer is unchanged, the provider gets one new API deployment.
+policy. Safe to re-run: the consumer is unchanged, the provider gets one new API deployment. --mtls adds the
+certificate path (mtls.py); --domain the private custom domain name shared through AWS RAM (private_domain.py): the
+consumer accepts the share before its deploy, and the last step calls the API through the domain.
 """
 
 from __future__ import annotations
@@ -147,7 +149,8 @@ Private custom domain name, off unless --domain (docs/private-domain.md):
   --base-path PATH              base path mapped to the API's stage (default: {private_domain.DEFAULT_BASE_PATH};
                                 None maps the root)
   --share-principals LIST       account ids, organization or OU ARNs to share the domain with, comma-separated
-                                (default: the consumer account; None: no RAM share)
+                                (default: the consumer account, or None when both profiles are one
+                                account; None: no RAM share)
   --domain-no-hosted-zone       the consumer VPC already resolves NAME to its execute-api endpoint: create no zone
 
 Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.
@@ -354,7 +357,7 @@ class Deployment:
         """Provider stack with the looked-up prefix list and the grants; then its outputs for the next steps."""
         prefix_list = self.dynamodb_prefix_list()
         certificate_path = mtls.provider_parameters(self.settings.mtls, self.trust_keys, self.consumer.account)
-        domain = private_domain.provider_parameters(self.settings.domain, self.consumer.account)
+        domain = private_domain.provider_parameters(self.settings.domain, self.consumer.account, self.provider.account)
         self.deploy_stack(
             self.provider,
             BACKEND_SIDE,
@@ -669,7 +672,8 @@ def preflight(out: Output, settings: Settings) -> Deployment:
     check_powertools_layer(out, settings.powertools_layer, provider.profile, region)
     mtls.check_regions(settings.mtls, region)
     private_domain.check_regions(settings.domain, region, provider.account)
-    private_domain.check_certificate(out, client(provider.profile, region, "acm"), settings.domain)
+    if settings.domain.enabled:
+        private_domain.check_certificate(out, client(provider.profile, region, "acm"), settings.domain)
     if consumer.account == provider.account:
         out.warn(
             f"both profiles are account {consumer.account}: this works, but same-account IAM evaluation differs "

@@ -191,16 +191,19 @@ def check_certificate(out: Output, acm: Any, settings: DomainSettings) -> None:
         )
 
 
-def provider_parameters(settings: DomainSettings, consumer_account: str) -> list[str]:
-    """The provider's domain parameters; an explicit No without --domain (sam deploy would keep a previous Yes)."""
+def provider_parameters(settings: DomainSettings, consumer_account: str, provider_account: str = "") -> list[str]:
+    """The provider's domain parameters; an explicit No without --domain (sam deploy would keep a previous Yes). The
+    share goes to the consumer account unless --share-principals says otherwise; with both sides in one account there
+    is nobody to share with (the account owns the domain)."""
     if not settings.enabled:
         return ["pEnablePrivateDomain=No"]
+    default = NONE if consumer_account == provider_account else consumer_account
     return [
         "pEnablePrivateDomain=Yes",
         f"pPrivateDomainName={settings.name}",
         f"pPrivateDomainCertificateArn={settings.certificate_arn}",
         f"pPrivateDomainBasePath={settings.base_path}",
-        f"pPrivateDomainSharePrincipals={settings.share_principals or consumer_account}",
+        f"pPrivateDomainSharePrincipals={settings.share_principals or default}",
     ]
 
 

@@ -180,6 +180,8 @@ def test_parameters_with_domain_name_every_value() -> None:
     ]
     shared = private_domain.DomainSettings(True, NAME, CERTIFICATE, "v1", ORGANIZATION)
     assert f"pPrivateDomainSharePrincipals={ORGANIZATION}" in private_domain.provider_parameters(shared, "1")
+    # AND with both sides in one account the default is no share (the account owns the domain)
+    assert "pPrivateDomainSharePrincipals=None" in private_domain.provider_parameters(on, "1", "1")
 
 
 # ---------------------------------------------------------------------------------------------- the certificate
@@ -571,7 +573,7 @@ def test_deploy_all_domain_in_one_account_wires_the_consumer_and_checks_the_asso
         deploy_kit,
         moto_extras,
         "deploy-all.sh",
-        *domain_args("--share-principals", "None", "--domain-no-hosted-zone", certificate=good),
+        *domain_args("--domain-no-hosted-zone", certificate=good),
         CONSUMER,
         PROVIDER,
     )
@@ -587,6 +589,7 @@ def test_deploy_all_domain_in_one_account_wires_the_consumer_and_checks_the_asso
         "pPrivateDomainBasePath": "v1",
         "pCreatePrivateDomainHostedZone": "No",
     }
+    # AND the provider shared the domain with nobody: one account owns it
     assert overrides(run.deploys()[0])["pPrivateDomainSharePrincipals"] == "None"
     # AND the last step asks for the association and stops, naming what it could not read
     assert "failed during step [10/10]" in run.result.stderr
