@@ -2,7 +2,9 @@
 
 Provider (letting in the consumer stack's current role and endpoint, or nobody) -> consumer pointed at the provider's
 API -> provider updated to let the consumer in, when that changed -> check that the live stage serves the new resource
-policy. Safe to re-run: the consumer is unchanged, the provider gets one new API deployment.
+policy. Safe to re-run: the consumer is unchanged, the provider gets one new API deployment. --mtls adds the
+certificate path (mtls.py); --domain the private custom domain name shared through AWS RAM (private_domain.py): the
+consumer accepts the share before its deploy, and the last step calls the API through the domain.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from workflow import build, mtls, quotas, sam, stacks
+from workflow import build, mtls, private_domain, quotas, sam, stacks
 from workflow.aws import caller_account, client, error_text, require_profiles, resolve_region
 from workflow.buckets import artifact_bucket_name, ensure_artifact_bucket
-from workflow.invoke import CERTIFICATE_OUTPUT, invoke_client
+from workflow.invoke import CERTIFICATE_OUTPUT, DIRECT_OUTPUT, invoke_client
 from workflow.options import (
     BACKEND_SIDE,
     CLIENT_SIDE,
@@ -52,6 +54,15 @@ MTLS_TOTAL_STEPS = 9
 DEFAULT_HEALTH_WAIT = "600"
 HEALTH_POLL_SECONDS = 15
 CERTIFICATE_PAYLOAD = b'{"method": "GET", "path": "/"}'
+# With --domain, two more steps: accept the provider's RAM share (before the consumer deploy) and verify the domain.
+DOMAIN_EXTRA_STEPS = 2
+# How long the domain check waits for the association to carry calls (AWS: up to 15 minutes, plus margin), and between
+# invocations; how long the share acceptance waits for the domain to show among the consumer's shared resources.
+DEFAULT_DOMAIN_WAIT = "1200"
+DOMAIN_POLL_SECONDS = 30
+DEFAULT_SHARE_WAIT = "300"
+SHARE_POLL_SECONDS = 10
+DOMAIN_PAYLOAD = b'{"method": "GET", "path": "/"}'
 NO_LAYER = "None"
 # IAM is eventually consistent: AWS::ApiGateway::Account can reject a role created moments earlier in the same stack
 # with this reason. deploy_stack retries that failure once, after DEPLOY_RETRY_DELAY_SECONDS (tests set 0).
@@ -78,6 +89,22 @@ def retry_delay_setting() -> str:
 def health_wait_setting() -> str:
     """DEPLOY_MTLS_HEALTH_WAIT_SECONDS as given (checked where it is used)."""
     return os.environ.get("DEPLOY_MTLS_HEALTH_WAIT_SECONDS") or DEFAULT_HEALTH_WAIT
+
+
+def domain_wait_setting() -> str:
+    """DEPLOY_DOMAIN_WAIT_SECONDS as given (checked where it is used)."""
+    return os.environ.get("DEPLOY_DOMAIN_WAIT_SECONDS") or DEFAULT_DOMAIN_WAIT
+
+
+def share_wait_setting() -> str:
+    """DEPLOY_SHARE_WAIT_SECONDS as given (checked where it is used)."""
+    return os.environ.get("DEPLOY_SHARE_WAIT_SECONDS") or DEFAULT_SHARE_WAIT
+
+
+def _seconds(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise Fatal(f"{name} must be a whole number of seconds, got '{value}'")
+    return int(value)
 
 
 def usage() -> str:
@@ -115,11 +142,24 @@ Certificate (mTLS) access path, off unless --mtls (docs/mtls.md):
   --mtls-no-secrets-endpoint    the consumer VPC already has a Secrets Manager endpoint with private DNS
   The CA bundle and CRL go to the provider's artifact bucket under {mtls.KEY_PREFIX}/.
 
+Private custom domain name, off unless --domain (docs/private-domain.md):
+  --domain NAME                 also deploy a private custom domain name for the API, shared with the consumer
+                                through AWS RAM; the clients then call https://NAME/<base path>
+  --certificate-arn ARN         ACM certificate of the provider account, in the region, covering NAME (required)
+  --base-path PATH              base path mapped to the API's stage (default: {private_domain.DEFAULT_BASE_PATH};
+                                None maps the root)
+  --share-principals LIST       account ids, organization or OU ARNs to share the domain with, comma-separated
+                                (default: the consumer account, or None when both profiles are one
+                                account; None: no RAM share)
+  --domain-no-hosted-zone       the consumer VPC already resolves NAME to its execute-api endpoint: create no zone
+
 Artifacts go to one bucket per account, <prefix>-artifacts-<account>-<region>, created if missing.
 
 Environment:
   DEPLOY_RETRY_DELAY_SECONDS ({delay}) before the one retry of a deploy that failed while IAM propagated.
   DEPLOY_MTLS_HEALTH_WAIT_SECONDS ({health_wait_setting()}) how long --mtls waits for healthy load balancer targets.
+  DEPLOY_SHARE_WAIT_SECONDS ({share_wait_setting()}) how long --domain waits for the accepted share to list the domain.
+  DEPLOY_DOMAIN_WAIT_SECONDS ({domain_wait_setting()}) how long --domain retries the client through the domain.
 """
 
 
@@ -134,14 +174,15 @@ class Settings:
     bundle_powertools: bool
     powertools_layer: str
     mtls: mtls.MtlsSettings = field(default_factory=mtls.MtlsSettings)
+    domain: private_domain.DomainSettings = field(default_factory=private_domain.DomainSettings)
 
 
 def parse_settings(argv: Sequence[str]) -> Settings:
     """The command line, validated in the script's order; any problem is a UsageError."""
     parsed = parse(
         argv,
-        values=("--region", "--stack-prefix", "--powertools-layer", *mtls.VALUES),
-        flags=("--bundle-powertools", *mtls.FLAGS),
+        values=("--region", "--stack-prefix", "--powertools-layer", *mtls.VALUES, *private_domain.VALUES),
+        flags=("--bundle-powertools", *mtls.FLAGS, *private_domain.FLAGS),
     )
     if len(parsed.positional) != 2:
         raise UsageError("expected two arguments: <consumer-profile> <provider-profile>")
@@ -160,8 +201,9 @@ def parse_settings(argv: Sequence[str]) -> Settings:
     else:
         layer = DEFAULT_POWERTOOLS_LAYER
     certificate_path = mtls.parse_mtls(parsed)
+    domain = private_domain.parse_domain(parsed)
     consumer, provider = parsed.positional
-    return Settings(consumer, provider, region_flag, prefix, bundle, layer, certificate_path)
+    return Settings(consumer, provider, region_flag, prefix, bundle, layer, certificate_path, domain)
 
 
 @dataclass
@@ -192,6 +234,9 @@ class Provider:
     # The certificate path's endpoint service (--mtls only).
     service_id: str = ""
     service_name: str = ""
+    # The private custom domain (--domain only): its ARN and the RAM share ("" when none).
+    domain_arn: str = ""
+    share_arn: str = ""
 
 
 @dataclass
@@ -203,6 +248,8 @@ class Consumer:
     # The certificate path (--mtls only): the endpoint to the provider's service and the client function.
     mtls_endpoint: str = ""
     certificate_client: str = ""
+    # The client that calls through the domain (--domain: every IAM client does; the direct one is checked).
+    direct_client: str = ""
 
 
 @dataclass
@@ -310,10 +357,11 @@ class Deployment:
         """Provider stack with the looked-up prefix list and the grants; then its outputs for the next steps."""
         prefix_list = self.dynamodb_prefix_list()
         certificate_path = mtls.provider_parameters(self.settings.mtls, self.trust_keys, self.consumer.account)
+        domain = private_domain.provider_parameters(self.settings.domain, self.consumer.account, self.provider.account)
         self.deploy_stack(
             self.provider,
             BACKEND_SIDE,
-            [f"pDynamoDBPrefixListID={prefix_list}", *grants.parameters(), self.layer, *certificate_path],
+            [f"pDynamoDBPrefixListID={prefix_list}", *grants.parameters(), self.layer, *certificate_path, *domain],
         )
         stack = self.provider.stack
         outputs = stacks.stack_outputs(self.client(self.provider, "cloudformation"), stack)
@@ -328,7 +376,40 @@ class Deployment:
             ec2 = self.client(self.provider, "ec2")
             provider.service_id, provider.service_name = mtls.endpoint_service_name(ec2, outputs, stack)
             self.out.info(f"certificate path: endpoint service {provider.service_name}")
+        if self.settings.domain.enabled:
+            provider.domain_arn = stacks.required_output(outputs, "PrivateDomainNameArn", stack)
+            provider.share_arn = stacks.optional_output(outputs, "PrivateDomainShareArn")
+            self.out.info(f"private domain {provider.domain_arn}, RAM share {provider.share_arn or '(none)'}")
         return provider
+
+    def accept_domain_share(self, provider: Provider) -> None:
+        """The consumer accepts the provider's RAM share of the domain (within 12 hours of the share, else the
+        provider must share again), then waits until the domain is listed as shared with it: the association the
+        consumer stack creates needs that."""
+        if self.consumer.account == self.provider.account:
+            self.out.info("one account: the domain is the consumer's own, no RAM share to accept")
+            return
+        if not provider.share_arn:
+            self.out.info(
+                f"the provider stack shares no domain ({private_domain.SHARE_PRINCIPALS} None): expecting another "
+                f"share of {provider.domain_arn} with account {self.consumer.account}"
+            )
+        ram = self.client(self.consumer, "ram")
+        if provider.share_arn:
+            private_domain.accept_share(self.out, ram, provider.share_arn)
+        wait = _seconds("DEPLOY_SHARE_WAIT_SECONDS", share_wait_setting())
+        deadline = time.monotonic() + wait
+        while not private_domain.shared_domain_listed(ram, provider.domain_arn):
+            if time.monotonic() >= deadline:
+                raise Fatal(
+                    f"after {wait}s the consumer account {self.consumer.account} still does not see "
+                    f"{provider.domain_arn} among the resources shared with it (aws ram list-resources "
+                    f"--resource-owner OTHER-ACCOUNTS --resource-type {private_domain.RAM_RESOURCE_TYPE} --profile "
+                    f"{self.consumer.profile}); check "
+                    f"pPrivateDomainSharePrincipals on stack {self.provider.stack}"
+                )
+            time.sleep(min(SHARE_POLL_SECONDS, wait))
+        self.out.info(f"the consumer account sees {provider.domain_arn} as shared with it")
 
     def deploy_consumer(self, provider: Provider) -> Consumer:
         """Consumer stack pointed at the provider's API; then the ids the provider must allow."""
@@ -342,6 +423,7 @@ class Deployment:
                 f"pAPIRoleARN={provider.role}",
                 self.layer,
                 *mtls.consumer_parameters(self.settings.mtls, provider.service_name),
+                *private_domain.consumer_parameters(self.settings.domain, provider.domain_arn),
             ],
         )
         stack = self.consumer.stack
@@ -349,6 +431,7 @@ class Deployment:
         consumer = Consumer(
             endpoint=stacks.required_output(outputs, "APIGatewayEndpointID", stack),
             role=stacks.required_output(outputs, "DirectAuthClientRole", stack),
+            direct_client=stacks.optional_output(outputs, DIRECT_OUTPUT),
         )
         self.out.info(f"endpoint {consumer.endpoint}, client role {consumer.role}")
         if self.settings.mtls.enabled:
@@ -434,6 +517,44 @@ class Deployment:
                 f"the certificate client did not get a 2xx answer (above); run ./diagnose.sh {self.settings.consumer} "
                 f"{self.settings.provider}"
             )
+
+    def verify_domain_path(self, provider: Provider, consumer: Consumer) -> None:
+        """Last step (--domain): the consumer's association is listed, then the direct client, which calls through the
+        domain, is invoked until it gets a 2xx (an association carries calls after up to ~15 minutes)."""
+        domain = self.settings.domain
+        apigateway = self.client(self.consumer, "apigateway")
+        if not private_domain.association_listed(apigateway, provider.domain_arn, consumer.endpoint):
+            raise Fatal(
+                f"the consumer account has no access association of endpoint {consumer.endpoint} with "
+                f"{provider.domain_arn} (output PrivateDomainAccessAssociationArn of stack {self.consumer.stack}); "
+                f"see ./diagnose.sh {self.settings.consumer} {self.settings.provider}"
+            )
+        self.out.info(f"access association {consumer.endpoint} -> {provider.domain_arn} exists")
+        if not consumer.direct_client:
+            raise Fatal(f"stack {self.consumer.stack} has no {DIRECT_OUTPUT} output to call {domain.url()} with")
+        wait = _seconds("DEPLOY_DOMAIN_WAIT_SECONDS", domain_wait_setting())
+        deadline = time.monotonic() + wait
+        attempt = 0
+        while True:
+            attempt += 1
+            self.out.info(f"calling {domain.url()}/ through {DIRECT_OUTPUT} (attempt {attempt})")
+            if invoke_client(
+                self.out,
+                self.consumer.profile,
+                self.region,
+                label=DIRECT_OUTPUT,
+                function_name=consumer.direct_client,
+                payload=DOMAIN_PAYLOAD,
+            ):
+                self.out.info(f"the private domain answers: {domain.url()}")
+                return
+            if time.monotonic() >= deadline:
+                raise Fatal(
+                    f"after {wait}s {DIRECT_OUTPUT} still gets no 2xx through {domain.url()} (last answer above); run "
+                    f"./diagnose.sh {self.settings.consumer} {self.settings.provider}"
+                )
+            # A new association refuses calls (403) until API Gateway has set it up: keep asking, show each answer.
+            time.sleep(min(DOMAIN_POLL_SECONDS, wait))
 
     def wait_for_healthy_targets(self, service_id: str) -> None:
         """Poll both target groups until every target is healthy; stop naming the others after the wait."""
@@ -550,6 +671,9 @@ def preflight(out: Output, settings: Settings) -> Deployment:
     check_quotas(out, region, consumer, provider)
     check_powertools_layer(out, settings.powertools_layer, provider.profile, region)
     mtls.check_regions(settings.mtls, region)
+    private_domain.check_regions(settings.domain, region, provider.account)
+    if settings.domain.enabled:
+        private_domain.check_certificate(out, client(provider.profile, region, "acm"), settings.domain)
     if consumer.account == provider.account:
         out.warn(
             f"both profiles are account {consumer.account}: this works, but same-account IAM evaluation differs "
@@ -573,9 +697,10 @@ def build_side(out: Output, deployment: Deployment, side: str, account: Side) ->
 
 
 def deploy_all(out: Output, settings: Settings) -> int:
-    """The eight steps (nine with --mtls)."""
-    certificate_path = settings.mtls.enabled
-    steps = Steps(out, MTLS_TOTAL_STEPS if certificate_path else TOTAL_STEPS)
+    """The eight steps (nine with --mtls, two more with --domain)."""
+    certificate_path, domain = settings.mtls.enabled, settings.domain.enabled
+    total = MTLS_TOTAL_STEPS if certificate_path else TOTAL_STEPS
+    steps = Steps(out, total + (DOMAIN_EXTRA_STEPS if domain else 0))
     steps.start("Preflight: tools, credentials, region")
     run_ = preflight(out, settings)
     consumer, provider = run_.consumer, run_.provider
@@ -600,6 +725,10 @@ def deploy_all(out: Output, settings: Settings) -> int:
     grants = run_.consumer_grants()
     api = run_.deploy_provider(grants)
 
+    if domain:
+        steps.start(f"Accept the provider's share of {settings.domain.name} (account {consumer.account})")
+        run_.accept_domain_share(api)
+
     steps.start(f"Deploy consumer stack {consumer.stack} (account {consumer.account})")
     endpoint = run_.deploy_consumer(api)
 
@@ -613,8 +742,14 @@ def deploy_all(out: Output, settings: Settings) -> int:
         steps.start("Verify the certificate path (endpoint connection, target health, certificate client)")
         run_.verify_certificate_path(api, endpoint)
 
+    if domain:
+        steps.start(f"Verify the private domain {settings.domain.url()} (association, client call)")
+        run_.verify_domain_path(api, endpoint)
+
     out.done()
     out.info(f"API: https://{api.host}/{api.stage} (private: reachable through endpoint {endpoint.endpoint})")
+    if domain:
+        out.info(f"private domain: {settings.domain.url()} (through endpoint {endpoint.endpoint})")
     out.info(
         f"next: {sam.REPO_ROOT}/invoke.sh {settings.consumer} --region {run_.region} --stack-prefix {settings.prefix}"
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from workflow import stacks
+from workflow import private_domain, stacks
 from workflow.aws import caller_account, client, error_text, require_profiles, resolve_region
 from workflow.buckets import artifact_bucket_name, empty_and_delete_bucket
 from workflow.options import (
@@ -73,6 +73,8 @@ def usage() -> str:
 Usage: destroy-all.sh [options] <consumer-profile> <provider-profile>
 
 Delete stack <prefix>-client (consumer account), then <prefix>-backend (provider account).
+A private custom domain name (deploy-all.sh --domain) goes with the provider stack: the consumer's access
+association goes first with its stack, and other accounts' associations with the domain are rejected just before.
 
 Options:
   --region REGION       region of both stacks (default: the profiles' region, which must match)
@@ -238,6 +240,33 @@ class Destroyer:
         )
 
 
+def reject_foreign_associations(out: Output, region: str, provider: Account) -> None:
+    """Before the provider's private domain goes (its stack's PrivateDomainNameArn output): reject the access
+    associations other accounts still hold with it. The consumer stack, deleted first, removed its own; only their
+    owners can delete the rest, and CloudFormation cannot reject them (AWS's CloudFormation page), so the provider
+    rejects them here, as AWS's stop-sharing page does."""
+    cfn = client(provider.profile, region, "cloudformation")
+    if stacks.stack_status(cfn, provider.stack) == stacks.NO_STACK:
+        return
+    domain_arn = stacks.optional_output(stacks.stack_outputs(cfn, provider.stack), "PrivateDomainNameArn")
+    if not domain_arn:
+        return
+    apigateway = client(provider.profile, region, "apigateway")
+    try:
+        foreign = private_domain.foreign_associations(apigateway, domain_arn)
+        for arn in foreign:
+            apigateway.reject_domain_name_access_association(
+                domainNameAccessAssociationArn=arn, domainNameArn=domain_arn
+            )
+            out.info(f"rejected access association {arn} (another account's, with {domain_arn})")
+    except ClientError as error:
+        # The stack delete may still succeed; if it fails, its events say why.
+        out.warn(f"could not reject the other accounts' associations with {domain_arn}: {error_text(error)}")
+        return
+    if not foreign:
+        out.info(f"no other account holds an access association with {domain_arn}")
+
+
 def destroy_all(out: Output, settings: Settings) -> int:
     """The four steps."""
     steps = Steps(out, TOTAL_STEPS)
@@ -266,6 +295,7 @@ def destroy_all(out: Output, settings: Settings) -> int:
     steps.start(f"Delete consumer stack {consumer.stack}")
     destroyer.delete_and_wait(consumer)
     steps.start(f"Delete provider stack {provider.stack}")
+    reject_foreign_associations(out, region, provider)
     destroyer.delete_and_wait(provider)
 
     steps.start("Artifact buckets")

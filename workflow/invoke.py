@@ -23,6 +23,8 @@ DIRECT_OUTPUT = "PythonDirectAuthClient"
 ASSUME_ROLE_OUTPUT = "PythonAssumeRoleClient"
 # Only a consumer stack deployed with pEnableMtlsClient=Yes has it (the certificate path, docs/mtls.md).
 CERTIFICATE_OUTPUT = "PythonCertificateClient"
+# Only a consumer stack deployed with a private domain name has it (deploy-all.sh --domain, docs/private-domain.md).
+ASSOCIATION_OUTPUT = "PrivateDomainAccessAssociationArn"
 # The client must wait longer than the function can run: on a read timeout it would re-send Invoke, running it again.
 # The margin covers a cold start's init phase (not part of the function timeout) and the network.
 READ_TIMEOUT_MARGIN_SECONDS = 60
@@ -37,7 +39,8 @@ def usage() -> str:
 Usage: invoke.sh [options] <consumer-profile>
 
 Invoke the client functions of stack <prefix>-client and show what the private API answered
-(the certificate client too, when the stack has one: deployed with deploy-all.sh --mtls).
+(the certificate client too, when the stack has one: deployed with deploy-all.sh --mtls; the IAM clients
+call https://<domain>/<base path> when it was deployed with deploy-all.sh --domain, and a line says so).
 Exits non-zero when any invoked client did not get a 2xx answer.
 
 Options:
@@ -120,6 +123,19 @@ def invoke_client(out: Output, profile: str, region: str, *, label: str, functio
     return succeeded
 
 
+def domain_url(cfn: Any, stack: str, outputs: dict[str, str]) -> str:
+    """https://<domain>/<base path> the IAM clients call, when the stack has a domain access association; else ""."""
+    if not stacks.optional_output(outputs, ASSOCIATION_OUTPUT):
+        return ""
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    parameters = {item["ParameterKey"]: item.get("ParameterValue", "") for item in described.get("Parameters", [])}
+    name = parameters.get("pPrivateDomainName", "None")
+    if name in ("", "None"):
+        return ""
+    base = parameters.get("pPrivateDomainBasePath", "None")
+    return f"https://{name}" + ("" if base in ("", "None") else f"/{base}")
+
+
 def _payload(out: Output, text: str) -> bytes:
     try:
         json.loads(text)
@@ -151,6 +167,10 @@ def main(argv: Sequence[str]) -> int:
         outputs = stacks.stack_outputs(cfn, stack)
         direct = stacks.required_output(outputs, DIRECT_OUTPUT, stack)
         assume = stacks.optional_output(outputs, ASSUME_ROLE_OUTPUT)
+        url = domain_url(cfn, stack, outputs)
+        if url:
+            # The IAM clients' API_HOST is the domain then: say so, since their answers look the same either way.
+            out.info(f"the IAM clients call the API via {url} (private custom domain name)")
 
         failures = (
             0 if invoke_client(out, profile, region, label=DIRECT_OUTPUT, function_name=direct, payload=payload) else 1

@@ -128,6 +128,8 @@ def test_deploy_all_first_provider_deploy_without_consumer_sends_closed_authoriz
         "pPowertoolsLayerArn": POWERTOOLS_LATEST,
         # issue 16: the certificate path is switched off explicitly (sam deploy would keep a previous Yes)
         "pEnableMtls": "No",
+        # issue 17: so is the private custom domain name
+        "pEnablePrivateDomain": "No",
     }
     assert (lookup.account, lookup.region) == (first_deploy.accounts[PROVIDER], REGION)
     assert option(first, "--template-file").endswith("api-backend/vpc-api-backend-deploy.yaml")
@@ -145,6 +147,9 @@ def test_deploy_all_provider_outputs_reach_consumer_parameters(first_deploy: Run
         "pAPIRoleARN": API_ROLE,
         "pPowertoolsLayerArn": POWERTOOLS_LATEST,
         "pEnableMtlsClient": "No",
+        # issue 17: no domain, stated (sam deploy would keep a previous run's name, ARN and so the association)
+        "pPrivateDomainName": "None",
+        "pPrivateDomainNameArn": "None",
     }
     assert option(consumer, "--profile") == CONSUMER
 
@@ -256,6 +261,7 @@ def test_deploy_all_rerun_with_existing_consumer_deploys_provider_once(second_de
         "pAllowedVPCEndpoints": ENDPOINT_ID,
         "pPowertoolsLayerArn": POWERTOOLS_LATEST,
         "pEnableMtls": "No",
+        "pEnablePrivateDomain": "No",
     }
     assert f"consumer already authorized: {CLIENT_ROLE} through {ENDPOINT_ID} unchanged" in run.result.stdout
     assert re.findall(r"^\[(\d)/8\]", run.result.stdout, flags=re.MULTILINE) == [str(n) for n in range(1, 9)]

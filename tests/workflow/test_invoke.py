@@ -500,3 +500,46 @@ def test_invoke_without_certificate_client_output_prints_nothing_about_it(
     # THEN the output does not mention the certificate client at all (unchanged from before issue 16)
     assert result.returncode == 0
     assert "Certificate" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("base_path", "url"), [("v1", "https://api.example.com/v1"), ("None", "https://api.example.com")]
+)
+def test_invoke_stack_with_a_domain_association_says_the_clients_call_the_domain(
+    kit: Kit, functions: dict[str, Behaviour], run_invoke: Callable[..., Result], base_path: str, url: str
+) -> None:
+    # GIVEN a consumer stack deployed with deploy-all.sh --domain: its parameters name the domain and base path, its
+    # outputs the access association
+    parameters = {"pPrivateDomainName": "api.example.com", "pPrivateDomainBasePath": base_path}
+    outputs = {
+        "PythonDirectAuthClient": DIRECT_FUNCTION,
+        "PythonAssumeRoleClient": ASSUME_FUNCTION,
+        invoke.ASSOCIATION_OUTPUT: "arn:aws:apigateway:us-east-1:111111111111:/domainnameaccessassociations/"
+        "domainname/api.example.com+abcd1234/vpcesource/vpce-0123456789abcdef0",
+    }
+    template = {
+        "Parameters": {key: {"Type": "String"} for key in parameters},
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    kit.cloud.client("cloudformation", CONSUMER).create_stack(
+        StackName=CLIENT_STACK,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    )
+    # WHEN invoke.sh runs
+    result = run_invoke()
+    # THEN one line names the URL the IAM clients call, before their answers
+    assert result.returncode == 0, result.stderr
+    line = f"the IAM clients call the API via {url} (private custom domain name)"
+    assert line in result.stdout
+    assert result.stdout.index(line) < result.stdout.index("== PythonDirectAuthClient")
+
+
+def test_invoke_stack_without_a_domain_prints_no_domain_line(
+    consumer_kit: Kit, run_invoke: Callable[..., Result]
+) -> None:
+    # GIVEN a consumer stack without the association output WHEN invoke.sh runs THEN nothing about a domain is printed
+    result = run_invoke()
+    assert result.returncode == 0, result.stderr
+    assert "private custom domain" not in result.stdout
