@@ -13,7 +13,7 @@ import pytest
 
 from emulation.accounts.https import READ_TIMEOUT, HttpsClient
 from emulation.gateway.pipeline import ApiDeployment, Endpoint
-from emulation.gateway.server import Gateway
+from emulation.gateway.server import PRIVATELINK_IDLE_TIMEOUT, Gateway
 from emulation.gateway.tls import TlsMaterial
 from tests.emulation.helpers import API_HOST, API_ID, PROVIDER, REGION, StaticCredentials, project_policy
 
@@ -47,13 +47,12 @@ def _gateway(tls_material: TlsMaterial, idle_timeout: float | None = None) -> Ga
         handler=_never_called,
         vpc_endpoint_ids=(VPCE,),
     )
-    extra = {} if idle_timeout is None else {"idle_timeout": idle_timeout}
     return Gateway(
         endpoints=[Endpoint(VPCE, "vpc-0wire")],
         apis=[deployment],
         callbacks=StaticCredentials().callbacks(),
         tls=tls_material,
-        **extra,
+        idle_timeout=PRIVATELINK_IDLE_TIMEOUT if idle_timeout is None else idle_timeout,
     )
 
 
