@@ -213,7 +213,8 @@ def _hosted_zone_ids(
 def _private_domain_ids(
     names: _Names, logical_id: str, kind: str, properties: Mapping[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    """Private custom domain names: Ref is the ARN in its account + domain id form (RAM_DESIGN.md §1 [verify])."""
+    """Private custom domain names: Ref is the type's primary identifier, DomainNameArn, in the form AWS's
+    associations page shows (arn:...:/domainnames/{name}+{id})."""
     domain_id = names.pick(_LOWER_ALNUM, 8)
     name = names.value(properties.get("DomainName"), f"{logical_id.lower()}.example.com")
     arn = names.arn("apigateway", f"/domainnames/{name}+{domain_id}")

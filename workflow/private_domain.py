@@ -50,9 +50,9 @@ DEFAULT_BASE_PATH = "v1"
 NONE = "None"
 # The RAM resource type of a private custom domain name (AWS's consumer page: ram list-resources --resource-type).
 RAM_RESOURCE_TYPE = "apigateway:Domainnames"
-# Key types AWS accepts for a private custom domain name's certificate (considerations page, RAM_DESIGN.md section 1).
+# Key types AWS accepts for a private custom domain name's certificate (AWS's considerations page).
 KEY_ALGORITHMS = ("RSA_2048", "EC_prime256v1", "EC_secp384r1")
-# The templates' patterns (RAM_DESIGN.md sections 3-4): a lower-case name, not a wildcard; one base path segment.
+# The templates' patterns (pPrivateDomainName, pPrivateDomainBasePath): a lower-case name, not a wildcard; one segment.
 _NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _BASE_PATH = re.compile(r"None|[A-Za-z0-9._-]{1,64}")
 _ACM_ARN = re.compile(r"arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):certificate/[A-Za-z0-9-]+")

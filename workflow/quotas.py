@@ -41,7 +41,7 @@ PARAMETER_VALUE_QUOTA = 4096  # CloudFormation: "Maximum size of a parameter val
 ROLE_NAME_MAX = 64  # IAM role-name quota; CloudFormation's generated names are cut to it
 API_ID_LENGTH = 10  # REST API ids (what the emulation and every observed id use)
 VPCE_ID_PLACEHOLDER = "vpce-" + "f" * 17  # vpce- followed by 17 hex digits
-DOMAIN_ID_LENGTH = 8  # private custom domain ids (RAM_DESIGN.md §1; the id after '+' in the domain's ARN)
+DOMAIN_ID_LENGTH = 8  # private custom domain ids (the id after '+' in the domain's ARN)
 PLACEHOLDER_ACCOUNT = "000000000000"
 
 BACKEND_DEFAULTS = {
@@ -311,7 +311,7 @@ def check_backend(
     ]
     domain = domain_policy(values)
     if domain is not None:
-        # No separate quota for a domain's policy is published (RAM_DESIGN.md §8, 12): the API policy's is assumed.
+        # No separate quota for a domain's policy is published (docs/private-domain.md): the API policy's is assumed.
         domain_length = domain_policy_length(
             domain,
             partition=partition,

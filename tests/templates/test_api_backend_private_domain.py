@@ -1,4 +1,4 @@
-"""api-backend.yaml's private custom domain name (issue 17, RAM_DESIGN.md §3): off by default, as designed when on."""
+"""api-backend.yaml's private custom domain name (issue 17, docs/private-domain.md): off by default, right when on."""
 
 from __future__ import annotations
 

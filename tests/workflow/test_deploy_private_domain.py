@@ -2,7 +2,7 @@
 ACM preflight against moto's ACM, and the RAM share / access association steps.
 
 moto 5.2.5 answers 404 "Not yet implemented" to RAM's GetResourceShareInvitations and ListResources and to API
-Gateway's GetDomainNameAccessAssociations (RAM_DESIGN.md section 2), so those steps are tested in-process with
+Gateway's GetDomainNameAccessAssociations, so those steps are tested in-process with
 botocore's Stubber, which checks every request and answer against the API model; the runs of deploy-all.sh against
 moto and the recorded sam cover the preflight, the parameters each stack gets and the order of the steps.
 """
