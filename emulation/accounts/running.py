@@ -70,6 +70,13 @@ class Running:
     alb: MtlsListener | None = None  # the certificate path's load balancer listener, when deployed
     # Associations API Gateway refused to create, by consumer site (start(domain=True) only).
     domain_refusals: Mapping[str, str] = field(default_factory=dict)
+    org_ids: Mapping[str, str] = field(default_factory=dict)  # account -> organization id (RAM shares to an org)
+
+    def refresh_domains(self) -> None:
+        """Domains and associations read again from the live stacks (after an update); rejections are forgotten."""
+        state = domain.registry(self.provider, self.consumers, self.org_ids)
+        self.gateway.set_domains(state.registry)
+        self.domain_refusals = state.refused
 
     def stop(self) -> None:
         """Stop gateway, STS front, sandboxes and moto; close every socket; remove the temporary files."""
@@ -180,4 +187,5 @@ def start(
             mtls,
             alb,
             domains.refused,
+            options.org_ids,
         )
