@@ -136,3 +136,20 @@ def test_domain_on_execute_api_host_still_works(domain_env: TwoAccounts) -> None
     # THEN it is answered as before the domain existed
     assert result.status == 200, result.payload
     assert "items" in _body(result.payload)
+
+
+def test_domain_policy_update_lets_the_listed_endpoint_past_the_domain(domain_env: TwoAccounts) -> None:
+    # GIVEN the provider updated so pAllowedVPCEndpoints (the domain's policy and the API's) also lists other's endpoint
+    before = dict(domain_env.provider.parameters)
+    listed = f"{domain_env.endpoint_id(MAIN)},{domain_env.endpoint_id(OTHER)}"
+    domain_env.redeploy_provider({"pAllowedVPCEndpoints": listed})
+    try:
+        # WHEN other's direct client calls through the domain
+        result = call(domain_env, "direct", "GET", "/", site=OTHER)
+    finally:
+        domain_env.redeploy_provider(before, replace_all=True)
+    # THEN the domain's policy lets it through, and the API's policy refuses its unlisted role instead
+    assert result.status == 403, result.payload
+    message = _body(result.payload)["Message"]
+    assert "because no resource-based policy allows the execute-api:Invoke action" in message, message
+    assert "/domainnames/" not in message
