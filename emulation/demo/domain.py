@@ -32,7 +32,9 @@ def warm_configs() -> list[tuple[ClientKind, str, str | None, Mapping[str, str] 
     ]
 
 
-def _client(kind: ClientKind, site: str = MAIN, env: Mapping[str, str] | None = None) -> Callable[..., Observed]:
+def _client(
+    kind: ClientKind, site: str = MAIN, env: Mapping[str, str] | None = None
+) -> Callable[[TwoAccounts], Observed]:
     def run(accounts: TwoAccounts) -> Observed:
         return observe_invocation(accounts.invoke_client(kind, {"method": "GET", "path": "/"}, site=site, env=env))
 
@@ -42,8 +44,9 @@ def _client(kind: ClientKind, site: str = MAIN, env: Mapping[str, str] | None = 
 def _outsider(accounts: TwoAccounts) -> Observed:
     """The outsider's client; its association was refused when its stack was deployed (said in the summary)."""
     observed = _client(ClientKind.DIRECT, OUTSIDER)(accounts)
-    why = accounts.domain_refusals.get(OUTSIDER, "association created")
-    return Observed(observed.status, observed.text, f"{observed.summary} (association refused: {why})", observed.shown)
+    refusal = accounts.domain_refusals.get(OUTSIDER)
+    why = f"association refused: {refusal}" if refusal else "its association was created"
+    return Observed(observed.status, observed.text, f"{observed.summary} ({why})", observed.shown)
 
 
 def _rejected(accounts: TwoAccounts) -> Observed:
