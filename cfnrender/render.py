@@ -484,7 +484,13 @@ class _Resolver:
         if name in self.refs:
             return self.refs[name]
         self._require_present(name, "Ref")
-        return self.physical_ids.get(name, name)
+        if name in self.physical_ids:
+            return self.physical_ids[name]
+        resource = self.template["Resources"][name]
+        if resource["Type"] == "AWS::ApiGateway::Stage":
+            # Ref of a stage is its name (SAM generates the stage, so no physical id was chosen for it).
+            return self.resolve(resource.get("Properties", {}).get("StageName", name))
+        return name
 
     def _get_att(self, arg: Any) -> Any:
         logical_id, attribute = arg.split(".", 1) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))

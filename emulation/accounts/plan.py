@@ -35,6 +35,9 @@ MTLS_CLIENT_PARAMETERS = (
     "pCreateSecretsManagerEndpoint",
 )
 MAIN_ONLY_PARAMETERS = (*NETWORK_PARAMETERS, *MTLS_CLIENT_PARAMETERS)
+# The provider's private custom domain name (start(domain=True)): its ARN embeds the name, so the ids are chosen with
+# it (a provider rendered with another pPrivateDomainName would name a domain these ids do not).
+PRIVATE_DOMAIN_NAME = "orders.provider.example"
 # us-east-1's com.amazonaws.us-east-1.dynamodb prefix list id shape; the emulation routes nothing by it.
 DYNAMODB_PREFIX_LIST = "pl-02cd2c6b"
 _HEX = "0123456789abcdef"
@@ -168,10 +171,19 @@ class Plan:
         self.region = region
         self.sites = place_sites(rng)
         self._provider_ids = generate_ids(
-            BACKEND_TEMPLATE, stack=PROVIDER_STACK, account=PROVIDER, region=region, rng=rng
+            BACKEND_TEMPLATE,
+            stack=PROVIDER_STACK,
+            account=PROVIDER,
+            region=region,
+            rng=rng,
+            parameters={"pPrivateDomainName": PRIVATE_DOMAIN_NAME},
         )
+        # A consumer's access association ARN names the domain it associates with (pPrivateDomainNameArn).
+        domain = {"pPrivateDomainNameArn": self._provider_ids.physical_ids["PrivateDomainName"]}
         self._site_ids: dict[str, StackIds] = {
-            key: generate_ids(CLIENT_TEMPLATE, stack=site.stack_name, account=site.account, region=region, rng=rng)
+            key: generate_ids(
+                CLIENT_TEMPLATE, stack=site.stack_name, account=site.account, region=region, rng=rng, parameters=domain
+            )
             for key, site in self.sites.items()
         }
         # Drawn last, so every id above stays what a given seed gave before the provider had a network.

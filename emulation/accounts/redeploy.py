@@ -33,6 +33,9 @@ def redeploy_provider(running: Running, plan: Plan, parameters: Mapping[str, str
         # Endpoint associations are a property of the API, not of a deployment: they apply at once.
         current = gateway.deployment(new_api.api_id)
         gateway.deploy(replace(current, vpc_endpoint_ids=new_api.vpc_endpoint_ids))
+    # A domain, its policy and mappings are not part of the stage deployment: modelled as changing with the stack
+    # update (whether a domain policy change waits for a stage deployment only a real deployment shows).
+    running.refresh_domains()
     return redeployed
 
 
@@ -45,4 +48,5 @@ def redeploy_consumers(running: Running, plan: Plan, changes: Mapping[str, str])
         for endpoint in new.endpoints():
             running.gateway.set_endpoint_policy(endpoint.vpce_id, endpoint.policy)
         running.consumers[key] = new
+    running.refresh_domains()
     running.functions.drop_clients()  # new function configuration: the next invocations are cold starts

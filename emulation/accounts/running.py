@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cfnrender.stacks import Stack
+from emulation.accounts import domain
 from emulation.accounts.functions import Functions
 from emulation.accounts.https import HttpsClient
 from emulation.accounts.moto_identity import MotoIdentity
@@ -48,6 +49,7 @@ class Options:
     max_concurrency: int
     endpoint_idle_timeout: float
     mtls: bool = False  # deploy the certificate path (provider pEnableMtls=Yes, main consumer pEnableMtlsClient=Yes)
+    domain: bool = False  # deploy the private custom domain (provider pEnablePrivateDomain=Yes, consumers associate)
 
 
 @dataclass
@@ -66,6 +68,15 @@ class Running:
     teardown: ExitStack = field(repr=False)
     mtls: MtlsMaterial | None = None
     alb: MtlsListener | None = None  # the certificate path's load balancer listener, when deployed
+    # Associations API Gateway refused to create, by consumer site (start(domain=True) only).
+    domain_refusals: Mapping[str, str] = field(default_factory=dict)
+    org_ids: Mapping[str, str] = field(default_factory=dict)  # account -> organization id (RAM shares to an org)
+
+    def refresh_domains(self) -> None:
+        """Domains and associations read again from the live stacks (after an update); rejections are forgotten."""
+        state = domain.registry(self.provider, self.consumers, self.org_ids)
+        self.gateway.set_domains(state.registry)
+        self.domain_refusals = state.refused
 
     def stop(self) -> None:
         """Stop gateway, STS front, sandboxes and moto; close every socket; remove the temporary files."""
@@ -111,13 +122,18 @@ def start(
         moto = MotoServer(region)
         teardown.callback(moto.stop)
         mtls = make_material(workdir, moto.client("secretsmanager", CONSUMER)) if options.mtls else None
+        # The caller's own parameters win, so a test can deploy a variant (e.g. without the CRL, another base path).
         if mtls is not None:
-            # The caller's own parameters win, so a test can deploy a variant (e.g. without the CRL).
             provider_params = {**provider_parameters(plan.provider_network, mtls, region), **provider_params}
+        if options.domain:
+            provider_params = {**domain.provider_parameters(region), **provider_params}
         provider = plan.render_provider(provider_params)
         if mtls is not None:
             consumer_params = {**consumer_parameters(provider, mtls), **consumer_params}
+        if options.domain:
+            consumer_params = {**domain.consumer_parameters(provider), **consumer_params}
         consumers = plan.render_consumers(provider, consumer_params)
+        domains = domain.registry(provider, consumers, options.org_ids)
         for stack in (provider, *consumers.values()):
             create_roles(moto.client("iam", stack.account), stack)
         create_tables(moto.client("dynamodb", provider.account), provider)
@@ -150,6 +166,7 @@ def start(
             callbacks=identity.callbacks(),
             tls=tls,
             idle_timeout=options.endpoint_idle_timeout,
+            domains=domains.registry,
         ).start()
         teardown.callback(gateway.stop)
         alb = None
@@ -157,5 +174,18 @@ def start(
             alb = start_listener(provider, gateway, tls, mtls)
             teardown.callback(alb.stop)  # stopped first: it forwards to the gateway
         return Running(
-            moto, provider, consumers, tls, http, sts, functions, access_log, gateway, teardown.pop_all(), mtls, alb
+            moto,
+            provider,
+            consumers,
+            tls,
+            http,
+            sts,
+            functions,
+            access_log,
+            gateway,
+            teardown.pop_all(),
+            mtls,
+            alb,
+            domains.refused,
+            options.org_ids,
         )

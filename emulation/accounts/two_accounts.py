@@ -29,7 +29,7 @@ from typing import Any
 
 from cfnrender.stacks import Stack
 from client.names import ClientKind
-from emulation.accounts import functions, mtls, network, redeploy
+from emulation.accounts import domain, functions, mtls, network, redeploy
 from emulation.accounts.functions import BACKEND, ClientKey
 from emulation.accounts.https import HttpReply
 from emulation.accounts.plan import (
@@ -105,17 +105,23 @@ class TwoAccounts:
         *,
         warm: bool = True,
         mtls: bool = False,
+        domain: bool = False,
     ) -> TwoAccounts:
         """Deploy everything; params override the defaults (consumer network parameters apply to `main` only).
 
         `mtls`: also the certificate path, as deploy-all.sh --mtls deploys it (emulation/accounts/mtls.py): the
         provider VPC-attached with pEnableMtls=Yes and a CRL, `main` with the certificate client, the test PKI's
         certificates in the consumer account's Secrets Manager, the load balancer listening.
+        `domain`: also the private custom domain name, as deploy-all.sh --domain deploys it
+        (emulation/accounts/domain.py): the provider with pEnablePrivateDomain=Yes (base path v1, shared with the
+        consumer account), every consumer stack associating its endpoint, its hosted zone resolving the name, and
+        the IAM clients calling the domain; the gateway's domains and associations read from the rendered stacks.
         """
         if self._running is not None:
             raise RuntimeError("already started: stop() first")
         parameters = {**default_provider_params(self.names), **(provider_params or {})}
-        self._running = start(self._plan, parameters, consumer_params or {}, replace(self._options, mtls=mtls))
+        options = replace(self._options, mtls=mtls, domain=domain)
+        self._running = start(self._plan, parameters, consumer_params or {}, options)
         if warm:
             try:
                 main = self._running.consumers[MAIN]
@@ -203,6 +209,11 @@ class TwoAccounts:
         if material is None:
             raise RuntimeError("the certificate path is not deployed: start(mtls=True)")
         return material.secrets[name]
+
+    @property
+    def domain_refusals(self) -> dict[str, str]:
+        """Consumer sites whose access association API Gateway refused to create, with why (start(domain=True))."""
+        return dict(self._state().domain_refusals)
 
     @property
     def moto_url(self) -> str:
@@ -334,6 +345,8 @@ class TwoAccounts:
         )
         if running.alb is not None:
             view.update(mtls.service_names(running.provider, running.consumers, running.alb.port, vpc_id))
+        ports = network.listener_ports(running.gateway, running.consumers)
+        view.update(domain.domain_names(running.consumers, ports, vpc_id))
         return view
 
     # ------------------------------------------------------------------------------------------ stack updates

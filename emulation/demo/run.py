@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from emulation.accounts.two_accounts import MAIN, TwoAccounts
 from emulation.demo import certificate
+from emulation.demo import domain as domain_rows
 from emulation.demo.scenario import ACCESS_LIST_CHOICES, SITES, TRUST_CHOICES, Case, Observed, Settings, build_cases
 
 _RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
@@ -132,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--domain",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "also deploy the private custom domain name (a deployment of its own, as deploy-all.sh --domain): both "
+            "IAM clients through it and its refusals (default: on)"
+        ),
+    )
+    parser.add_argument(
         "--show-responses", action="store_true", help="print each client's whole response (headers and JSON body)"
     )
     parser.add_argument("--show-access-log", action="store_true", help="print the API access-log lines at the end")
@@ -146,7 +156,9 @@ NOT_PROVEN = (
     "security groups, routes, Lambda's VPC ENIs), the certificate path's NLB, endpoint service and a real ALB's TLS "
     "alerts, managed services (WAF rules, KMS, CloudWatch Logs, X-Ray) and IAM beyond resource and identity policies "
     "(SCPs, RCPs, permission boundaries, session policies). Only a real deployment shows those; see docs/proven.md, "
-    '"What is proven offline, and what is not", and for the certificate path docs/mtls.md.'
+    '"What is proven offline, and what is not", for the certificate path docs/mtls.md, and for the private custom '
+    "domain (its provisioning and association minutes, the RAM invitation's acceptance, ACM validation, the Route 53 "
+    "alias) docs/private-domain.md."
 )
 
 
@@ -212,7 +224,7 @@ def listening(port: int) -> bool:
     return False
 
 
-def _describe(out: Printer, env: TwoAccounts, settings: Settings, *, mtls: bool) -> None:
+def _describe(out: Printer, env: TwoAccounts, settings: Settings, *, mtls: bool, domain: bool) -> None:
     names = env.names
     out.line(f"   provider {names.provider}: stack private-api-backend, API {names.api_id}, table {names.table_name}")
     out.line(f"     access role {names.access_role_arn}")
@@ -226,6 +238,9 @@ def _describe(out: Printer, env: TwoAccounts, settings: Settings, *, mtls: bool)
     if mtls:
         for line in certificate.describe():
             out.line(line)
+    if domain:
+        for line in domain_rows.describe():
+            out.line(line)
 
 
 def _checks_heading(checks: Sequence[Case]) -> str:
@@ -237,11 +252,32 @@ def _checks_heading(checks: Sequence[Case]) -> str:
     return f"Requests checked against AWS's rules: {refused} must be refused, {allowed} allowed with these options"
 
 
+def _run_domain(
+    out: Printer, settings: Settings, args: argparse.Namespace, step: int, ports: dict[str, int]
+) -> list[bool]:
+    """The private custom domain's step, on a deployment of its own (stopped before returning; its ports in `ports`)."""
+    # Other ids than step 1's: moto keeps every deployment of this process in one state, and names must not clash.
+    env = TwoAccounts(seed=None if args.seed is None else args.seed + 1)
+    try:
+        env.start(settings.provider_params(env.names), settings.consumer_params(), domain=True)
+        started = {f"domain:{name}": port for name, port in env.listening_ports.items()}
+        ports.update(started)
+        out.line("   its own deployment: " + ", ".join(f"{name} 127.0.0.1:{port}" for name, port in started.items()))
+        env.warm_client_configs(domain_rows.warm_configs())
+        cases = domain_rows.build_domain_cases(env.names)
+        return [
+            _run_case(out, env, case, f"{step}.{number}", full=args.show_responses)
+            for number, case in enumerate(cases, start=1)
+        ]
+    finally:
+        env.stop()
+
+
 def _run_requests(
-    out: Printer, env: TwoAccounts, settings: Settings, args: argparse.Namespace
+    out: Printer, env: TwoAccounts, settings: Settings, args: argparse.Namespace, ports: dict[str, int]
 ) -> tuple[list[bool], int]:
-    """Steps 3 on: the clients, the checks (IAM, then the certificate path), the access log; the outcomes and the
-    last step's number."""
+    """Steps 3 on: the clients, the checks (IAM, the certificate path, the private custom domain), the access log;
+    the outcomes and the last step's number."""
     cases = build_cases(settings, env.names)
     # The certificate path's rows, its client first, come after the IAM path's: the first screen stays the IAM path.
     certificate_cases = (
@@ -270,6 +306,10 @@ def _run_requests(
             if args.show_function_logs and case.client is not None:
                 for line in env.function_logs(case.client[0], MAIN):
                     out.line(f"   log: {line}")
+    if args.domain:
+        step += 1
+        out.step(step, domain_rows.HEADING)
+        results += _run_domain(out, settings, args, step, ports)
     log = env.access_log
     lines = log.lines if log is not None else []
     step += 1
@@ -295,7 +335,7 @@ def run(args: argparse.Namespace, out: Printer) -> int:
     env = TwoAccounts(seed=args.seed)
     out.line(out.paint(_BOLD, "Private API across accounts, offline: every server on 127.0.0.1, no AWS account"))
     out.step(1, "Render the real templates with realistic ids (provider first, then the consumer stacks)")
-    _describe(out, env, settings, mtls=args.mtls)
+    _describe(out, env, settings, mtls=args.mtls, domain=args.domain)
     results: list[bool] = []
     ports: dict[str, int] = {}
     step = 5
@@ -306,7 +346,7 @@ def run(args: argparse.Namespace, out: Printer) -> int:
         ports = env.listening_ports
         for name, port in ports.items():
             out.line(f"   {name:<24} 127.0.0.1:{port}")
-        results, step = _run_requests(out, env, settings, args)
+        results, step = _run_requests(out, env, settings, args, ports)
     finally:
         env.stop()
     still = [f"{name} 127.0.0.1:{port}" for name, port in ports.items() if listening(port)]

@@ -57,21 +57,24 @@ def demo_run() -> subprocess.CompletedProcess[str]:
 def test_demo_defaults_exit_0_with_every_outcome_expected(demo_run: subprocess.CompletedProcess[str]) -> None:
     # GIVEN the demo's default settings
     # WHEN it runs as `make demo` runs it
-    # THEN it exits 0, the three clients succeed and all fifteen outcomes (six IAM, nine certificate) are the expected
-    # ones
+    # THEN it exits 0, the three clients succeed (the IAM ones also through the private custom domain) and all
+    # twenty-one outcomes (six IAM, nine certificate, six private domain) are the expected ones
     assert demo_run.returncode == 0, demo_run.stdout + demo_run.stderr
     assert "SUCCESS PythonDirectAuthClient" in demo_run.stdout
     assert "SUCCESS PythonAssumeRoleClient" in demo_run.stdout
     assert "SUCCESS PythonCertificateClient" in demo_run.stdout
-    assert "15/15 outcomes as expected" in demo_run.stdout
+    assert "SUCCESS PythonDirectAuthClient via orders.provider.example" in demo_run.stdout
+    assert "SUCCESS PythonAssumeRoleClient via orders.provider.example" in demo_run.stdout
+    assert "21/21 outcomes as expected" in demo_run.stdout
     assert "NOT as expected" not in demo_run.stdout
 
 
 def test_demo_defaults_leave_no_listening_port(demo_run: subprocess.CompletedProcess[str]) -> None:
     # GIVEN the ports the demo printed while it ran (moto, STS front, one listener per endpoint: three consumers' and
-    # the provider's own, and the mTLS load balancer)
+    # the provider's own, and the mTLS load balancer; and the private domain's own deployment: moto, STS front, the
+    # three consumers' endpoint listeners)
     ports = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", demo_run.stdout)}
-    assert len(ports) == 7, demo_run.stdout
+    assert len(ports) == 7 + 5, demo_run.stdout
     # WHEN the demo has exited
     # THEN none of them is in LISTEN state or accepts a connection
     assert ports.isdisjoint(_listening_ports())
@@ -135,7 +138,7 @@ def test_use_color_terminal_and_variables_decide(tty: bool, environ: dict[str, s
 
 def test_demo_summarizes_each_response_on_one_line(demo_run: subprocess.CompletedProcess[str]) -> None:
     # GIVEN the demo's default run (no --show-responses)
-    lines = demo_run.stdout.split("\n6. Access log", 1)[0].splitlines()
+    lines = demo_run.stdout.split("\n6. Private custom domain", 1)[0].splitlines()
     # WHEN it reports the three clients' responses
     # THEN each response is one summary line, no JSON document, so the refusals stay on the first screen
     assert not any(line.strip() in ("{", "}") or '"accountId":' in line for line in lines), demo_run.stdout
@@ -156,12 +159,16 @@ def test_demo_ends_saying_what_it_does_not_prove(demo_run: subprocess.CompletedP
         assert topic in text
     assert 'docs/proven.md, "What is proven offline, and what is not"' in text
     assert "for the certificate path docs/mtls.md" in text
+    for topic in ("association minutes", "RAM invitation's acceptance", "ACM validation", "Route 53 alias"):
+        assert topic in text
+    assert "docs/private-domain.md" in text
     assert (REPO / "docs" / "proven.md").read_text().startswith("# What is proven offline, and what is not")
 
 
 @pytest.fixture(scope="module")
 def allowing_run() -> subprocess.CompletedProcess[str]:
-    """The demo with options that make the other stack's direct role allowed, full responses shown, mTLS left out."""
+    """The demo with options that make the other stack's direct role allowed, full responses shown, mTLS and the
+    private custom domain left out."""
     return subprocess.run(
         [
             sys.executable,
@@ -173,6 +180,7 @@ def allowing_run() -> subprocess.CompletedProcess[str]:
             "direct,other",
             "--show-responses",
             "--no-mtls",
+            "--no-domain",
         ],
         cwd=REPO,
         env={**os.environ, "NO_COLOR": "1"},
@@ -231,7 +239,7 @@ CERTIFICATE_ROWS = [
 
 def _certificate_rows(stdout: str) -> dict[str, list[str]]:
     """Step 5's rows by title: the lines under each numbered title."""
-    section = stdout.split("\n5. Certificate path (mTLS)", 1)[1].split("\n6. Access log", 1)[0]
+    section = stdout.split("\n5. Certificate path (mTLS)", 1)[1].split("\n6. Private custom domain", 1)[0]
     rows: dict[str, list[str]] = {}
     for block in re.split(r"\n(?=5\.\d+ )", section)[1:]:
         title, *rest = block.splitlines()
@@ -257,3 +265,39 @@ def test_demo_certificate_path_rows_are_real_refusals_with_the_clients_hints(
         else:
             assert hint in next(line for line in lines if line.startswith("   hint:")), text
     assert "   SUCCESS PythonCertificateClient" in rows[next(iter(rows))]
+
+
+def test_demo_no_domain_leaves_the_private_domain_out(allowing_run: subprocess.CompletedProcess[str]) -> None:
+    # GIVEN --no-domain
+    # THEN no private domain step, no second deployment's ports
+    assert "Private custom domain name" not in allowing_run.stdout
+    assert "domain:moto" not in allowing_run.stdout
+
+
+# Each private domain row: its title's start and what the client got.
+DOMAIN_ROWS = [
+    (
+        "direct client (consumer role) through https://orders.provider.example/v1",
+        "200 caller arn:aws:sts::222222222222",
+    ),
+    ("assume-role client (provider access role)", "200 caller arn:aws:sts::111111111111:assumed-role/"),
+    ("outsider's client: the RAM share", "403 Forbidden (association refused: arn:aws:apigateway:"),
+    ("other site's client: associated", "/domainnames/orders.provider.example+"),
+    ("main's client after the provider rejected", "403 Forbidden"),
+    ("main's client calling https://orders.provider.example/v2", "403 Forbidden"),
+]
+
+
+def test_demo_private_domain_rows_succeed_and_refuse_as_api_gateway_does(
+    demo_run: subprocess.CompletedProcess[str],
+) -> None:
+    # GIVEN the demo's default run (the private custom domain on)
+    section = demo_run.stdout.split("\n6. Private custom domain", 1)[1].split("\n7. Access log", 1)[0]
+    blocks = re.split(r"\n(?=6\.\d+ )", section)[1:]
+    # THEN step 6 has the rows in order, each as expected, with what the real client got
+    assert len(blocks) == len(DOMAIN_ROWS), demo_run.stdout
+    for block, (start, got) in zip(blocks, DOMAIN_ROWS, strict=True):
+        title, *lines = block.splitlines()
+        assert title.split(" ", 1)[1].startswith(start), title
+        assert got in next(line for line in lines if line.startswith("   got:")), block
+        assert "   -> as expected" in lines, block

@@ -138,6 +138,19 @@ def test_render_physical_ids_replace_resource_refs():
     assert rendered.outputs["TopicArn"] == "arn:aws:sns:us-east-1:1:t"
 
 
+def test_render_ref_to_sam_generated_stage_is_its_stage_name():
+    # GIVEN a SAM API whose stage SAM generates (no physical id chosen for it), and an output referencing it
+    template = {
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {"Api": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": "Prod"}}},
+        "Outputs": {"Stage": {"Value": {"Ref": "Api.Stage"}}},
+    }
+    # WHEN rendered
+    rendered = render_template(template)
+    # THEN Ref returns the stage's name, as CloudFormation's Ref of AWS::ApiGateway::Stage does (not a logical id)
+    assert rendered.outputs["Stage"] == "Prod"
+
+
 def test_render_local_code_uri_is_packaged_like_sam_package():
     # GIVEN a function whose CodeUri is a local folder, as in the repo's templates
     template = {

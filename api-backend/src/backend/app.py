@@ -32,8 +32,10 @@ metrics = Metrics()
 # Read-only routes publish no business metric (API Gateway already counts requests): that is not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 # The /mtls routes are the same routes for certificate callers: served once, the prefix stripped (GET /mtls -> /);
-# who the caller is depends on the matched route (_caller), never on the path the client wrote.
-app = APIGatewayRestResolver(strip_prefixes=[certificate.PREFIX])
+# who the caller is depends on the matched route (_caller), never on the path the client wrote. A call through the
+# private custom domain arrives with its base path (GET /v1/items, resource /items): stripped too, so both hosts route.
+_DOMAIN_BASE_PATH = config.domain_base_path()
+app = APIGatewayRestResolver(strip_prefixes=[certificate.PREFIX, *([_DOMAIN_BASE_PATH] if _DOMAIN_BASE_PATH else [])])
 
 # Built once per container and reused by warm invocations. Short timeouts, few attempts in total, and no attempt
 # started that could not end before the invocation's deadline (backend.deadline): an unreachable or stuck DynamoDB

@@ -28,3 +28,17 @@ def test_cold_start_binds_table_from_environment(backend):
 
     # THEN it is the configured table, built once at import
     assert name == "items-under-test"
+
+
+@pytest.mark.parametrize("value", ["v1", "/", "/v1/v2"])
+def test_cold_start_with_malformed_domain_base_path_fails_with_clear_message(aws_env, monkeypatch, value):
+    # GIVEN DOMAIN_BASE_PATH that is not '' or /<one segment> (the template writes /<pPrivateDomainBasePath> or '')
+    monkeypatch.setenv("DOMAIN_BASE_PATH", value)
+    monkeypatch.delitem(sys.modules, "backend.app", raising=False)
+
+    # WHEN the handler module loads (a cold start)
+    with pytest.raises(RuntimeError) as raised:
+        importlib.import_module("backend.app")
+
+    # THEN the error names the variable and the value
+    assert f"DOMAIN_BASE_PATH must be '' or /<one path segment>, got {value!r}" in str(raised.value)
