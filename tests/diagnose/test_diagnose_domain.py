@@ -1,0 +1,164 @@
+"""diagnose.sh on the private custom domain path: both accounts as deploy-all.sh --domain leaves them
+(emulation/demo/diagnose_world.py with emulation/demo/diagnose_domain.py for what moto lacks), each fault made the
+way it happens, and what the report says about it.
+
+With the domain off, the report must not change: no domain checks, no note, no extra read errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from diagnose.report import to_text
+from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, Status
+from emulation.demo.diagnose_domain import DOMAIN_ARN, DOMAIN_NAME, SHARE_ARN, provider_parameters
+from emulation.demo.diagnose_world import (
+    API_HOST,
+    CONSUMER,
+    OTHER_VPCE,
+    Setup,
+    World,
+    delete_association,
+    endpoint_policy_for,
+    leave_share_pending,
+    restrict_domain_policy,
+)
+from tests.diagnose.helpers import check, client, first_failure, fix_of, run
+
+Build = Callable[..., World]
+DOMAIN_CHECKS = ("domain-vpce-policy", "domain-share", "domain-association", "domain-policy", "domain-base-path")
+
+
+def test_diagnose_domain_healthy_path_allows_both_clients(build: Build) -> None:
+    # GIVEN both stacks as deploy-all.sh --domain leaves them
+    world = build(Setup(domain=True))
+    # WHEN diagnose runs with both profiles
+    result = run(world)
+    # THEN both IAM clients pass every check, the domain's included, and the exit status is 0
+    assert result.exit_code == EXIT_ALLOWED, to_text(result)
+    for kind in ("direct", "assume-role"):
+        ids = [c.id for c in client(result, kind).checks]
+        assert [i for i in ids if i.startswith("domain-")] == list(DOMAIN_CHECKS)
+        # at API Gateway the domain comes first, then the API's own policy
+        assert ids.index("domain-base-path") < ids.index("invoke-permission")
+        assert {c.status for c in client(result, kind).checks if c.id != "access-log"} == {Status.OK}
+    assert check(result, "direct", "api-host").detail == f"API_HOST {DOMAIN_NAME} is the private custom domain name"
+    assert "private hosted zone" in check(result, "direct", "dns").detail
+    assert "v1 -> API a1b2c3d4e5 stage Prod" in check(result, "direct", "domain-base-path").detail
+    assert CONSUMER in check(result, "direct", "domain-share").detail
+    assert result.read_errors["domain"] == {}
+
+
+def test_diagnose_domain_off_reports_nothing_new(build: Build) -> None:
+    # GIVEN the kit deployed without --domain
+    world = build()
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN no domain check, no note about the domain and no domain reads
+    assert result.exit_code == EXIT_ALLOWED
+    assert not [c.id for r in result.clients for c in r.checks if c.id.startswith("domain-")]
+    assert not [n for n in result.notes if "domain" in n]
+    assert "domain" not in result.read_errors
+
+
+def test_diagnose_domain_only_on_provider_is_a_note(build: Build) -> None:
+    # GIVEN the provider deployed with the domain, the consumer without it
+    world = build(Setup(backend=provider_parameters(CONSUMER)))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the clients are checked on the execute-api path as before and a note says the domain is not used
+    assert result.exit_code == EXIT_ALLOWED
+    assert not [c.id for r in result.clients for c in r.checks if c.id.startswith("domain-")]
+    assert [n for n in result.notes if "pPrivateDomainName" in n and DOMAIN_NAME in n]
+
+
+def test_diagnose_domain_share_not_accepted_names_the_invitation(build: Build) -> None:
+    # GIVEN a new share of the domain whose RAM invitation the consumer has not accepted
+    world = build(Setup(domain=True))
+    leave_share_pending(world)
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN both IAM clients stop at the share, and the fix is the consumer accepting the invitation
+    assert result.exit_code == EXIT_FAILED
+    for kind in ("direct", "assume-role"):
+        failure = first_failure(result, kind, "domain-share")
+        assert "PENDING" in failure.detail
+        assert "accept-resource-share-invitation" in fix_of(failure)
+        assert "--profile consumer" in fix_of(failure)
+
+
+def test_diagnose_domain_no_association_names_the_endpoint(build: Build) -> None:
+    # GIVEN the consumer's access association deleted outside its stack
+    world = build(Setup(domain=True))
+    delete_association(world)
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the association check fails naming the endpoint and the domain, and the fix re-creates it
+    failure = first_failure(result, "direct", "domain-association")
+    assert world.vpce_id in failure.detail
+    assert DOMAIN_ARN in failure.detail
+    assert "deploy-all.sh --domain" in fix_of(failure)
+
+
+def test_diagnose_domain_policy_denying_the_endpoint_is_named(build: Build) -> None:
+    # GIVEN the domain's own policy admitting another endpoint only (the API's resource policy still admits it)
+    world = build(Setup(domain=True))
+    restrict_domain_policy(world)
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the domain policy check fails with AWS's explicit-deny wording and the allowed list; the API's own
+    # resource policy still passes
+    failure = first_failure(result, "direct", "domain-policy")
+    assert "explicit deny" in failure.detail
+    assert DOMAIN_NAME in failure.detail
+    assert world.vpce_id in fix_of(failure)
+    assert OTHER_VPCE in fix_of(failure)
+    assert check(result, "direct", "resource-policy").status is Status.OK
+
+
+def test_diagnose_domain_unknown_base_path_names_the_mapped_ones(build: Build) -> None:
+    # GIVEN clients deployed with base path v2 while the provider maps v1
+    world = build(Setup(domain=True, client={"pPrivateDomainBasePath": "v2"}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the base path check fails naming what is mapped, and the fix sets the consumer's base path
+    failure = first_failure(result, "direct", "domain-base-path")
+    assert "/v2" in failure.detail
+    assert "maps v1" in failure.detail
+    assert "pPrivateDomainBasePath=v1" in fix_of(failure)
+
+
+def test_diagnose_domain_endpoint_policy_without_the_domain_arn_fails(build: Build) -> None:
+    # GIVEN the consumer's endpoint policy, edited outside the stack, naming the API only (not the domain)
+    world = build(Setup(domain=True, endpoint_policy=endpoint_policy_for(API_HOST)))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the API's ARN passes the endpoint policy but the domain's execute-api ARN does not
+    assert check(result, "direct", "endpoint-policy").status is Status.OK
+    failure = first_failure(result, "direct", "domain-vpce-policy")
+    assert "/domainnames/orders.example.com+" in failure.detail
+    assert "pPrivateDomainNameArn" in fix_of(failure)
+
+
+def test_diagnose_domain_without_hosted_zone_notes_the_vpc_must_resolve_it(build: Build) -> None:
+    # GIVEN the consumer deployed without the hosted zone (the VPC resolves the name some other way)
+    world = build(Setup(domain=True, client={"pCreatePrivateDomainHostedZone": "No"}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN name resolution is a note (nothing diagnose can read proves it), not a failure
+    dns = check(result, "direct", "dns")
+    assert dns.status is Status.INFO
+    assert "pCreatePrivateDomainHostedZone=No" in dns.detail
+
+
+def test_diagnose_domain_without_provider_profile_leaves_provider_checks_open(build: Build) -> None:
+    # GIVEN a healthy domain deployment, diagnosed with the consumer profile only
+    world = build(Setup(domain=True))
+    # WHEN diagnose runs without the provider
+    result = run(world, with_provider=False)
+    # THEN the consumer-side domain checks still run; the domain's policy and mappings need the provider
+    assert check(result, "direct", "domain-association").status is Status.OK
+    assert check(result, "direct", "domain-share").status is Status.OK
+    assert check(result, "direct", "domain-policy").status is Status.UNKNOWN
+    assert check(result, "direct", "domain-base-path").status is Status.UNKNOWN
+    assert SHARE_ARN not in check(result, "direct", "domain-share").detail  # the share's ARN is a provider output
