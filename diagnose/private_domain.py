@@ -342,10 +342,15 @@ def _principal_names(principal: str, account: str, org_id: str | None) -> bool:
     return principal == account or f":{account}:" in principal or bool(org_id and f"/{org_id}" in principal)
 
 
-def share(ctx: ClientContext) -> Outcome:
-    """The provider's RAM share names the consumer (account or organization) and the consumer accepted it."""
-    path = _path(ctx)
-    account, consumer = path.consumer_account, path.consumer_profile or "<consumer>"
+def _provider_share_problem(ctx: ClientContext, path: DomainPath) -> Outcome | None:
+    """The consumer names another domain than the provider's, or the provider's share names someone else."""
+    account = path.consumer_account
+    if path.provider_arn and path.provider_arn != path.arn:
+        # Not the provider's domain: its share, association and policy are another domain's.
+        return bad(
+            f"the consumer's {ARN_PARAMETER} is {path.arn} but the provider's domain is {path.provider_arn}",
+            _consumer_fix(ctx, f"{ARN_PARAMETER}={path.provider_arn}"),
+        )
     if path.share_principals is not None and not any(
         _principal_names(p, account, path.consumer_org_id) for p in path.share_principals
     ):
@@ -354,17 +359,19 @@ def share(ctx: ClientContext) -> Outcome:
             "or its organization",
             f"the provider re-runs {_DEPLOY} with --share-principals {account} (its pPrivateDomainSharePrincipals)",
         )
-    if path.shared:
-        via = f" by share {path.share_arn}" if path.share_arn else ""
-        return ok(f"{path.arn} is shared with account {account}{via}")
+    return None
+
+
+def _invitation_problem(path: DomainPath) -> Outcome | None:
+    """The consumer's invitation to the provider's share is PENDING, EXPIRED or REJECTED."""
     statuses = {status: arn for arn, status in path.invitations or ()}
     if "PENDING" in statuses:
         return bad(
             f"the RAM invitation {statuses['PENDING']} for share {path.share_arn} is PENDING: the consumer has not "
             "accepted it",
             f"aws ram accept-resource-share-invitation --resource-share-invitation-arn {statuses['PENDING']} "
-            f"--profile {consumer} --region {path.region} ({_DEPLOY} does this); the invitation expires 12 hours "
-            "after the share",
+            f"--profile {path.consumer_profile or '<consumer>'} --region {path.region} ({_DEPLOY} does this); the "
+            "invitation expires 12 hours after the share",
         )
     turned = [s for s in ("EXPIRED", "REJECTED") if s in statuses]
     if turned:
@@ -373,6 +380,22 @@ def share(ctx: ClientContext) -> Outcome:
             "the provider shares the domain again (a new share: update its stack, or ram associate-resource-share), "
             f"then the consumer accepts it ({_DEPLOY} does both)",
         )
+    return None
+
+
+def share(ctx: ClientContext) -> Outcome:
+    """The provider's RAM share names the consumer (account or organization) and the consumer accepted it."""
+    path = _path(ctx)
+    account = path.consumer_account
+    problem = _provider_share_problem(ctx, path)
+    if problem is not None:
+        return problem
+    if path.shared:
+        via = f" by share {path.share_arn}" if path.share_arn else ""
+        return ok(f"{path.arn} is shared with account {account}{via}")
+    problem = _invitation_problem(path)
+    if problem is not None:
+        return problem
     if path.shared is False:
         return bad(
             f"{path.arn} is not among the resources shared with account {account} (ram list-resources "
@@ -383,7 +406,7 @@ def share(ctx: ClientContext) -> Outcome:
         "the RAM resources shared with this account",
         path.errors.get("shared-resources"),
         permission="ram:ListResources and ram:GetResourceShareInvitations",
-        profile=consumer,
+        profile=path.consumer_profile or "<consumer>",
     )
 
 

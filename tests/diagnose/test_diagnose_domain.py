@@ -7,14 +7,16 @@ With the domain off, the report must not change: no domain checks, no note, no e
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from diagnose.report import to_text
 from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, Status
-from emulation.demo.diagnose_domain import DOMAIN_ARN, DOMAIN_NAME, SHARE_ARN, provider_parameters
+from emulation.demo.diagnose_domain import DOMAIN_ARN, DOMAIN_ID, DOMAIN_NAME, SHARE_ARN, provider_parameters
 from emulation.demo.diagnose_world import (
     API_HOST,
     CONSUMER,
+    OTHER_ACCOUNT,
     OTHER_VPCE,
     Setup,
     World,
@@ -162,3 +164,67 @@ def test_diagnose_domain_without_provider_profile_leaves_provider_checks_open(bu
     assert check(result, "direct", "domain-policy").status is Status.UNKNOWN
     assert check(result, "direct", "domain-base-path").status is Status.UNKNOWN
     assert SHARE_ARN not in check(result, "direct", "domain-share").detail  # the share's ARN is a provider output
+
+
+def test_diagnose_domain_expired_invitation_asks_the_provider_to_share_again(build: Build) -> None:
+    # GIVEN the consumer's invitation left unaccepted for 12 hours
+    world = build(Setup(domain=True))
+    leave_share_pending(world)
+    world.domain.invitation = "EXPIRED"
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the share check fails on the expiry and only the provider can fix it
+    failure = first_failure(result, "direct", "domain-share")
+    assert "EXPIRED" in failure.detail
+    assert "the provider shares the domain again" in fix_of(failure)
+
+
+def test_diagnose_domain_share_naming_another_account_fails(build: Build) -> None:
+    # GIVEN the provider's share redeployed for another account only
+    world = build(Setup(domain=True))
+    world.domain.principals = [OTHER_ACCOUNT]
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the share check names who the share is for and the provider's fix
+    failure = first_failure(result, "direct", "domain-share")
+    assert f"names {OTHER_ACCOUNT}, not account {CONSUMER}" in failure.detail
+    assert f"--share-principals {CONSUMER}" in fix_of(failure)
+
+
+def test_diagnose_domain_consumer_naming_another_domain_arn_fails_on_the_arn(build: Build) -> None:
+    # GIVEN the consumer deployed with the ARN of another domain (a stale pPrivateDomainNameArn)
+    other = DOMAIN_ARN.replace(DOMAIN_ID, "zz99yy88xx")
+    world = build(Setup(domain=True, client={"pPrivateDomainNameArn": other}))
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the first domain check at API Gateway names both ARNs and the consumer's fix
+    failure = first_failure(result, "direct", "domain-share")
+    assert other in failure.detail
+    assert DOMAIN_ARN in failure.detail
+    assert f"pPrivateDomainNameArn={DOMAIN_ARN}" in fix_of(failure)
+
+
+def test_diagnose_domain_association_of_another_endpoint_names_it(build: Build) -> None:
+    # GIVEN the account's association with the domain made for another endpoint
+    world = build(Setup(domain=True))
+    world.domain.associations[0]["accessAssociationSource"] = OTHER_VPCE
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the association check names the endpoint that has one
+    failure = first_failure(result, "direct", "domain-association")
+    assert f"(associated: {OTHER_VPCE})" in failure.detail
+
+
+def test_diagnose_domain_policy_returned_expanded_and_escaped_is_read(build: Build) -> None:
+    # GIVEN API Gateway returning the domain's policy with its own ARN in place of execute-api:/*, JSON-escaped as it
+    # returns a REST API's policy
+    world = build(Setup(domain=True))
+    assert world.domain.domain is not None
+    execute_api = DOMAIN_ARN.replace(":apigateway:", ":execute-api:")
+    expanded = world.domain.domain["policy"].replace('"execute-api:/*"', f'"{execute_api}"')
+    world.domain.domain["policy"] = json.dumps(expanded)[1:-1].replace("/", "\\/")
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the domain's policy still admits both clients
+    assert result.exit_code == EXIT_ALLOWED
+    assert check(result, "assume-role", "domain-policy").status is Status.OK
