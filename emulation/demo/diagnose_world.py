@@ -707,6 +707,40 @@ class Cause:
     after: Callable[[World], object] | None = None  # edits made after the stacks exist (any result is unused)
 
 
+# The private custom domain path (deploy-all.sh --domain, docs/private-domain.md): what stops the IAM clients there.
+DOMAIN_CAUSES: tuple[Cause, ...] = (
+    Cause(
+        "domain-share-pending",
+        "the provider shared the private custom domain again and the consumer has not accepted the RAM invitation",
+        "domain-share",
+        ClientKind.DIRECT,
+        lambda: Setup(domain=True),
+        after=leave_share_pending,
+    ),
+    Cause(
+        "domain-no-association",
+        "the consumer's domain name access association for its execute-api endpoint was deleted",
+        "domain-association",
+        ClientKind.DIRECT,
+        lambda: Setup(domain=True),
+        after=delete_association,
+    ),
+    Cause(
+        "domain-policy-denies",
+        "the private custom domain's own policy, edited outside the stack, admits another VPC endpoint only",
+        "domain-policy",
+        ClientKind.DIRECT,
+        lambda: Setup(domain=True),
+        after=restrict_domain_policy,
+    ),
+    Cause(
+        "domain-unknown-base-path",
+        "the clients call base path v2 but the provider maps only v1 to the API's stage",
+        "domain-base-path",
+        ClientKind.DIRECT,
+        lambda: Setup(domain=True, client={"pPrivateDomainBasePath": "v2"}),
+    ),
+)
 CAUSES: tuple[Cause, ...] = (
     Cause(
         "endpoint-not-allowed",
@@ -816,44 +850,8 @@ CAUSES: tuple[Cause, ...] = (
         lambda: Setup(mtls=True),
         after=point_client_at_unreadable_secret,
     ),
+    *DOMAIN_CAUSES,
 )
-
-
-# The private custom domain path (deploy-all.sh --domain, docs/private-domain.md): what stops the IAM clients there.
-DOMAIN_CAUSES: tuple[Cause, ...] = (
-    Cause(
-        "domain-share-pending",
-        "the provider shared the private custom domain again and the consumer has not accepted the RAM invitation",
-        "domain-share",
-        ClientKind.DIRECT,
-        lambda: Setup(domain=True),
-        after=leave_share_pending,
-    ),
-    Cause(
-        "domain-no-association",
-        "the consumer's domain name access association for its execute-api endpoint was deleted",
-        "domain-association",
-        ClientKind.DIRECT,
-        lambda: Setup(domain=True),
-        after=delete_association,
-    ),
-    Cause(
-        "domain-policy-denies",
-        "the private custom domain's own policy, edited outside the stack, admits another VPC endpoint only",
-        "domain-policy",
-        ClientKind.DIRECT,
-        lambda: Setup(domain=True),
-        after=restrict_domain_policy,
-    ),
-    Cause(
-        "domain-unknown-base-path",
-        "the clients call base path v2 but the provider maps only v1 to the API's stage",
-        "domain-base-path",
-        ClientKind.DIRECT,
-        lambda: Setup(domain=True, client={"pPrivateDomainBasePath": "v2"}),
-    ),
-)
-CAUSES = CAUSES + DOMAIN_CAUSES
 
 
 def cause_named(name: str) -> Cause | None:

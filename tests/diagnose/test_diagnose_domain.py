@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+
 from diagnose.report import to_text
-from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, Status
+from diagnose.results import EXIT_ALLOWED, EXIT_FAILED, EXIT_UNKNOWN, Status
 from emulation.demo.diagnose_domain import DOMAIN_ARN, DOMAIN_ID, DOMAIN_NAME, SHARE_ARN, provider_parameters
 from emulation.demo.diagnose_world import (
     API_HOST,
@@ -158,7 +160,11 @@ def test_diagnose_domain_without_provider_profile_leaves_provider_checks_open(bu
     world = build(Setup(domain=True))
     # WHEN diagnose runs without the provider
     result = run(world, with_provider=False)
-    # THEN the consumer-side domain checks still run; the domain's policy and mappings need the provider
+    # THEN the consumer-side checks still run (the API's ARN comes from the stack's pAPIHost and pAPIPrefix, not
+    # from API_HOST and API_PREFIX, which name the domain and its base path); the domain's policy and mappings need
+    # the provider
+    assert check(result, "direct", "endpoint-policy").status is Status.OK
+    assert check(result, "direct", "invoke-permission").status is Status.OK
     assert check(result, "direct", "domain-association").status is Status.OK
     assert check(result, "direct", "domain-share").status is Status.OK
     assert check(result, "direct", "domain-policy").status is Status.UNKNOWN
@@ -228,3 +234,22 @@ def test_diagnose_domain_policy_returned_expanded_and_escaped_is_read(build: Bui
     # THEN the domain's policy still admits both clients
     assert result.exit_code == EXIT_ALLOWED
     assert check(result, "assume-role", "domain-policy").status is Status.OK
+
+
+def test_diagnose_domain_unreadable_ram_is_not_checked_never_denied(build: Build) -> None:
+    # GIVEN a consumer profile that may not list what RAM shares with it
+    world = build(Setup(domain=True))
+
+    def refuse(**_: object) -> tuple[AWSResponse, dict[str, object]]:
+        error = {"Code": "AccessDeniedException", "Message": "not authorized to perform: ram:ListResources"}
+        return AWSResponse("", 403, HTTPHeaders(), None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    world.consumer.events.register_first("before-call.ram.ListResources", refuse)
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the share check is '?' with the permission it needs, the read error is listed, and the exit status is 3
+    share = check(result, "direct", "domain-share")
+    assert share.status is Status.UNKNOWN
+    assert share.needs == "ram:ListResources and ram:GetResourceShareInvitations for profile 'consumer'"
+    assert result.read_errors["domain"]["shared-resources"].startswith("AccessDeniedException")
+    assert result.exit_code == EXIT_UNKNOWN
