@@ -253,3 +253,30 @@ def test_diagnose_domain_unreadable_ram_is_not_checked_never_denied(build: Build
     assert share.needs == "ram:ListResources and ram:GetResourceShareInvitations for profile 'consumer'"
     assert result.read_errors["domain"]["shared-resources"].startswith("AccessDeniedException")
     assert result.exit_code == EXIT_UNKNOWN
+
+
+def test_diagnose_domain_root_mapping_allows_clients_without_a_base_path(build: Build) -> None:
+    # GIVEN both stacks deployed with --base-path None: the provider maps the domain's root, the clients send no prefix
+    world = build(
+        Setup(domain=True, backend={"pPrivateDomainBasePath": "None"}, client={"pPrivateDomainBasePath": "None"})
+    )
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the root mapping (listed by API Gateway as "(none)") is the one the clients use
+    assert result.exit_code == EXIT_ALLOWED, to_text(result)
+    assert check(result, "direct", "api-prefix").detail.startswith("API_PREFIX (empty) is the domain's base path")
+    assert (
+        check(result, "direct", "domain-base-path").detail == f"{DOMAIN_NAME} maps (none) -> API a1b2c3d4e5 stage Prod"
+    )
+
+
+def test_diagnose_domain_deleted_on_the_provider_is_named(build: Build) -> None:
+    # GIVEN the provider's domain deleted outside its stack (the consumer's association and share listing remain)
+    world = build(Setup(domain=True))
+    world.domain.domain = None
+    # WHEN diagnose runs
+    result = run(world)
+    # THEN the domain check says it does not exist and the provider's stack re-creates it
+    failure = first_failure(result, "direct", "domain-policy")
+    assert failure.detail == f"domain {DOMAIN_ARN} does not exist"
+    assert "private-api-backend" in fix_of(failure)
