@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from client.names import ClientKind
-from diagnose import certificate, config_checks, live_checks, policy_checks
+from diagnose import certificate, config_checks, live_checks, policy_checks, private_domain
 from diagnose.access_log import error_groups, parse_lines
 from diagnose.collect import CLIENT_OUTPUTS
 from diagnose.context import ClientContext, build_context, required
@@ -34,6 +34,7 @@ class Spec:
     run: Callable[[ClientContext], Outcome]
     kinds: tuple[ClientKind, ...] = BOTH
     requires: tuple[str, ...] = ()
+    domain: bool = False  # runs only when the consumer stack calls a private custom domain name
 
 
 def _on_path(check: Callable[[CertificatePath], Outcome]) -> Callable[[ClientContext], Outcome]:
@@ -69,6 +70,37 @@ CHECKS: tuple[Spec, ...] = (
     Spec("dns", "Name resolution", config_checks.dns, requires=("function", "endpoint")),
     Spec(
         "endpoint-policy", "Endpoint policy", policy_checks.endpoint_policy, requires=("endpoint", "signer", "target")
+    ),
+    # Through a private custom domain name (docs/private-domain.md): the endpoint policy must allow the domain's ARN,
+    # then API Gateway checks the share behind the association, the association, the domain's policy, the base path.
+    Spec(
+        "domain-vpce-policy",
+        "Endpoint policy for the domain",
+        private_domain.endpoint_policy,
+        requires=("endpoint", "signer"),
+        domain=True,
+    ),
+    Spec("domain-share", "Domain shared through RAM", private_domain.share, requires=("consumer-stack",), domain=True),
+    Spec(
+        "domain-association",
+        "Domain name access association",
+        private_domain.association,
+        requires=("endpoint",),
+        domain=True,
+    ),
+    Spec(
+        "domain-policy",
+        "Domain policy",
+        private_domain.domain_policy,
+        requires=("provider", "endpoint", "signer"),
+        domain=True,
+    ),
+    Spec(
+        "domain-base-path",
+        "Domain base path mapping",
+        private_domain.base_path,
+        requires=("provider", "function"),
+        domain=True,
     ),
     Spec(
         "invoke-permission",
@@ -135,7 +167,8 @@ def _run(spec: Spec, ctx: ClientContext) -> CheckResult:
 
 def _client(collected: Collected, kind: ClientKind) -> ClientResult:
     ctx = build_context(collected, kind)
-    checks = tuple(_run(spec, ctx) for spec in CHECKS if kind in spec.kinds)
+    domain = collected.domain is not None
+    checks = tuple(_run(spec, ctx) for spec in CHECKS if kind in spec.kinds and (domain or not spec.domain))
     signs = kind is not ClientKind.CERTIFICATE  # the certificate client authenticates with TLS, not a principal
     return ClientResult(
         kind=kind,
@@ -163,6 +196,15 @@ def _notes(collected: Collected, clients: tuple[ClientResult, ...]) -> tuple[str
             f"stack {collected.provider_stack} has the certificate path (pEnableMtls=Yes) but stack "
             f"{collected.consumer_stack} has no certificate client (pEnableMtlsClient=Yes, ./deploy-all.sh --mtls): "
             "it was not checked"
+        )
+    domain_arn = private_domain.provider_domain(provider.stack if provider is not None else None)
+    if collected.domain is None and domain_arn:
+        parts = private_domain.parse_domain_arn(domain_arn)
+        name = parts.name if parts else domain_arn
+        notes.append(
+            f"stack {collected.provider_stack} has the private custom domain name {name} "
+            f"but stack {collected.consumer_stack} does not call it (pPrivateDomainName=None): the IAM clients were "
+            "checked on the execute-api host (./deploy-all.sh --domain switches them)"
         )
     if not _assume_role_deployed(collected):
         notes.append(
@@ -201,6 +243,8 @@ def diagnose(collected: Collected) -> Diagnosis:
         read_errors["provider"] = dict(provider.errors)
     if collected.certificate is not None:
         read_errors["certificate"] = dict(collected.certificate.errors)
+    if collected.domain is not None:
+        read_errors["domain"] = dict(collected.domain.errors)
     return Diagnosis(
         region=collected.region,
         consumer=_side(collected.consumer.profile, collected.consumer.account, collected.consumer_stack),

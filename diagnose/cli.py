@@ -13,10 +13,10 @@ import boto3
 from botocore.exceptions import ProfileNotFound
 
 from client.names import ClientKind
-from diagnose import certificate, demo
+from diagnose import certificate, demo, private_domain
 from diagnose.checks import diagnose
 from diagnose.consumer import collect_consumer
-from diagnose.facts import CertificatePath, Collected, Consumer, Provider
+from diagnose.facts import CertificatePath, Collected, Consumer, DomainPath, Provider
 from diagnose.provider import collect_provider
 from diagnose.report import to_json, to_text
 from diagnose.results import EXIT_USAGE
@@ -133,6 +133,8 @@ def gather(
         # The signing clients' settings: the certificate client's API_PREFIX carries /mtls after the stage.
         envs = [f.environment for k, f in consumer_side.functions.items() if k is not ClientKind.CERTIFICATE]
         prefix_env = next((e.get("API_PREFIX", "") for e in envs if e.get("API_PREFIX")), "")
+        if private_domain.configured(consumer_side.stack):
+            prefix_env = ""  # through a domain API_PREFIX is the base path, not the stage
         provider_side = collect_provider(
             provider,
             profile=provider_profile,
@@ -154,6 +156,31 @@ def gather(
         certificate=_certificate_path(
             consumer, provider, consumer_side, provider_side, region=region, since_minutes=since_minutes, now=now
         ),
+        domain=_domain_path(consumer, provider, consumer_side, provider_side, region=region),
+    )
+
+
+def _domain_path(
+    consumer: Any, provider: Any | None, consumer_side: Consumer, provider_side: Provider | None, *, region: str
+) -> DomainPath | None:
+    """The private custom domain path's facts, read only when the consumer stack calls a domain (else None)."""
+    stack = consumer_side.stack
+    if consumer_side.account is None or stack is None or not private_domain.configured(stack):
+        return None
+    provider_stack = provider_side.stack if provider_side else None
+    provider_clients = None
+    if provider is not None and provider_stack is not None:
+        provider_clients = lambda name: provider.client(name, region_name=region)  # noqa: E731 - one use
+    return private_domain.read_domain_path(
+        lambda name: consumer.client(name, region_name=region),
+        provider_clients,
+        consumer_stack=stack,
+        provider_outputs=provider_stack.outputs if provider_stack else None,
+        consumer_account=consumer_side.account,
+        consumer_org_id=consumer_side.org_id,
+        region=region,
+        consumer_profile=consumer_side.profile,
+        provider_profile=provider_side.profile if provider_side else "",
     )
 
 

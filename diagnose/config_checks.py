@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagnose import private_domain
 from diagnose.collect import CLIENT_OUTPUTS
 from diagnose.context import ClientContext, required
 from diagnose.errors import not_read
@@ -167,9 +168,26 @@ def _client_stack_fix(ctx: ClientContext, parameter: str, value: str) -> str:
     return f"re-run ./deploy-all.sh, or update stack {ctx.collected.consumer_stack} with {parameter}={value}"
 
 
+def _domain_api_host(ctx: ClientContext, value: str, domain: str) -> Outcome:
+    """Through a private custom domain the clients call (and sign) the domain's name."""
+    if value.lower() == domain:
+        return ok(f"API_HOST {value} is the private custom domain name")
+    return bad(
+        f"API_HOST is {value} but the stack calls the private custom domain name {domain}",
+        _client_stack_fix(ctx, "pPrivateDomainName", domain),
+    )
+
+
 def api_host(ctx: ClientContext) -> Outcome:
-    """API_HOST is the provider's APIGatewayFQDN (or its {api-id}-{vpce-id} alias)."""
+    """API_HOST is the provider's APIGatewayFQDN (or its {api-id}-{vpce-id} alias), or the private custom domain."""
     value = ctx.env("API_HOST")
+    if ctx.collected.domain is not None:
+        return _domain_api_host(ctx, value, ctx.collected.domain.name)
+    return _execute_api_host(ctx, value)
+
+
+def _execute_api_host(ctx: ClientContext, value: str) -> Outcome:
+    """Without a domain the clients call the API's own execute-api name (or its alias through an endpoint)."""
     parsed = parse_execute_api_host(value)
     if parsed is None:
         return bad(
@@ -194,8 +212,17 @@ def api_host(ctx: ClientContext) -> Outcome:
 
 
 def api_prefix(ctx: ClientContext) -> Outcome:
-    """API_PREFIX is '/' + the provider's stage name."""
+    """API_PREFIX is '/' + the provider's stage name, or through a domain '/' + its base path (empty: the root)."""
     value = ctx.env("API_PREFIX").rstrip("/")
+    domain = ctx.collected.domain
+    if domain is not None:
+        expected = f"/{domain.base_path}" if domain.base_path else ""
+        if value == expected:
+            return ok(f"API_PREFIX {value or '(empty)'} is the domain's base path (its mapping: domain-base-path)")
+        return bad(
+            f"API_PREFIX is {value or '(empty)'} but the stack's pPrivateDomainBasePath gives {expected or '(empty)'}",
+            _client_stack_fix(ctx, "pPrivateDomainBasePath", domain.base_path or "None"),
+        )
     if not value.startswith("/"):
         return bad(f"API_PREFIX {value!r} does not start with '/'", _client_stack_fix(ctx, "pAPIPrefix", "/<stage>"))
     if ctx.provider is None:
@@ -305,6 +332,8 @@ def network(ctx: ClientContext) -> Outcome:
 def dns(ctx: ClientContext) -> Outcome:
     """The host the client connects to resolves to this endpoint (private DNS, API_ENDPOINT, or the alias)."""
     vpce, host = required(ctx.consumer.endpoint, "endpoint"), ctx.connect_host
+    if ctx.collected.domain is not None and host == ctx.collected.domain.name:
+        return private_domain.domain_dns(ctx)
     if host in vpce.dns_names:
         return ok(f"the client connects to {vpce.id}'s own name {host} and sends Host: {ctx.env('API_HOST')}")
     parsed = parse_execute_api_host(host)

@@ -161,9 +161,13 @@ def _target(collected: Collected, function: Function | None, partition: str) -> 
             account=provider.account,
             stage=outputs.get("APIStageName"),
         )
-    env = function.environment if function else {}
-    host = parse_execute_api_host(env.get("API_HOST", ""))
+    env = dict(function.environment) if function else {}
     consumer = collected.consumer
+    if collected.domain is not None and consumer.stack is not None:
+        # Through a domain API_HOST and API_PREFIX name the domain and its base path; the stack still names the API.
+        parameters = consumer.stack.parameters
+        env.update(API_HOST=parameters.get("pAPIHost", ""), API_PREFIX=parameters.get("pAPIPrefix", ""))
+    host = parse_execute_api_host(env.get("API_HOST", ""))
     account = consumer.stack.parameters.get("pAPIAccountID") if consumer.stack else None
     if account == "Local":
         account = consumer.account

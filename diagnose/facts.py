@@ -13,6 +13,9 @@ __all__ = [
     "CertificatePath",
     "Collected",
     "Consumer",
+    "DomainAssociation",
+    "DomainMapping",
+    "DomainPath",
     "Endpoint",
     "Function",
     "LogEvent",
@@ -192,6 +195,7 @@ class Collected:
     consumer: Consumer
     provider: Provider | None
     certificate: CertificatePath | None = None  # read only when the consumer stack has the certificate client
+    domain: DomainPath | None = None  # read only when the consumer stack calls a private custom domain name
 
 
 @dataclass(frozen=True)
@@ -238,4 +242,52 @@ class CertificatePath:
     client_events: tuple[LogEvent, ...] | None = None
     client_modified: datetime | None = None
     since_minutes: int = 60
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DomainAssociation:
+    """A domain name access association: which domain, from which source (a VPC endpoint)."""
+
+    arn: str
+    domain_arn: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DomainMapping:
+    """A base path mapping of a private custom domain name ("" is the root, which API Gateway lists as "(none)")."""
+
+    base_path: str
+    api_id: str
+    stage: str
+
+
+@dataclass
+class DomainPath:
+    """What was read about the private custom domain path; None means not read (the reason is in `errors`)."""
+
+    region: str
+    name: str  # the consumer's pPrivateDomainName
+    arn: str  # the consumer's pPrivateDomainNameArn
+    base_path: str  # the consumer's pPrivateDomainBasePath ("" for None: the root)
+    hosted_zone: bool  # pCreatePrivateDomainHostedZone=Yes
+    consumer_account: str
+    consumer_org_id: str | None = None
+    consumer_profile: str = ""
+    provider_profile: str = ""
+    zone_id: str = ""
+    zone_targets: tuple[str, ...] | None = None  # alias targets of the zone's A records for the name
+    zone_vpcs: tuple[str, ...] | None = None
+    shared: bool | None = None  # the consumer's RAM shared resources list the domain
+    invitations: tuple[tuple[str, str], ...] | None = None  # (invitation ARN, status) for the provider's share
+    associations: tuple[DomainAssociation, ...] | None = None  # the consumer's own (resource owner SELF)
+    provider_stack_read: bool = False
+    provider_arn: str = ""  # the provider's PrivateDomainNameArn output
+    share_arn: str = ""  # the provider's PrivateDomainShareArn output
+    share_principals: tuple[str, ...] | None = None
+    domain_found: bool | None = None
+    endpoint_types: tuple[str, ...] = ()
+    policy: Policy | None = None  # None with domain_found: no policy (API Gateway's deny-all)
+    mappings: tuple[DomainMapping, ...] | None = None
     errors: dict[str, str] = field(default_factory=dict)

@@ -23,6 +23,8 @@ import botocore.session
 
 from cfnrender.render import Rendered, render_template
 from client.names import ClientKind
+from emulation.demo import diagnose_domain
+from emulation.demo.diagnose_domain import DomainGaps
 from emulation.demo.diagnose_mtls import (
     MotoGaps,
     Mtls,
@@ -85,6 +87,7 @@ class Setup:
     endpoint_policy: Mapping[str, Any] | None = None  # someone edited the endpoint policy outside the stack
     mtls: bool = False  # both stacks deployed with deploy-all.sh --mtls (the certificate path, docs/mtls.md)
     endpoint_targets: bool = True  # False: the provider's endpoint-targets custom resource registered nothing
+    domain: bool = False  # both stacks deployed with deploy-all.sh --domain (docs/private-domain.md)
 
 
 @dataclass
@@ -101,6 +104,7 @@ class World:
     client: Rendered
     gaps: MotoGaps = field(default_factory=MotoGaps)  # what moto lacks, answered on both sessions
     mtls: Mtls | None = None  # the certificate path's ids when built with Setup(mtls=True)
+    domain: DomainGaps = field(default_factory=DomainGaps)  # the private custom domain's state (Setup(domain=True))
 
 
 # Every session loads the (large) service models again unless they share one loader: keeps the tests fast.
@@ -175,6 +179,7 @@ class _Consumer:
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.mtls_service: str | None = None  # the provider's endpoint service name, once it exists
         self.secret_arn = ""  # nosec B105 - the ARN of the secret, set once it exists
+        self.zone_id = ""  # the domain's private hosted zone, once it exists
 
     def network(self) -> tuple[str, str, str]:
         vpc = self.ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
@@ -197,6 +202,7 @@ class _Consumer:
             "pEndpointSubnetIDs": endpoint_subnet,
             "pDNSServerCIDR": "10.1.0.2/32",
             **(consumer_parameters(self.secret_arn, self.mtls_service) if self.setup.mtls else {}),
+            **(diagnose_domain.consumer_parameters() if self.setup.domain else {}),
             **self.setup.client,
         }
 
@@ -204,6 +210,11 @@ class _Consumer:
         physical = {**self.groups, **{k: v.rsplit("/", 1)[-1] for k, v in _NAMES.items()}}
         physical.update({logical: e["VpcEndpointId"] for logical, e in self.endpoints.items()})
         physical["PythonCertificateClientLogGroup"] = CERTIFICATE_LOG_GROUP
+        api_endpoint = self.endpoints.get("rAPIGatewayEndpoint", {}).get("VpcEndpointId", "")
+        association = "PrivateDomainAccessAssociation.DomainNameAccessAssociationArn"
+        attributes = {association: diagnose_domain.association_arn(CONSUMER, api_endpoint), **attributes}
+        if self.zone_id:
+            physical["PrivateDomainHostedZone"] = self.zone_id
         return render_template(
             "api-client/api-client.yaml",
             parameters,
@@ -333,6 +344,9 @@ def _finish_consumer(side: _Consumer, parameters: dict[str, str], mtls: Mtls | N
     for logical, endpoint in side.endpoints.items():
         attributes[f"{logical}.DnsEntries"] = [f"{e['HostedZoneId']}:{e['DnsName']}" for e in endpoint["DnsEntries"]]
     rendered = side.render(parameters, attributes)
+    if "PrivateDomainHostedZone" in rendered.resources:
+        side.zone_id = _hosted_zone(side.session, rendered)
+        rendered = side.render(parameters, attributes)
     side.rules(rendered)
     side.identities(rendered)
     log_group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": f"{CLIENT_STACK}-direct-logs"}}
@@ -342,6 +356,35 @@ def _finish_consumer(side: _Consumer, parameters: dict[str, str], mtls: Mtls | N
         resources["PythonCertificateClientLogGroup"] = certificate_logs
     _stack(side.session, CLIENT_STACK, rendered, resources)
     return rendered
+
+
+def _hosted_zone(session: Any, rendered: Rendered) -> str:
+    """The consumer's private hosted zone for the domain and its alias record to the execute-api endpoint."""
+    route53 = session.client("route53")
+    zone = rendered.resources["PrivateDomainHostedZone"]["Properties"]
+    vpc = zone["VPCs"][0]
+    zone_id = route53.create_hosted_zone(
+        Name=zone["Name"],
+        CallerReference=f"{CLIENT_STACK}-domain",
+        HostedZoneConfig={"Comment": zone["HostedZoneConfig"]["Comment"], "PrivateZone": True},
+        VPC={"VPCRegion": vpc["VPCRegion"], "VPCId": vpc["VPCId"]},
+    )["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    record = rendered.resources["PrivateDomainRecord"]["Properties"]
+    alias = record["AliasTarget"]
+    change = {
+        "Action": "CREATE",
+        "ResourceRecordSet": {
+            "Name": record["Name"],
+            "Type": record["Type"],
+            "AliasTarget": {
+                "HostedZoneId": alias["HostedZoneId"],
+                "DNSName": alias["DNSName"],
+                "EvaluateTargetHealth": alias["EvaluateTargetHealth"],
+            },
+        },
+    }
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [change]})
+    return str(zone_id)
 
 
 def _render_backend(
@@ -357,9 +400,15 @@ def _render_backend(
             "BackendApi": API_ID,
             "ApiAccessRole": ACCESS_ROLE.rsplit("/", 1)[-1],
             "ApiAccessLogGroup": ACCESS_LOG_GROUP,
+            "PrivateDomainName": diagnose_domain.DOMAIN_ARN,
             **physical,
         },
-        attributes={"ApiAccessRole.Arn": ACCESS_ROLE, **attributes},
+        attributes={
+            "ApiAccessRole.Arn": ACCESS_ROLE,
+            "PrivateDomainName.DomainNameId": diagnose_domain.DOMAIN_ID,
+            "PrivateDomainShare.Arn": diagnose_domain.SHARE_ARN,
+            **attributes,
+        },
     )
 
 
@@ -376,6 +425,8 @@ def _build_provider(session: Any, setup: Setup, vpce_id: str, gaps: MotoGaps) ->
         network = provider_network(session, REGION)
         parameters.update(provider_parameters(network, consumer=CONSUMER, bucket=ARTIFACT_BUCKET))
         physical["MtlsApiEndpoint"] = network.api_endpoint
+    if setup.domain:
+        parameters.update(diagnose_domain.provider_parameters(CONSUMER))
     parameters.update(setup.backend)
     rendered = _render_backend(parameters, physical, {})
     mtls = None
@@ -422,16 +473,21 @@ def deploy(session: Any, stage: str) -> None:
 def build_world(setup: Setup | None = None) -> World:
     """Both accounts as deploy-all.sh leaves them, changed as `setup` says (call inside mock_aws)."""
     setup = setup or Setup()
-    gaps = MotoGaps()
+    gaps, domain = MotoGaps(), DomainGaps(consumer=CONSUMER)
     consumer, consumer_keys = _admin_session(CONSUMER)
     provider, provider_keys = _admin_session(PROVIDER)
-    for side in (consumer, provider):
+    for side, account in ((consumer, CONSUMER), (provider, PROVIDER)):
         gaps.install(side)
+        domain.install(side, account)
     # deploy-all's order: the consumer's endpoint first (the provider admits it), the provider, then (--mtls) the
     # consumer's endpoint to the provider's new endpoint service.
     started, parameters, vpc_id = _start_consumer(consumer, setup, gaps)
     vpce_id = started.endpoints["rAPIGatewayEndpoint"]["VpcEndpointId"]
     backend, mtls = _build_provider(provider, setup, vpce_id, gaps)
+    if setup.domain:
+        # deploy-all --domain: the provider's stack shares the domain, the consumer accepts before its own stack.
+        domain.deploy(backend, CONSUMER)
+        domain.accept(vpce_id)
     client = _finish_consumer(started, parameters, mtls)
     if mtls is not None and mtls.consumer_endpoint:
         connect(CONSUMER, provider, mtls)
@@ -446,6 +502,7 @@ def build_world(setup: Setup | None = None) -> World:
         client=client,
         gaps=gaps,
         mtls=mtls,
+        domain=domain,
     )
 
 
@@ -470,6 +527,7 @@ def endpoint_policy_for(api_host: str) -> Mapping[str, Any]:
 # ---------------------------------------------------------------------------------------------------- broken worlds
 
 OTHER_VPCE = "vpce-0456456456456456a"
+INVOKE_ACTION = "execute-api:Invoke"
 OTHER_ACCOUNT = "333333333333"
 OTHER_HOST = ExecuteApiHost(OTHER_API_ID, None, REGION).name
 OLD_ACCESS_ROLE = f"arn:aws:iam::{PROVIDER}:role/{BACKEND_STACK}-ApiAccessRole-OLD"
@@ -596,6 +654,47 @@ def point_client_at_unreadable_secret(world: World) -> str:
     return str(secret)
 
 
+def leave_share_pending(world: World) -> None:
+    """The provider shared the domain again (a new share, a new invitation) and the consumer has not accepted it: the
+    domain is not among its shared resources and its association went with the old share."""
+    world.domain.invitation, world.domain.shared = "PENDING", False
+    world.domain.associations.clear()
+
+
+def delete_association(world: World) -> None:
+    """The consumer's domain name access association was deleted outside its stack."""
+    world.domain.associations[:] = [a for a in world.domain.associations if a["owner"] != CONSUMER]
+
+
+def restrict_domain_policy(world: World) -> str:
+    """The domain's policy, edited outside the stack, admits another VPC endpoint only (the API's policy is intact).
+
+    Returns the endpoint it admits.
+    """
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowInvokeThroughDomain",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": INVOKE_ACTION,
+                "Resource": "execute-api:/*",
+            },
+            {
+                "Sid": "DenyOutsideAllowedVPCEndpoints",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": INVOKE_ACTION,
+                "Resource": "execute-api:/*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": [OTHER_VPCE]}},
+            },
+        ],
+    }
+    world.domain.set_policy(policy)
+    return OTHER_VPCE
+
+
 @dataclass(frozen=True)
 class Cause:
     """One broken deployment: what is wrong, the check that should name it, and how to build it."""
@@ -608,6 +707,40 @@ class Cause:
     after: Callable[[World], object] | None = None  # edits made after the stacks exist (any result is unused)
 
 
+# The private custom domain path (deploy-all.sh --domain, docs/private-domain.md): what stops the IAM clients there.
+DOMAIN_CAUSES: tuple[Cause, ...] = (
+    Cause(
+        "domain-share-pending",
+        "the provider shared the private custom domain again and the consumer has not accepted the RAM invitation",
+        "domain-share",
+        ClientKind.DIRECT,
+        lambda: Setup(domain=True),
+        after=leave_share_pending,
+    ),
+    Cause(
+        "domain-no-association",
+        "the consumer's domain name access association for its execute-api endpoint was deleted",
+        "domain-association",
+        ClientKind.DIRECT,
+        lambda: Setup(domain=True),
+        after=delete_association,
+    ),
+    Cause(
+        "domain-policy-denies",
+        "the private custom domain's own policy, edited outside the stack, admits another VPC endpoint only",
+        "domain-policy",
+        ClientKind.DIRECT,
+        lambda: Setup(domain=True),
+        after=restrict_domain_policy,
+    ),
+    Cause(
+        "domain-unknown-base-path",
+        "the clients call base path v2 but the provider maps only v1 to the API's stage",
+        "domain-base-path",
+        ClientKind.DIRECT,
+        lambda: Setup(domain=True, client={"pPrivateDomainBasePath": "v2"}),
+    ),
+)
 CAUSES: tuple[Cause, ...] = (
     Cause(
         "endpoint-not-allowed",
@@ -717,6 +850,7 @@ CAUSES: tuple[Cause, ...] = (
         lambda: Setup(mtls=True),
         after=point_client_at_unreadable_secret,
     ),
+    *DOMAIN_CAUSES,
 )
 
 
