@@ -21,7 +21,7 @@ from iampolicy.authz import (
     decide_invoke,
     expand_execute_api_resources,
 )
-from iampolicy.policy import Policy, action_match, as_list, statements
+from iampolicy.policy import Policy, action_match, as_list, condition_values, statements
 
 __all__ = [
     "assume_permission",
@@ -281,23 +281,11 @@ def resource_policy(ctx: ClientContext) -> Outcome:
     return bad(_why(sides.resource_decision), _resource_fix(ctx, sides.resource_decision))
 
 
-def _source_vpce_values(policy: Policy | None, sids: Sequence[str]) -> list[str]:
-    values: list[str] = []
-    for index, statement in enumerate(statements(policy)):
-        if str(statement.get("Sid") or f"#{index}") not in sids:
-            continue
-        for operands in (statement.get("Condition") or {}).values():
-            for key, wanted in (operands or {}).items():
-                if key.lower() == "aws:sourcevpce":
-                    values.extend(str(v) for v in as_list(wanted))
-    return values
-
-
 def _resource_fix(ctx: ClientContext, decision: Decision) -> str:
     stack, vpce = ctx.collected.provider_stack, ctx.consumer.endpoint
     policy = ctx.provider.api.policy if ctx.provider and ctx.provider.api else None
     if decision.policy_kind is PolicyKind.RESOURCE and decision.deny_sids:
-        listed = _source_vpce_values(policy, decision.deny_sids)
+        listed = condition_values(policy, decision.deny_sids, "aws:SourceVpce")
         if listed and vpce is not None:
             return (
                 f"endpoint {vpce.id} is not in the API's allowed list [{', '.join(listed)}]: re-run ./deploy-all.sh "

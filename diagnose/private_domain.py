@@ -23,7 +23,7 @@ from diagnose.errors import not_read
 from diagnose.facts import DomainAssociation, DomainMapping, DomainPath, Stack
 from diagnose.results import Outcome, bad, note, ok, unknown
 from iampolicy.authz import decide_domain, decide_endpoint, domain_execute_api_arn, expand_domain_policy
-from iampolicy.policy import Policy, as_list, statements
+from iampolicy.policy import condition_values
 
 __all__ = [
     "DomainArn",
@@ -432,18 +432,6 @@ def association(ctx: ClientContext) -> Outcome:
     )
 
 
-def _source_vpces(policy: Policy | None, sids: tuple[str, ...]) -> list[str]:
-    values: list[str] = []
-    for index, statement in enumerate(statements(policy)):
-        if str(statement.get("Sid") or f"#{index}") not in sids:
-            continue
-        for operands in (statement.get("Condition") or {}).values():
-            for key, wanted in (operands or {}).items():
-                if key.lower() == "aws:sourcevpce":
-                    values.extend(str(v) for v in as_list(wanted))
-    return values
-
-
 def _provider_domain_problem(ctx: ClientContext, path: DomainPath) -> Outcome | None:
     """The provider's domain: deployed, the one the consumer names, readable, PRIVATE (None when all is well)."""
     stack = ctx.collected.provider_stack
@@ -494,7 +482,7 @@ def domain_policy(ctx: ClientContext) -> Outcome:
         )
     sids = decision.deny_sids or decision.allow_sids
     detail = decision.message(mask=False) + (f" (statements {', '.join(sids)})" if sids else "")
-    listed = _source_vpces(path.policy, decision.deny_sids)
+    listed = condition_values(path.policy, decision.deny_sids, "aws:SourceVpce")
     if listed:
         fix = (
             f"endpoint {vpce.id} is not in the domain policy's list [{', '.join(listed)}]: re-run ./deploy-all.sh, "

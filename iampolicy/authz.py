@@ -9,7 +9,7 @@ import copy
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -127,6 +127,16 @@ def mask_account(arn: str) -> str:
     return f"{found.group(1)}********{found.group(2)[-4:]}{found.group(3)}"
 
 
+def _rewrite_resources(policy: Policy, expand: Callable[[Any], Any]) -> dict[str, Any]:
+    """A copy of `policy` with every statement's Resource and NotResource passed through `expand`."""
+    expanded = copy.deepcopy(dict(policy))
+    for statement in statements(expanded):
+        for element in ("Resource", "NotResource"):
+            if element in statement:
+                statement[element] = expand(statement[element])  # type: ignore[index]
+    return expanded
+
+
 def execute_api_arn(
     *, region: str, account: str, api_id: str, stage: str, method: str, path: str, partition: str = "aws"
 ) -> str:
@@ -139,17 +149,12 @@ def expand_execute_api_resources(
 ) -> dict[str, Any]:
     """Rewrite the `execute-api:/...` shorthand to the API's own ARN, as API Gateway does when it stores a policy."""
     prefix = f"arn:{partition}:execute-api:{region}:{account}:{api_id}"
-    expanded = copy.deepcopy(dict(policy))
 
     def expand(value: Any) -> Any:
         items = [f"{prefix}{v[len(_SHORTHAND) :]}" if str(v).startswith(_SHORTHAND) else v for v in as_list(value)]
         return items if isinstance(value, list) else items[0]
 
-    for statement in statements(expanded):
-        for element in ("Resource", "NotResource"):
-            if element in statement:
-                statement[element] = expand(statement[element])  # type: ignore[index]
-    return expanded
+    return _rewrite_resources(policy, expand)
 
 
 def domain_execute_api_arn(*, region: str, account: str, name: str, domain_id: str, partition: str = "aws") -> str:
@@ -163,7 +168,6 @@ def expand_domain_policy(policy: Policy, *, domain_arn: str) -> dict[str, Any]:
     The domain is one resource (no stage, method or path in its ARN), so the shorthand for "everything" names the
     domain itself; any other shorthand would be a guess at how API Gateway stores it, so it is refused.
     """
-    expanded = copy.deepcopy(dict(policy))
 
     def expand(value: Any) -> Any:
         items = []
@@ -177,11 +181,7 @@ def expand_domain_policy(policy: Policy, *, domain_arn: str) -> dict[str, Any]:
                 items.append(item)
         return items if isinstance(value, list) else items[0]
 
-    for statement in statements(expanded):
-        for element in ("Resource", "NotResource"):
-            if element in statement:
-                statement[element] = expand(statement[element])  # type: ignore[index]
-    return expanded
+    return _rewrite_resources(policy, expand)
 
 
 def _request(principal: Principal, action: str, resource: str, context: ConditionContext) -> Request:

@@ -138,6 +138,19 @@ def statements(policy: Policy | None) -> list[Mapping[str, Any]]:
     return [s for s in as_list(policy.get("Statement")) if isinstance(s, Mapping)]
 
 
+def condition_values(policy: Policy | None, sids: Sequence[str], key: str) -> list[str]:
+    """Every value the statements named by `sids` (a Sid, or #index for one without) test `key` against, in order."""
+    values: list[str] = []
+    for index, statement in enumerate(statements(policy)):
+        if str(statement.get("Sid") or f"#{index}") not in sids:
+            continue
+        for operands in (statement.get("Condition") or {}).values():
+            for name, wanted in (operands or {}).items():
+                if name.lower() == key.lower():
+                    values.extend(str(v) for v in as_list(wanted))
+    return values
+
+
 @lru_cache(maxsize=4096)
 def _glob(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
