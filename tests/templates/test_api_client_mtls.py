@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cfnrender.render import ParameterError, Rendered, render_template
+from cfnrender.render import ParameterError, Rendered
 from client.client_cert import secret_region
 from client.config import load_config
 from tests.templates.test_api_client_template import (
@@ -19,17 +19,14 @@ from tests.templates.test_api_client_template import (
     ATTRIBUTES,
     COMBINATIONS,
     CONSUMER,
-    DNS_CIDR,
-    LAYER_ARN,
-    PHYSICAL_IDS,
     REGION,
     REPO,
     ROLE_ARN,
     SG,
-    TEMPLATE,
     Combination,
     _rules,
     render,
+    render_with,
 )
 
 SERVICE_NAME = f"com.amazonaws.vpce.{REGION}.vpce-svc-0123456789abcdef0"
@@ -67,24 +64,8 @@ ON_CASES = list(itertools.product(["Yes", "No"], ["Yes", "No"], COMBINATIONS[:1]
 
 
 def _render_on(zone: str, secrets: str, combination: Combination) -> Rendered:
-    parameters = {
-        "pAPIHost": API_HOST,
-        "pAPIAccountID": combination.account,
-        "pAPIRoleARN": combination.role,
-        "pVPCID": "vpc-0abc",
-        "pLambdaSubnetIDs": "subnet-0a1,subnet-0a2",
-        "pEndpointSubnetIDs": "subnet-0b1,subnet-0b2",
-        "pCreateSTSEndpoint": combination.create_sts,
-        "pEnablePrivateDNS": combination.private_dns,
-        "pDNSServerCIDR": DNS_CIDR,
-        "pPowertoolsLayerArn": LAYER_ARN,
-        **MTLS_ON,
-        "pCreateMtlsHostedZone": zone,
-        "pCreateSecretsManagerEndpoint": secrets,
-    }
-    return render_template(
-        TEMPLATE, parameters, account_id=CONSUMER, region=REGION, physical_ids=PHYSICAL_IDS, attributes=MTLS_ATTRIBUTES
-    )
+    overrides = {**MTLS_ON, "pCreateMtlsHostedZone": zone, "pCreateSecretsManagerEndpoint": secrets}
+    return render_with(combination, MTLS_ATTRIBUTES, overrides)
 
 
 @pytest.fixture(scope="module", params=ON_CASES, ids=lambda c: f"zone{c[0]}-secrets{c[1]}-{c[2]}")

@@ -11,25 +11,21 @@ from typing import Any
 
 import pytest
 
-from cfnrender.render import ParameterError, Rendered, render_template
+from cfnrender.render import ParameterError, Rendered
 from client.config import load_config
 from tests.templates.test_api_client_mtls import MTLS_ATTRIBUTES, MTLS_ON
 from tests.templates.test_api_client_template import (
     API_HOST,
     ATTRIBUTES,
     COMBINATIONS,
-    CONSUMER,
-    DNS_CIDR,
     ENDPOINT_DNS,
-    LAYER_ARN,
-    PHYSICAL_IDS,
     PROVIDER,
     REGION,
     REPO,
     ROLE_ARN,
-    TEMPLATE,
     Combination,
     render,
+    render_with,
 )
 
 DOMAIN = "orders.example.com"
@@ -50,29 +46,9 @@ NEW_OUTPUTS = {"PrivateDomainAccessAssociationArn", "PrivateDomainHostedZoneId"}
 ON_CASES = list(itertools.product(["Yes", "No"], ["v1", "None"], COMBINATIONS[:1] + COMBINATIONS[-1:]))
 
 
-def _render_with(combination: Combination, attributes: dict[str, Any], overrides: dict[str, str]) -> Rendered:
-    """render() of the template tests, with the attributes of the resources this feature adds."""
-    parameters = {
-        "pAPIHost": API_HOST,
-        "pAPIAccountID": combination.account,
-        "pAPIRoleARN": combination.role,
-        "pVPCID": "vpc-0abc",
-        "pLambdaSubnetIDs": "subnet-0a1,subnet-0a2",
-        "pEndpointSubnetIDs": "subnet-0b1,subnet-0b2",
-        "pCreateSTSEndpoint": combination.create_sts,
-        "pEnablePrivateDNS": combination.private_dns,
-        "pDNSServerCIDR": DNS_CIDR,
-        "pPowertoolsLayerArn": LAYER_ARN,
-        **overrides,
-    }
-    return render_template(
-        TEMPLATE, parameters, account_id=CONSUMER, region=REGION, physical_ids=PHYSICAL_IDS, attributes=attributes
-    )
-
-
 def _render_on(zone: str, base_path: str, combination: Combination) -> Rendered:
     overrides = {**DOMAIN_ON, "pCreatePrivateDomainHostedZone": zone, "pPrivateDomainBasePath": base_path}
-    return _render_with(combination, DOMAIN_ATTRIBUTES, overrides)
+    return render_with(combination, DOMAIN_ATTRIBUTES, overrides)
 
 
 @pytest.fixture(scope="module", params=ON_CASES, ids=lambda c: f"zone{c[0]}-base{c[1]}-{c[2]}")
@@ -213,7 +189,7 @@ def test_api_client_private_domain_leaves_roles_and_the_rest_unchanged(combinati
 
 def test_api_client_private_domain_with_the_certificate_client_keeps_its_host() -> None:
     # GIVEN the certificate (mTLS) client and the domain both on
-    rendered = _render_with(COMBINATIONS[0], {**MTLS_ATTRIBUTES, **DOMAIN_ATTRIBUTES}, {**MTLS_ON, **DOMAIN_ON})
+    rendered = render_with(COMBINATIONS[0], {**MTLS_ATTRIBUTES, **DOMAIN_ATTRIBUTES}, {**MTLS_ON, **DOMAIN_ON})
     function = rendered.resources["PythonCertificateClient"]["Properties"]
     config = load_config({**function["Environment"]["Variables"], "AWS_REGION": REGION})
     # THEN the certificate client still sends the API's own host (its load balancer routes on it), not the domain

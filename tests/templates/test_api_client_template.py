@@ -88,6 +88,11 @@ COMBINATIONS = [
 
 def render(combination: Combination, **overrides: str) -> Rendered:
     """Render api-client.yaml for one combination in the consumer account."""
+    return render_with(combination, ATTRIBUTES, overrides)
+
+
+def render_with(combination: Combination, attributes: dict[str, Any], overrides: dict[str, str]) -> Rendered:
+    """render(), with the attributes of the resources a feature's overrides add."""
     parameters = {
         "pAPIHost": API_HOST,
         "pAPIAccountID": combination.account,
@@ -107,7 +112,7 @@ def render(combination: Combination, **overrides: str) -> Rendered:
         account_id=CONSUMER,
         region=REGION,
         physical_ids=PHYSICAL_IDS,
-        attributes=ATTRIBUTES,
+        attributes=attributes,
     )
 
 
