@@ -105,14 +105,15 @@ def rendered_on(name: str) -> Rendered:
     return render(ON_SETS[name])
 
 
-def _walk(node: Any) -> Iterator[Any]:
+def walk(node: Any) -> Iterator[Any]:
+    """Every node of a rendered template, depth first."""
     yield node
     if isinstance(node, dict):
         for value in node.values():
-            yield from _walk(value)
+            yield from walk(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _walk(value)
+            yield from walk(value)
 
 
 def policy_of(result: Rendered) -> dict[str, Any]:
@@ -209,7 +210,7 @@ def test_mtls_on_leaves_no_unresolved_reference(name: str) -> None:
     # WHEN every rendered value is walked
     leftovers = [
         node
-        for node in _walk({"Resources": result.resources, "Outputs": result.outputs})
+        for node in walk({"Resources": result.resources, "Outputs": result.outputs})
         if isinstance(node, dict) and {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::Join", "Fn::Split"} & set(node)
     ]
     # THEN no Ref/GetAtt/Sub/If is left (each named a resource or condition that exists)

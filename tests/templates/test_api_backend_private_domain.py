@@ -7,7 +7,6 @@ import functools
 import itertools
 import random
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from cfnrender.render import ParameterError, Rendered, load_template, render_template
 from cfnrender.stacks import StackIds, generate_ids
+from tests.templates.test_api_backend_mtls import walk
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = ROOT / "api-backend" / "api-backend.yaml"
@@ -76,8 +76,7 @@ def render(parameters: dict[str, str]) -> Rendered:
         account_id=ACCOUNT,
         region=REGION,
         stack_name=STACK,
-        # Ref on the stage SAM adds is the stage name (the default's here).
-        physical_ids={**ids().physical_ids, "BackendApiStage": "Prod"},
+        physical_ids=ids().physical_ids,
         attributes=ids().attributes,
     )
 
@@ -85,16 +84,6 @@ def render(parameters: dict[str, str]) -> Rendered:
 @functools.cache
 def rendered_on(name: str) -> Rendered:
     return render(ON_SETS[name])
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
 
 
 def _statements(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -178,7 +167,7 @@ def test_private_domain_on_leaves_no_unresolved_reference(name: str) -> None:
     result = rendered_on(name)
     leftovers = [
         node
-        for node in _walk({"Resources": result.resources, "Outputs": result.outputs})
+        for node in walk({"Resources": result.resources, "Outputs": result.outputs})
         if isinstance(node, dict) and {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::Join", "Fn::Split"} & set(node)
     ]
     assert leftovers == []
