@@ -8,6 +8,7 @@ every container: about 35 s instead of 1.5 s here). Lambda's arm64 functions nee
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -49,12 +50,41 @@ def _engine_answers() -> bool:
         return False
 
 
+def _interface_ipv4(name: str) -> str | None:
+    """The first IPv4 address on this host's interface `name`, or None (no such interface, or no `ip` command)."""
+    try:
+        done = _run("ip", "-j", "-4", "addr", "show", "dev", name, check=False, timeout=20)
+    except FileNotFoundError:
+        return None
+    if done.returncode != 0 or not done.stdout.strip():
+        return None
+    for interface in json.loads(done.stdout):
+        for address in interface.get("addr_info", []):
+            if address.get("family") == "inet" and address.get("local"):
+                return str(address["local"])
+    return None
+
+
 def _bridge_gateway() -> str:
-    done = _run("docker", "network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}")
-    gateway = done.stdout.strip()
-    if not gateway:
-        raise EngineUnavailable("the Docker engine's default bridge network has no gateway address")
-    return gateway
+    """The default bridge's gateway: as the engine reports it, else the bridge interface's own address.
+
+    An engine on its first boot (no docker0 and no network store yet: every CI run) leaves Gateway out of the default
+    bridge's IPAM config (moby issue 26799) although docker0 carries it; a restart would show it.
+    """
+    done = _run("docker", "network", "inspect", "bridge", "--format", "{{json .}}")
+    network = json.loads(done.stdout)
+    network = network[0] if isinstance(network, list) else network
+    for config in (network.get("IPAM") or {}).get("Config") or []:
+        if config.get("Gateway"):
+            return str(config["Gateway"])
+    interface = (network.get("Options") or {}).get("com.docker.network.bridge.name", "docker0")
+    address = _interface_ipv4(interface)
+    if address is None:
+        raise EngineUnavailable(
+            "the Docker engine's default bridge network has no gateway address: none in its IPAM config and "
+            f"none on this host's {interface} interface"
+        )
+    return address
 
 
 def _can_install() -> str | None:

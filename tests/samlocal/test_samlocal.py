@@ -6,6 +6,7 @@ The target itself needs a Docker engine and runs in CI after `make test` (.ci/ru
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,47 @@ def test_cases_module_lists_backend_cases_first() -> None:
     # The backend's delete-item removes the seeded item before the clients' get-item asks for it (404).
     sites = [case.site for case in cases.CASES]
     assert sites.index("direct") > max(i for i, site in enumerate(sites) if site == "backend")
+
+
+def _inspect_answers(network: dict[str, object], interfaces: list[dict[str, object]]) -> object:
+    """A stand-in for engine._run answering `docker network inspect bridge` and `ip -j -4 addr show dev ...`."""
+
+    def run(*argv: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        if argv[:3] == ("docker", "network", "inspect"):
+            return subprocess.CompletedProcess(argv, 0, json.dumps([network]), "")
+        if argv[:2] == ("ip", "-j"):
+            return subprocess.CompletedProcess(argv, 0, json.dumps(interfaces), "")
+        raise AssertionError(f"unexpected command {argv}")
+
+    return run
+
+
+BRIDGE_OPTIONS = {"com.docker.network.bridge.name": "docker0", "com.docker.network.bridge.default_bridge": "true"}
+
+
+def test_bridge_gateway_is_the_one_docker_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    network = {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]}, "Options": BRIDGE_OPTIONS}
+    monkeypatch.setattr(engine, "_run", _inspect_answers(network, []))
+    assert engine._bridge_gateway() == "172.17.0.1"
+
+
+def test_bridge_gateway_on_a_first_boot_is_read_off_the_bridge_interface(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an engine on its first boot: the default bridge's IPAM config has no Gateway (moby issue 26799; what
+    # CI's freshly started engine showed), while the host's docker0 carries the address
+    network = {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]}, "Options": BRIDGE_OPTIONS}
+    docker0: dict[str, object] = {
+        "ifname": "docker0",
+        "addr_info": [{"family": "inet", "local": "172.17.0.1", "prefixlen": 16}],
+    }
+    monkeypatch.setattr(engine, "_run", _inspect_answers(network, [docker0]))
+    # THEN the gateway is the bridge interface's address
+    assert engine._bridge_gateway() == "172.17.0.1"
+
+
+def test_bridge_gateway_nowhere_stops_with_what_was_looked_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no Gateway in the IPAM config and no address on the bridge interface (an engine in a VM, say)
+    network = {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]}, "Options": BRIDGE_OPTIONS}
+    monkeypatch.setattr(engine, "_run", _inspect_answers(network, []))
+    # THEN it stops and names both places it looked
+    with pytest.raises(engine.EngineUnavailable, match=r"no gateway address.*docker0"):
+        engine._bridge_gateway()
