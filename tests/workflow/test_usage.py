@@ -166,6 +166,22 @@ def test_script_without_a_python_that_has_boto3_says_what_to_run_and_exits_2(kit
     )
 
 
+def test_script_with_a_python3_older_than_3_11_says_which_to_use_and_exits_2(kit: Kit, tmp_path: Path) -> None:
+    # GIVEN no .venv and a python3 older than 3.11 (the check's exit status 3), boto3 or not
+    (kit.root / ".venv").unlink()
+    bin_dir = tmp_path / "oldpython"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text("#!/bin/sh\nexit 3\n")
+    (bin_dir / "python3").chmod(0o755)
+    # WHEN a script runs
+    result = kit.run("deploy-all.sh", CONSUMER, "provider", env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    # THEN it names the version it needs and how to get a venv on one, and exits 2
+    assert result.returncode == 2
+    assert result.stderr == (
+        'ERROR: deploy-all.sh needs Python 3.11+ and python3 is older: run "make venv PYTHON=python3.11" (or newer)\n'
+    )
+
+
 def test_shellcheck_wrappers_and_their_helper_report_nothing() -> None:
     # GIVEN the Python-backed scripts plus the helper they source
     files = [str(REPO_ROOT / name) for name in SCRIPTS] + [str(REPO_ROOT / "scripts" / "python.sh")]
