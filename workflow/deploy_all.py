@@ -395,8 +395,7 @@ class Deployment:
                 f"share of {provider.domain_arn} with account {self.consumer.account}"
             )
         ram = self.client(self.consumer, "ram")
-        if provider.share_arn:
-            private_domain.accept_share(self.out, ram, provider.share_arn)
+        found = private_domain.accept_share(self.out, ram, provider.share_arn) if provider.share_arn else None
         wait = _seconds("DEPLOY_SHARE_WAIT_SECONDS", share_wait_setting())
         deadline = time.monotonic() + wait
         while not private_domain.shared_domain_listed(ram, provider.domain_arn):
@@ -409,6 +408,9 @@ class Deployment:
                     f"pPrivateDomainSharePrincipals on stack {self.provider.stack}"
                 )
             time.sleep(min(SHARE_POLL_SECONDS, wait))
+            if found == "" and provider.share_arn:
+                # No invitation yet need not mean an organization's share: RAM takes minutes to associate a principal.
+                found = private_domain.accept_share(self.out, ram, provider.share_arn, quiet_when_none=True)
         self.out.info(f"the consumer account sees {provider.domain_arn} as shared with it")
 
     def deploy_consumer(self, provider: Provider) -> Consumer:

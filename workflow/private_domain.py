@@ -230,9 +230,10 @@ def _pages(call: Callable[..., dict[str, Any]], key: str, token: str, **kwargs: 
         kwargs[token] = following
 
 
-def accept_share(out: Output, ram: Any, share_arn: str) -> str:
+def accept_share(out: Output, ram: Any, share_arn: str, *, quiet_when_none: bool = False) -> str:
     """The consumer's side of the RAM share: accept a PENDING invitation; ACCEPTED or none (an organization's share
-    needs none) is fine; EXPIRED or REJECTED stops the run. The invitation's status as found."""
+    needs none, and another account's may not have arrived yet) is fine; EXPIRED or REJECTED stops the run. The
+    invitation's status as found ("" for none); ``quiet_when_none`` leaves a repeated look for one unannounced."""
     try:
         invitations = list(
             _pages(
@@ -245,7 +246,11 @@ def accept_share(out: Output, ram: Any, share_arn: str) -> str:
     except ClientError as error:
         raise Fatal(f"cannot read the RAM invitations for share {share_arn}: {error_text(error)}") from error
     if not invitations:
-        out.info(f"no invitation for share {share_arn}: shared within the organization, nothing to accept")
+        if not quiet_when_none:
+            out.info(
+                f"no invitation for share {share_arn} yet: none comes within an organization that shares with RAM; "
+                "another account's may take minutes (looked for again while waiting)"
+            )
         return ""
     statuses = [str(invitation.get("status", "")) for invitation in invitations]
     if "ACCEPTED" in statuses:

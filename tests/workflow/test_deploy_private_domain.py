@@ -409,6 +409,29 @@ def test_accept_domain_share_accepts_then_waits_until_the_domain_is_listed(
     assert f"the consumer account sees {DOMAIN_ARN} as shared with it" in capsys.readouterr().out
 
 
+def test_accept_domain_share_accepts_an_invitation_that_arrives_while_waiting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN no invitation yet right after the provider's deploy (RAM takes minutes to associate a principal), then a
+    # pending one on the next look, and the domain listed once it is accepted
+    monkeypatch.setenv("DEPLOY_SHARE_WAIT_SECONDS", "1")
+    ram, stub = stubbed("ram")
+    stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
+    stub.add_response("list_resources", {"resources": []})
+    stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [invitation("PENDING")]})
+    stub.add_response("accept_resource_share_invitation", {"resourceShareInvitation": invitation("ACCEPTED")})
+    stub.add_response("list_resources", {"resources": [{"arn": DOMAIN_ARN}]})
+    run, _ = deployment({(CONSUMER, "ram"): ram})
+    # WHEN step 6 runs
+    with stub:
+        run.accept_domain_share(provider_with_domain())
+    # THEN the late invitation was accepted while waiting, and the step ended once the domain was listed
+    stub.assert_no_pending_responses()
+    out = capsys.readouterr().out
+    assert f"accepted RAM invitation {invitation('PENDING')['resourceShareInvitationArn']}" in out
+    assert f"the consumer account sees {DOMAIN_ARN} as shared with it" in out
+
+
 def test_accept_domain_share_never_listed_stops_after_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEPLOY_SHARE_WAIT_SECONDS", "0")
     ram, stub = stubbed("ram")
