@@ -1,11 +1,12 @@
 """The private custom domain path of issue 17 (docs/private-domain.md): what to read on each side, and its checks.
 
 `read_domain_path` reads (never decides; a failed read is recorded under a key in `errors`); the checks are pure
-functions over the facts and the client's context, in the order a domain call meets them: the consumer's endpoint
-policy must allow the domain's execute-api ARN, then API Gateway wants the domain shared with the consumer (RAM), the
-endpoint's access association, the domain's own policy, and a base path mapped to the API's stage; the API's resource
-policy (diagnose.policy_checks) must allow as well. diagnose.checks runs them for the IAM clients only when the
-consumer stack calls a domain; the name's resolution is part of the `dns` check (domain_dns).
+functions over the facts and the client's context, in the order diagnose reports them (AWS documents no order beyond the
+endpoint policy's coming first): the consumer's endpoint policy must allow the domain's execute-api ARN, then API
+Gateway wants the domain shared with the consumer (RAM), the endpoint's access association, the domain's own policy, and
+a base path mapped to the API's stage; the API's resource policy (diagnose.policy_checks) must allow as well.
+diagnose.checks runs them for the IAM clients only when the consumer stack calls a domain; the name's resolution is part
+of the `dns` check (domain_dns).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""One request through an emulated private REST API, in the order AWS applies its checks.
+"""One request through an emulated private REST API, its checks in this order (AWS documents only that the endpoint
+policy comes first; the domain steps' order is modelled, and any failing check refuses the call either way).
 
 0. a Host naming a private custom domain: the endpoint needs a live access association with a domain of that name
    and the path's first segment must be a base path mapping (else 403 Forbidden); the mapped API and stage then

@@ -86,7 +86,8 @@ def test_registry_refuses_two_live_domains_of_one_name_on_one_endpoint() -> None
     # GIVEN two accounts' domains with the same name (allowed: names need not be unique across accounts)
     mine, theirs = domain(), domain(domain_id="ffff0000", account=OTHER)
     registry = DomainRegistry([mine, theirs], [Association(VPCE, mine.arn)])
-    # WHEN the endpoint associates with the second THEN refused (AWS: not from the same VPC endpoint)
+    # WHEN the endpoint associates with the second THEN refused (AWS: such domains cannot be invoked from the same
+    # endpoint; refusing at association time, not at call time, is the emulation's modelling choice)
     with pytest.raises(AssociationRefused, match="already associated"):
         registry.with_association(Association(VPCE, theirs.arn))
     # AND after the first is rejected the second is accepted and is the one reached
@@ -165,6 +166,7 @@ def _aws_domain_policy(endpoints: list[str]) -> dict[str, Any]:
 
 
 def test_expand_domain_policy_names_the_domain() -> None:
+    # The emulation stores execute-api:/* as the domain's ARN (a modelling choice: docs/private-domain.md item 14)
     expanded = _aws_domain_policy([VPCE])
     assert [s["Resource"] for s in expanded["Statement"]] == [[DOMAIN_ARN], DOMAIN_ARN]
 

@@ -329,7 +329,8 @@ def test_generate_ids_association_arn_names_the_domain_and_the_endpoint(tmp_path
         parameters={"pPrivateDomainNameArn": domain_arn},
     )
     endpoint = chosen.physical_ids["Endpoint"]
-    # THEN the association's ARN is in the consumer's account and names the domain (name+id) and the endpoint
+    # THEN the association's ARN is in the consumer's account and names the domain (name+id) and the endpoint (the
+    # form of the consumer page and CLI examples; CloudFormation's page shows /accessassociations/domainname/...)
     expected = (
         f"arn:aws:apigateway:{REGION}:{CONSUMER}:/domainnameaccessassociations/domainname/{NAME}+a1b2c3d4"
         f"/vpcesource/{endpoint}"

@@ -180,11 +180,29 @@ def test_api_client_private_domain_leaves_roles_and_the_rest_unchanged(combinati
     # GIVEN the same combination without and with the domain
     off = render(combination)
     on = _render_on("Yes", "v1", combination)
-    # THEN every resource but the endpoint and the functions (policy statement, env) is identical: the clients'
-    # roles keep exactly their API permissions (API Gateway checks the identity policy on the API, not the domain)
+    # THEN every resource but the endpoint, the functions (policy statement, env) and the direct client's role is
+    # identical; that role only gains Invoke on the domain (no AWS page says whether a cross-account caller's identity
+    # policy is checked against the domain's ARN as well as the API's), the assume-role client's role nothing
     changed = {name for name in off.resources if off.resources[name] != on.resources[name]}
-    assert changed == {"rAPIGatewayEndpoint"} | set(off.of_type("AWS::Lambda::Function"))
+    role = "rPythonDirectAuthClientRole"
+    assert changed == {"rAPIGatewayEndpoint", role} | set(off.of_type("AWS::Lambda::Function"))
     assert set(on.resources) - set(off.resources) == NEW_RESOURCES
+    statements_off = _invoke_statements(off.resources[role])
+    statements_on = _invoke_statements(on.resources[role])
+    assert statements_on[: len(statements_off)] == statements_off
+    (added,) = statements_on[len(statements_off) :]
+    domain_id = DOMAIN_ARN.split(":")[5]
+    assert added == {
+        "Sid": "InvokeProviderDomain",
+        "Effect": "Allow",
+        "Action": "execute-api:Invoke",
+        "Resource": f"arn:aws:execute-api:{REGION}:{DOMAIN_ARN.split(':')[4]}:{domain_id}",
+    }
+
+
+def _invoke_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    (policy,) = [p for p in role["Properties"]["Policies"] if p["PolicyName"] == "invoke-provider-api"]
+    return list(policy["PolicyDocument"]["Statement"])
 
 
 def test_api_client_private_domain_with_the_certificate_client_keeps_its_host() -> None:
