@@ -139,7 +139,8 @@ Certificate (mTLS) access path, off unless --mtls (docs/mtls.md):
                                 'orders:CN=orders,O=Example' (required; write a ';' inside a DN as '\\;')
   --mtls-acceptance-required    the provider must accept the consumer's endpoint connection (printed, not run)
   --mtls-no-hosted-zone         the consumer VPC already resolves the DNS name to the endpoint: create no zone
-  --mtls-no-secrets-endpoint    the consumer VPC already has a Secrets Manager endpoint with private DNS
+  --mtls-no-secrets-endpoint    the consumer VPC already has a Secrets Manager endpoint with private DNS, or
+                                other workloads there use Secrets Manager (the new one admits one secret only)
   The CA bundle and CRL go to the provider's artifact bucket under {mtls.KEY_PREFIX}/.
 
 Private custom domain name, off unless --domain (docs/private-domain.md):
