@@ -137,6 +137,8 @@ Certificate (mTLS) access path, off unless --mtls (docs/mtls.md):
                                 privateKey (required)
   --mtls-allowed-clients TEXT   'tenant:SUBJECT-DN;tenant:SUBJECT-DN' the API admits, e.g.
                                 'orders:CN=orders,O=Example' (required; write a ';' inside a DN as '\\;')
+  --mtls-log-bucket NAME        provider S3 bucket for the ALB's connection and access logs (optional; its policy
+                                must let Elastic Load Balancing write to prefix mtls/)
   --mtls-acceptance-required    the provider must accept the consumer's endpoint connection (printed, not run)
   --mtls-no-hosted-zone         the consumer VPC already resolves the DNS name to the endpoint: create no zone
   --mtls-no-secrets-endpoint    the consumer VPC already has a Secrets Manager endpoint with private DNS, or

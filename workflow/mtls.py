@@ -55,7 +55,8 @@ SERVER_CERT = "--mtls-server-cert-arn"
 DNS_NAME = "--mtls-dns-name"
 CLIENT_SECRET = "--mtls-client-secret-arn"  # noqa: S105  # nosec B105 - an option name, not a secret
 ALLOWED_CLIENTS = "--mtls-allowed-clients"
-VALUES = (CA_BUNDLE, CRL, SERVER_CERT, DNS_NAME, CLIENT_SECRET, ALLOWED_CLIENTS)
+LOG_BUCKET = "--mtls-log-bucket"
+VALUES = (CA_BUNDLE, CRL, SERVER_CERT, DNS_NAME, CLIENT_SECRET, ALLOWED_CLIENTS, LOG_BUCKET)
 _REQUIRED = (CA_BUNDLE, SERVER_CERT, DNS_NAME, CLIENT_SECRET, ALLOWED_CLIENTS)
 # Where the trust files go in the provider's artifact bucket (destroy-all --delete-buckets empties it all).
 KEY_PREFIX = "mtls"
@@ -67,6 +68,7 @@ _TENANT = re.compile(r"[a-z0-9-]{1,32}")
 _ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+")
 _ACM_ARN = re.compile(r"arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+")
 _SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z0-9-]+):[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _DNS_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _PEM_BLOCK = re.compile(r"-----BEGIN (?P<label>[A-Z0-9 ]+)-----.*?-----END (?P=label)-----", re.DOTALL)
 
@@ -85,6 +87,7 @@ class MtlsSettings:
     acceptance_required: bool = False
     hosted_zone: bool = True
     secrets_endpoint: bool = True
+    log_bucket: str = ""
 
 
 def pem_ders(path: Path, option: str, label: str) -> list[bytes]:
@@ -170,6 +173,9 @@ def parse_mtls(parsed: Parsed) -> MtlsSettings:
         )
     clients = parsed.value(ALLOWED_CLIENTS)
     allowed_clients(clients)
+    log_bucket = parsed.value(LOG_BUCKET)
+    if log_bucket and not _BUCKET.fullmatch(log_bucket):
+        raise UsageError(f"invalid {LOG_BUCKET} '{log_bucket}' (expected an S3 bucket name, e.g. my-elb-logs)")
     return MtlsSettings(
         enabled=True,
         ca_bundle=ca_bundle,
@@ -181,6 +187,7 @@ def parse_mtls(parsed: Parsed) -> MtlsSettings:
         acceptance_required=ACCEPTANCE_FLAG in parsed.flags,
         hosted_zone=NO_HOSTED_ZONE not in parsed.flags,
         secrets_endpoint=NO_SECRETS_ENDPOINT not in parsed.flags,
+        log_bucket=log_bucket,
     )
 
 
@@ -248,6 +255,7 @@ def provider_parameters(settings: MtlsSettings, keys: TrustKeys | None, consumer
         f"pMtlsAllowedPrincipals=arn:aws:iam::{consumer_account}:root",
         f"pMtlsAcceptanceRequired={'Yes' if settings.acceptance_required else 'No'}",
         _override("pMtlsAllowedClients", settings.allowed_clients),
+        f"pMtlsLogBucket={settings.log_bucket or NONE}",
     ]
 
 

@@ -53,6 +53,7 @@ MTLS_DEFAULTS: dict[str, Sequence[str]] = {
     "pMtlsAllowedPrincipals": ["None"],
     "pMtlsAcceptanceRequired": ["No"],
     "pMtlsAllowedClients": ["None"],
+    "pMtlsLogBucket": ["None"],
 }
 MTLS_ON = {
     "pEnableMtls": "Yes",
@@ -71,6 +72,7 @@ MTLS_OVERLAYS_BACKEND: list[dict[str, str]] = [
         "pDynamoDBPrefixListID": "pl-02cd2c6b",
         "pMtlsRevocationListKey": crl,
         "pMtlsAcceptanceRequired": acceptance,
+        "pMtlsLogBucket": "provider-elb-logs" if acceptance == "Yes" else "None",
     }
     for (crl, acceptance), subnets in zip(
         itertools.product(["None", "mtls/crl.pem"], ["No", "Yes"]),
@@ -78,9 +80,15 @@ MTLS_OVERLAYS_BACKEND: list[dict[str, str]] = [
         strict=False,
     )
 ]
-MTLS_CONDITIONS = frozenset({"IsMtlsEnabled", "HasMtlsRevocationList", "IsMtlsAcceptanceRequired"})
+MTLS_CONDITIONS = frozenset({"IsMtlsEnabled", "HasMtlsRevocationList", "IsMtlsAcceptanceRequired", "HasMtlsLogBucket"})
 MTLS_OVERLAYS_VPC: list[dict[str, str]] = [
-    {**MTLS_ON, "pMtlsRevocationListKey": crl, "pMtlsAcceptanceRequired": acceptance, "pSubnetCount": count}
+    {
+        **MTLS_ON,
+        "pMtlsRevocationListKey": crl,
+        "pMtlsAcceptanceRequired": acceptance,
+        "pMtlsLogBucket": "provider-elb-logs" if crl == "None" else "None",
+        "pSubnetCount": count,
+    }
     for (crl, acceptance), count in zip(
         itertools.product(["None", "mtls/crl.pem"], ["No", "Yes"]), itertools.cycle(["3", "2"]), strict=False
     )

@@ -361,3 +361,27 @@ def test_vpc_template_passes_mtls_through_and_exports_its_outputs_only_when_on(e
     assert {k: nested[k] for k in values} == values
     assert nested["pEnableMtls"] == enabled
     assert (set(result.outputs) & MTLS_OUTPUTS) == (MTLS_OUTPUTS if enabled == "Yes" else set())
+
+
+@pytest.mark.parametrize(("bucket", "expected"), [("None", {}), ("elb-logs.example", {"bucket": "elb-logs.example"})])
+def test_mtls_log_bucket_switches_connection_and_access_logs(bucket: str, expected: dict[str, str]) -> None:
+    # GIVEN mTLS on with pMtlsLogBucket None, then naming a bucket
+    result = render({**MTLS, "pMtlsLogBucket": bucket})
+    attributes = {
+        item["Key"]: item["Value"]
+        for item in result.resources["MtlsApplicationLoadBalancer"]["Properties"]["LoadBalancerAttributes"]
+    }
+    # THEN both logs are off with None; with a bucket both go to it under mtls/ (ELB's attribute names)
+    on = "true" if expected else "false"
+    assert (attributes["connection_logs.s3.enabled"], attributes["access_logs.s3.enabled"]) == (on, on)
+    logs = {key: value for key, value in attributes.items() if key.endswith((".s3.bucket", ".s3.prefix"))}
+    if expected:
+        assert logs == {
+            "connection_logs.s3.bucket": bucket,
+            "connection_logs.s3.prefix": "mtls",
+            "access_logs.s3.bucket": bucket,
+            "access_logs.s3.prefix": "mtls",
+        }
+    else:
+        assert logs == {}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"

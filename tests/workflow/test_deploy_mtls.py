@@ -214,6 +214,20 @@ def test_provider_parameters_quote_a_value_with_spaces_for_sam() -> None:
     assert "pMtlsAllowedPrincipals=arn:aws:iam::410000000001:root" in parameters
 
 
+def test_parse_mtls_log_bucket_is_sent_to_the_provider_and_checked(trust_files: tuple[Path, Path]) -> None:
+    # GIVEN --mtls-log-bucket with a bucket name, then with something that is not one
+    settings = deploy_all.parse_settings(
+        [*mtls_args(trust_files[0], "--mtls-log-bucket", "elb-logs.example"), CONSUMER, PROVIDER]
+    )
+    parameters = mtls.provider_parameters(settings.mtls, mtls.TrustKeys("bucket", "mtls/ca.pem"), "410000000001")
+    # THEN the provider's stack gets it (and None without the option); a bad name is refused naming the option
+    assert "pMtlsLogBucket=elb-logs.example" in parameters
+    without = deploy_all.parse_settings([*mtls_args(trust_files[0]), CONSUMER, PROVIDER])
+    assert "pMtlsLogBucket=None" in mtls.provider_parameters(without.mtls, mtls.TrustKeys("b", "k"), "410000000001")
+    with pytest.raises(UsageError, match="invalid --mtls-log-bucket 'Logs_Bucket'"):
+        deploy_all.parse_settings([*mtls_args(trust_files[0], "--mtls-log-bucket", "Logs_Bucket"), CONSUMER, PROVIDER])
+
+
 @pytest.mark.parametrize(
     ("flags", "zone", "endpoint"),
     [((), "Yes", "Yes"), (("--mtls-no-hosted-zone",), "No", "Yes"), (("--mtls-no-secrets-endpoint",), "Yes", "No")],
@@ -368,6 +382,7 @@ def test_deploy_all_mtls_uploads_trust_files_wires_parameters_and_verifies(
         "pMtlsAllowedPrincipals": f"arn:aws:iam::{run.accounts[CONSUMER]}:root",
         "pMtlsAcceptanceRequired": "No",
         "pMtlsAllowedClients": f'"{CLIENTS}"',
+        "pMtlsLogBucket": "None",
     }
     # AND CloudFormation received the allowed clients unquoted (as sam deploy reads the override)
     assert provider["parameters"]["pMtlsAllowedClients"] == CLIENTS
