@@ -126,6 +126,28 @@ def _start_lambda(site: Site, *, port: int, image: str, hosts: list[str], scratc
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
+        remove_containers(image)
+
+
+def remove_containers(image: str) -> list[str]:
+    """Remove SAM's Lambda containers of the stand-in image (and images built on it); their ids.
+
+    SAM leaves its warm containers running after start-lambda ends on SIGINT: one CI-like run here left nine, all idle
+    under qemu, so the next run and anything else on the engine share it with them. `--warm-containers EAGER` starts
+    one for every function in the template, not only the one a site invokes, so the filter names no function; the
+    sites run one after another, so no other site's containers are alive to be caught by it.
+    """
+    filters = ["--filter", "label=sam.cli.container.type=lambda", "--filter", f"ancestor={image}"]
+    listed = subprocess.run(  # noqa: S603  # nosec B603 B607
+        ["docker", "ps", "--all", "--quiet", *filters],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    ids = listed.stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "--force", *ids], capture_output=True, check=False)  # noqa: S603, S607  # nosec B603 B607
+    return ids
 
 
 def _wait_for_runtime(function_id: str, deadline: float) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from samlocal import cases, engine, image
+from samlocal import cases, engine, image, run
 from samlocal.cases import CASES, check
 
 REPO = Path(__file__).resolve().parents[2]
@@ -150,3 +150,27 @@ def test_bridge_gateway_nowhere_stops_with_what_was_looked_at(monkeypatch: pytes
     # THEN it stops and names both places it looked
     with pytest.raises(engine.EngineUnavailable, match=r"no gateway address.*docker0"):
         engine._bridge_gateway()
+
+
+def test_remove_containers_removes_sams_containers_of_the_stand_in_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an engine listing two containers for the filters it is asked
+    seen: list[tuple[str, ...]] = []
+
+    def docker(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        seen.append(tuple(argv))
+        return subprocess.CompletedProcess(argv, 0, "c1\nc2\n" if argv[1] == "ps" else "", "")
+
+    monkeypatch.setattr(run.subprocess, "run", docker)
+    # WHEN the containers are removed after a site's start-lambda ended
+    removed = run.remove_containers("private-api-kit/lambda-python-standin:abc")
+    # THEN SAM's Lambda containers of the stand-in image (or one built on it), whatever their function, were listed,
+    # then force-removed (EAGER warm containers exist for every function in the site's template)
+    assert removed == ["c1", "c2"]
+    assert seen == [
+        (
+            "docker", "ps", "--all", "--quiet",
+            "--filter", "label=sam.cli.container.type=lambda",
+            "--filter", "ancestor=private-api-kit/lambda-python-standin:abc",
+        ),
+        ("docker", "rm", "--force", "c1", "c2"),
+    ]  # fmt: skip
