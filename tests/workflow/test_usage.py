@@ -150,15 +150,20 @@ def test_script_without_venv_uses_a_python3_that_has_boto3(kit: Kit) -> None:
     assert result.stdout.startswith("Usage: build-backend.sh")
 
 
+def python3_answering(tmp_path: Path, status: int) -> str:
+    """A PATH whose python3 exits `status` whatever it is asked (scripts/python.sh's check: 1 no boto3, 3 too old)."""
+    bin_dir = tmp_path / f"python3-exits-{status}"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text(f"#!/bin/sh\nexit {status}\n")
+    (bin_dir / "python3").chmod(0o755)
+    return f"{bin_dir}:/usr/bin:/bin"
+
+
 def test_script_without_a_python_that_has_boto3_says_what_to_run_and_exits_2(kit: Kit, tmp_path: Path) -> None:
     # GIVEN no .venv and a python3 without boto3
     (kit.root / ".venv").unlink()
-    bin_dir = tmp_path / "nobotopython"
-    bin_dir.mkdir()
-    (bin_dir / "python3").write_text("#!/bin/sh\nexit 1\n")
-    (bin_dir / "python3").chmod(0o755)
     # WHEN a script runs
-    result = kit.run("invoke.sh", CONSUMER, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    result = kit.run("invoke.sh", CONSUMER, env={"PATH": python3_answering(tmp_path, 1)})
     # THEN it says what to run instead, and exits 2
     assert result.returncode == 2
     assert result.stderr == (
@@ -169,12 +174,8 @@ def test_script_without_a_python_that_has_boto3_says_what_to_run_and_exits_2(kit
 def test_script_with_a_python3_older_than_3_11_says_which_to_use_and_exits_2(kit: Kit, tmp_path: Path) -> None:
     # GIVEN no .venv and a python3 older than 3.11 (the check's exit status 3), boto3 or not
     (kit.root / ".venv").unlink()
-    bin_dir = tmp_path / "oldpython"
-    bin_dir.mkdir()
-    (bin_dir / "python3").write_text("#!/bin/sh\nexit 3\n")
-    (bin_dir / "python3").chmod(0o755)
     # WHEN a script runs
-    result = kit.run("deploy-all.sh", CONSUMER, "provider", env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    result = kit.run("deploy-all.sh", CONSUMER, "provider", env={"PATH": python3_answering(tmp_path, 3)})
     # THEN it names the version it needs and how to get a venv on one, and exits 2
     assert result.returncode == 2
     assert result.stderr == (
